@@ -1,0 +1,7 @@
+"""``python -m mockserver serve``."""
+
+import sys
+
+from mockserver.cli import main
+
+sys.exit(main())

@@ -1,0 +1,245 @@
+"""The Flask app: routes from the spec's paths, one handler per operationId.
+
+Every partner request goes through the same checks, in this order (see ARCHITECTURE.md):
+1. auth (``before_request``): partner key and guild header -> 401;
+2. routing: unknown path -> 404, undeclared method -> 405 with ``Allow``;
+3. guild link of ``{mdtId}`` operations -> 403;
+4. body (JSON, then schema and operation rules) -> 400;
+5. query parameters -> 400;
+6. the handler's business rules -> 403 / 404 / 409 / 410, or the documented success.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Rule
+
+from mockserver.clock import Clock
+from mockserver.control import control_plane
+from mockserver.errors import ApiError
+from mockserver.handlers import BODY_RULES, HANDLERS, Call
+from mockserver.schemas import SchemaCache
+from mockserver.spec import Operation, Spec, SpecError, load_spec
+from mockserver.state import State
+from mockserver.validation import RequestChecker
+from mockserver.world import RECORD_SCHEMAS, World, load_world
+
+logger = logging.getLogger("mockserver")
+CONTROL_PREFIX = "/__mock/"
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+_PATH_PARAM = re.compile(r"\{([^}/]+)\}")
+WorldSource = str | Path | Mapping[str, Any] | World | None
+
+
+class MockServer:
+    """The spec, the compiled checks and the state behind one app."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        world: World,
+        *,
+        clock: Clock | None = None,
+        id_seed: int | None = None,
+    ) -> None:
+        check_handlers(spec)
+        self.spec = spec
+        self.schemas = SchemaCache(spec)
+        self.record_fields = {
+            kind: spec.schema_fields(schema) for kind, schema in RECORD_SCHEMAS.items()
+        }
+        self.state = State(world, self.record_fields, clock=clock, id_seed=id_seed)
+        self.checkers = {
+            op_id: RequestChecker(op, self.schemas, BODY_RULES.get(op_id))
+            for op_id, op in spec.operations.items()
+        }
+        #: Unexpected exceptions raised while serving (each was answered with a 500).
+        self.errors: list[BaseException] = []
+
+    def load_world(self, source: WorldSource) -> World:
+        return source if isinstance(source, World) else load_world(source, self.spec)
+
+
+def check_handlers(spec: Spec) -> None:
+    """Every operation of the spec has a handler, and every handler an operation."""
+    missing = sorted(set(spec.operations) - set(HANDLERS))
+    orphans = sorted(set(HANDLERS) - set(spec.operations))
+    if missing or orphans:
+        raise SpecError(
+            f"operations without handler: {missing}; handlers without operation: {orphans}"
+        )
+
+
+def create_app(
+    spec_path: str | Path | None = None,
+    world: WorldSource = None,
+    *,
+    clock: Clock | None = None,
+    id_seed: int | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Flask:
+    """A Flask app serving the spec's operations from ``world`` (the default world if None)."""
+    spec = load_spec(spec_path)
+    world_model = world if isinstance(world, World) else load_world(world, spec)
+    server = MockServer(spec, world_model, clock=clock, id_seed=id_seed)
+
+    app = Flask("mockserver")
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False
+    app.extensions["northca"] = server
+    _register_operations(app, server)
+    app.register_blueprint(control_plane)
+    app.before_request(_authenticate)
+    app.after_request(_record_in_journal)
+    app.register_error_handler(ApiError, _render_api_error)
+    app.register_error_handler(HTTPException, _render_http_error)
+    app.register_error_handler(Exception, _render_unexpected_error)
+    return app
+
+
+def server_of(app: Flask) -> MockServer:
+    server: MockServer = app.extensions["northca"]
+    return server
+
+
+def _current() -> MockServer:
+    from flask import current_app
+
+    return server_of(current_app)
+
+
+# -- routing ---------------------------------------------------------------------------------
+def _register_operations(app: Flask, server: MockServer) -> None:
+    prefixes = dict.fromkeys(["", server.spec.base_path])
+    for op in server.spec.operations.values():
+        for prefix in prefixes:
+            rule = Rule(
+                prefix + _PATH_PARAM.sub(r"<\1>", op.path),
+                endpoint=op.operation_id,
+                methods=[op.method],
+            )
+            rule.methods = {op.method}  # no implicit HEAD or OPTIONS: undeclared means 405
+            app.url_map.add(rule)
+        app.view_functions[op.operation_id] = _view_for(server, op)
+
+
+def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
+    checker = server.checkers[op.operation_id]
+    handler = HANDLERS[op.operation_id]
+    mdt_scoped = "mdtId" in op.path_params
+
+    def view(**path: str) -> Response:
+        state = server.state
+        with state.lock:
+            now_ms = state.clock.now_ms()
+            if mdt_scoped and state.link(g.partner, g.guild, path["mdtId"]) is None:
+                raise ApiError(
+                    "mdtNotLinked", "mdtId: not linked to this guild for your partner key"
+                )
+            body = checker.body(request.get_data(cache=True), request.content_type)
+            g.body = body
+            query = checker.query_values(request.args)
+            call = Call(op, state, g.partner, g.guild, g.actor, path, query, body, now_ms)
+            data = handler(call)
+            return envelope(op.success_status, {"ok": True, "data": data})
+
+    view.__name__ = op.operation_id
+    return view
+
+
+# -- the checks around the view --------------------------------------------------------------
+def _authenticate() -> Response | None:
+    if request.path.startswith(CONTROL_PREFIX):
+        return None
+    server = _current()
+    key = request.headers.get("x-partner-key")
+    partner = server.state.world.partner_keys.get(key) if key else None
+    guild = request.headers.get("x-discord-guild", "")
+    if partner is None or not guild:
+        return _error_response(
+            server, "unauthorized", "x-partner-key and x-discord-guild are required"
+        )
+    g.partner = partner
+    g.guild = guild
+    g.actor = request.headers.get("x-discord-actor") or None
+    return None
+
+
+def _record_in_journal(response: Response) -> Response:
+    if request.path.startswith(CONTROL_PREFIX):
+        return response
+    state = _current().state
+    with state.lock:
+        state.journal.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "operation_id": request.endpoint if _current_operation() else None,
+                "timestamp": state.clock.now(),
+                "body": g.get("body"),
+            }
+        )
+    return response
+
+
+# -- rendering -------------------------------------------------------------------------------
+def envelope(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status=status, headers=dict(headers or {}), mimetype="application/json")
+
+
+def _current_operation() -> Operation | None:
+    endpoint = request.endpoint
+    return _current().spec.operations.get(endpoint) if endpoint else None
+
+
+def _error_response(
+    server: MockServer,
+    name: str,
+    detail: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    op = _current_operation()
+    example = op.errors.get(name) if op is not None else None
+    if example is None:
+        example = server.spec.shared_error(name)
+    payload: dict[str, Any] = {"ok": False, "error": example.message}
+    if detail:
+        payload["detail"] = detail
+    return envelope(example.status, payload, headers)
+
+
+def _render_api_error(error: ApiError) -> Response:
+    return _error_response(_current(), error.name, error.detail, error.headers)
+
+
+def _render_http_error(error: HTTPException) -> Response:
+    server = _current()
+    if isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(sorted(error.valid_methods or ()))
+        return _error_response(server, "methodNotAllowed", None, {"Allow": allowed})
+    if error.code == 413:
+        limit = request.max_content_length
+        return _error_response(server, "payloadTooLarge", f"body: larger than {limit} bytes")
+    if error.code == 404:
+        return _error_response(server, "notFound", f"path: no operation at {request.path}")
+    if error.code is not None and error.code < 500:
+        return _error_response(server, "invalidJson", error.description)
+    return _render_unexpected_error(error)
+
+
+def _render_unexpected_error(error: Exception) -> Response:
+    server = _current()
+    server.errors.append(error)
+    logger.exception("unexpected error while serving %s %s", request.method, request.path)
+    return _error_response(server, "internalError")

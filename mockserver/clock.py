@@ -1,0 +1,47 @@
+"""The mock's controllable clock and its timestamp format (ISO-8601 UTC, milliseconds, ``Z``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+
+def format_ms(epoch_ms: int) -> str:
+    """``2026-03-01T01:23:45.678Z`` for a time in milliseconds since the epoch."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def parse_iso(text: str) -> int:
+    """Milliseconds since the epoch of an ISO-8601 timestamp; naive times are taken as UTC."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return round(moment.timestamp() * 1000)
+
+
+class Clock:
+    """Real time plus an offset: setting or advancing it moves the offset, and it keeps running."""
+
+    def __init__(self, source: Callable[[], float] = time.time) -> None:
+        self._source = source
+        self._offset_ms = 0
+
+    def now_ms(self) -> int:
+        return int(self._source() * 1000) + self._offset_ms
+
+    def now(self) -> str:
+        return format_ms(self.now_ms())
+
+    def advance(self, seconds: float) -> None:
+        self._offset_ms += round(seconds * 1000)
+
+    def set(self, epoch_ms: int) -> None:
+        self._offset_ms = epoch_ms - int(self._source() * 1000)
+
+    def reset(self) -> None:
+        self._offset_ms = 0

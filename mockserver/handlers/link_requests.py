@@ -1,0 +1,100 @@
+"""Link Requests: create, confirm and deny; the lifecycle pending -> approved | denied | expired."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mockserver.clock import format_ms
+from mockserver.errors import ApiError
+from mockserver.handlers.registry import Call, body_rule, handles
+from mockserver.schemas import Violation
+from mockserver.store import Record
+
+
+@body_rule("createLinkRequest")
+def create_body_rule(body: Any, violations: Sequence[Violation]) -> ApiError | None:
+    """``mdt_id`` first (absent, null or "" -> missingField; not a string -> invalidMdt)."""
+    if not isinstance(body, dict):
+        return ApiError("invalidBody", "body: expected a JSON object")
+    mdt_id = body.get("mdt_id")
+    if mdt_id is None or mdt_id == "":
+        return ApiError("missingField", "mdt_id: required")
+    if not isinstance(mdt_id, str):
+        return ApiError("invalidMdt", "mdt_id: expected a string")
+    if violations:
+        return ApiError("invalidBody", "; ".join(v.describe() for v in violations[:3]))
+    return None
+
+
+@handles("createLinkRequest")
+def create_link_request(call: Call) -> Any:
+    mdt = call.state.world.mdts.get(call.body["mdt_id"])
+    if mdt is None:
+        raise ApiError("invalidMdt", "mdt_id: no MDT has this id")
+    ttl_ms = int(call.state.world.link_request_ttl_seconds * 1000)
+    request_id = call.state.ids.new()
+    request = {
+        "id": request_id,
+        "partner": call.partner,
+        "mdt_id": mdt.id,
+        "guild_id": call.guild,
+        "status": "pending",
+        "requester_discord_id": call.actor,
+        "owner_discord_id": mdt.owner_discord_id,
+        "created_at": call.now,
+        "expires_at": format_ms(call.now_ms + ttl_ms),
+        "decided_at": None,
+    }
+    call.state.link_requests[request_id] = request
+    return request
+
+
+def _decidable(call: Call) -> Record:
+    """The request, after the checks shared by confirm and deny: 404, then owner-only 403."""
+    request_id = call.path["id"]
+    request = call.state.link_requests.get(request_id)
+    if request is None or request["guild_id"] != call.guild or request["partner"] != call.partner:
+        raise ApiError("linkRequestNotFound")
+    if call.actor is None or call.actor != request["owner_discord_id"]:
+        raise ApiError("notOwner", "x-discord-actor: must be the MDT owner")
+    return call.state.expire_if_due(request_id, call.now_ms)
+
+
+def _decide(call: Call, request: Record, status: str) -> Record:
+    decided = {**request, "status": status, "decided_at": call.now}
+    call.state.link_requests[request["id"]] = decided
+    return decided
+
+
+@handles("confirmLinkRequest")
+def confirm_link_request(call: Call) -> Any:
+    request = _decidable(call)
+    if request["status"] == "approved":
+        return {**request, "already": True}
+    if request["status"] == "denied":
+        raise ApiError("linkRequestDenied")
+    if request["status"] == "expired":
+        raise ApiError("linkRequestExpired")
+    approved = _decide(call, request, "approved")
+    call.state.add_link(
+        call.partner,
+        call.guild,
+        approved["mdt_id"],
+        approved["owner_discord_id"],
+        approved["id"],
+        call.now_ms,
+    )
+    return approved
+
+
+@handles("denyLinkRequest")
+def deny_link_request(call: Call) -> Any:
+    request = _decidable(call)
+    if request["status"] == "denied":
+        return {**request, "already": True}
+    if request["status"] == "approved":
+        raise ApiError("linkRequestApproved")
+    if request["status"] == "expired":
+        raise ApiError("linkRequestExpired")
+    return _decide(call, request, "denied")

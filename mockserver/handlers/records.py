@@ -1,0 +1,57 @@
+"""Create, list and patch rules shared by the record types (calls, reports, shifts, tickets)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from mockserver.errors import ApiError
+from mockserver.handlers.registry import Call
+from mockserver.store import Record
+
+
+def create_record(call: Call, kind: str, defaults: Mapping[str, Callable[[Call], Any]]) -> Record:
+    """Store a new record from the body: every schema field present (null when not given),
+    server id unless the client sent one (409 ``idExists`` when taken), audit fields and
+    timestamps from the request, then ``defaults`` for fields left null."""
+    table = call.table(kind)
+    body: Mapping[str, Any] = call.body
+    record_id = body.get("id") or call.state.ids.new()
+    if record_id in table:
+        raise ApiError("idExists", f"id: {record_id!r} is taken in this MDT")
+    record: Record = dict.fromkeys(call.state.record_fields[kind])
+    record.update(body)
+    record.update(
+        id=record_id,
+        mdt_code=call.mdt_id,
+        created_by_discord_id=call.actor,
+        created_at=call.now,
+        updated_at=call.now,
+    )
+    for name, default in defaults.items():
+        if record.get(name) is None:
+            record[name] = default(call)
+    table.put(record, call.now_ms)
+    return record
+
+
+def list_records(
+    call: Call, kind: str, where: Callable[[Record], bool] | None = None
+) -> list[Record]:
+    """Most recently updated first, at most ``limit``."""
+    return call.table(kind).newest(call.query["limit"], where)
+
+
+def patch_record(
+    call: Call, kind: str, record_id: str, applied: Iterable[str], not_found: str
+) -> Record:
+    """Apply only the ``applied`` fields present in the body; other keys are ignored."""
+    table = call.table(kind)
+    current = table.get(record_id)
+    if current is None:
+        raise ApiError(not_found)
+    body: Mapping[str, Any] = call.body
+    record = {**current, **{name: body[name] for name in applied if name in body}}
+    record["updated_at"] = call.now
+    table.put(record, call.now_ms)
+    return record

@@ -1,0 +1,78 @@
+"""Handlers by operationId, and the per-operation rules that map body violations to errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mockserver.clock import format_ms
+from mockserver.errors import ApiError
+from mockserver.schemas import Violation
+from mockserver.spec import Operation
+from mockserver.state import State
+from mockserver.store import RecordTable
+
+
+@dataclass(frozen=True)
+class Call:
+    """One validated request, as a handler sees it."""
+
+    op: Operation
+    state: State
+    partner: str
+    guild: str
+    actor: str | None
+    path: Mapping[str, str]
+    query: Mapping[str, Any]
+    body: Any
+    now_ms: int
+
+    @property
+    def now(self) -> str:
+        return format_ms(self.now_ms)
+
+    @property
+    def mdt_id(self) -> str:
+        return self.path["mdtId"]
+
+    def table(self, kind: str) -> RecordTable:
+        return self.state.table(self.mdt_id, kind)
+
+
+Handler = Callable[[Call], Any]
+#: Maps a parsed body and its schema violations (empty when valid) to the error to answer.
+BodyRule = Callable[[Any, Sequence[Violation]], ApiError | None]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+HANDLERS: dict[str, Handler] = {}
+BODY_RULES: dict[str, BodyRule] = {}
+
+
+def handles(operation_id: str) -> Callable[[_F], _F]:
+    """Register the decorated function as the handler of ``operation_id``."""
+
+    def register(function: _F) -> _F:
+        if operation_id in HANDLERS:
+            raise ValueError(f"two handlers for {operation_id}")
+        HANDLERS[operation_id] = function
+        return function
+
+    return register
+
+
+def body_rule(operation_id: str) -> Callable[[_F], _F]:
+    """Register an operation-specific mapping of body violations to documented errors."""
+
+    def register(function: _F) -> _F:
+        BODY_RULES[operation_id] = function
+        return function
+
+    return register
+
+
+def schema_violations_rule(body: Any, violations: Sequence[Violation]) -> ApiError | None:
+    """Default rule: any schema violation is ``invalidBody``, naming the first field and problem."""
+    if violations:
+        return ApiError("invalidBody", "; ".join(v.describe() for v in violations[:3]))
+    return None

@@ -1,0 +1,67 @@
+"""JSON Schema validators compiled once from the spec's schemas (jsonschema-rs)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+
+from mockserver.spec import Spec
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One schema failure: where in the instance, which keyword, and a readable message."""
+
+    path: tuple[str | int, ...]
+    keyword: str
+    message: str
+
+    @property
+    def field(self) -> str:
+        return ".".join(str(part) for part in self.path) or "body"
+
+    def describe(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class SchemaValidator:
+    """A compiled validator for one schema node of the spec (``$ref``s resolve in the spec)."""
+
+    def __init__(self, spec: Spec, node: Mapping[str, Any]) -> None:
+        root = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            **node,
+            "components": spec.components,
+        }
+        self._validator = jsonschema_rs.validator_for(root, validate_formats=True)
+
+    def is_valid(self, instance: Any) -> bool:
+        return bool(self._validator.is_valid(instance))
+
+    def violations(self, instance: Any) -> list[Violation]:
+        found = []
+        for error in self._validator.iter_errors(instance):
+            keyword = str(error.schema_path[-1]) if error.schema_path else ""
+            found.append(Violation(tuple(error.instance_path), keyword, error.message))
+        return found
+
+
+class SchemaCache:
+    """Compiles each schema node once per spec."""
+
+    def __init__(self, spec: Spec) -> None:
+        self._spec = spec
+        self._compiled: dict[str, SchemaValidator] = {}
+
+    def for_node(self, node: Mapping[str, Any]) -> SchemaValidator:
+        key = repr(sorted(node.items())) if "$ref" not in node else node["$ref"]
+        validator = self._compiled.get(key)
+        if validator is None:
+            validator = self._compiled[key] = SchemaValidator(self._spec, node)
+        return validator
+
+    def component(self, name: str) -> SchemaValidator:
+        return self.for_node({"$ref": f"#/components/schemas/{name}"})

@@ -1,0 +1,195 @@
+"""The mutable state of one mock: link requests, guild links, records per MDT, clock, journal.
+
+One ``State`` is guarded by one re-entrant lock; the app takes it for the whole of a request, so
+every request is applied atomically and the final state is always some serial order of them.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+from mockserver.clock import Clock, format_ms, parse_iso
+from mockserver.store import Record, RecordTable
+from mockserver.world import RECORD_SCHEMAS, World
+
+JOURNAL_LIMIT = 100_000
+LinkKey = tuple[str, str, str]  # (partner, guild_id, mdt_id)
+
+
+class IdGenerator:
+    """Lowercase UUIDv4 strings; reproducible when seeded."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        self._random = random.Random(self._seed) if self._seed is not None else None
+
+    def new(self) -> str:
+        if self._random is None:
+            return str(uuid.uuid4())
+        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+
+@dataclass
+class MdtRecords:
+    """Everything stored for one MDT."""
+
+    tables: dict[str, RecordTable]
+    events: list[Record] = field(default_factory=list)
+
+
+class State:
+    """State of one mock namespace; call :meth:`reset` to go back to the world."""
+
+    def __init__(
+        self,
+        world: World,
+        record_fields: Mapping[str, tuple[str, ...]],
+        *,
+        clock: Clock | None = None,
+        id_seed: int | None = None,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock or Clock()
+        self.ids = IdGenerator(id_seed)
+        self.record_fields = record_fields
+        self.world = world
+        self.link_requests: dict[str, Record] = {}
+        self.links: dict[LinkKey, Record] = {}
+        self.mdts: dict[str, MdtRecords] = {}
+        self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
+        self._link_sequence = count()
+        self.reset()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def load(self, world: World) -> None:
+        with self.lock:
+            self.world = world
+            self.reset()
+
+    def reset(self) -> None:
+        """Back to the world: clock, ids, links, link requests, records, events and journal."""
+        with self.lock:
+            self.clock.reset()
+            self.ids.reset()
+            self.link_requests.clear()
+            self.links.clear()
+            self.journal.clear()
+            now_ms = self.clock.now_ms()
+            sequence = count()
+            self.mdts = {
+                mdt_id: MdtRecords({kind: RecordTable(sequence) for kind in RECORD_SCHEMAS})
+                for mdt_id in self.world.mdts
+            }
+            for link in self.world.links:
+                partners = [link.partner] if link.partner else sorted(self.world.partners)
+                for partner in partners:
+                    owner = self.world.mdts[link.mdt_id].owner_discord_id
+                    self.add_link(partner, link.guild_id, link.mdt_id, owner, None, now_ms)
+            for mdt_id, collections in self.world.records.items():
+                for kind, items in collections.items():
+                    for item in items:
+                        record, updated_ms = self._world_record(kind, mdt_id, item, now_ms)
+                        self.mdts[mdt_id].tables[kind].put(record, updated_ms)
+
+    def _world_record(
+        self, kind: str, mdt_id: str, item: Mapping[str, Any], now_ms: int
+    ) -> tuple[Record, int]:
+        record: Record = dict.fromkeys(self.record_fields[kind])
+        record.update(item)
+        if record.get("mdt_code") is None:
+            record["mdt_code"] = mdt_id
+        for stamp in ("created_at", "updated_at"):
+            if record.get(stamp) is None:
+                record[stamp] = format_ms(now_ms)
+        if kind == "active_units" and record.get("last_seen") is None:
+            record["last_seen"] = record["updated_at"]
+        try:
+            updated_ms = parse_iso(record["updated_at"])
+        except ValueError:
+            updated_ms = now_ms
+        return record, updated_ms
+
+    # -- links -------------------------------------------------------------------------------
+    def add_link(
+        self,
+        partner: str,
+        guild_id: str,
+        mdt_id: str,
+        owner: str | None,
+        link_request_id: str | None,
+        now_ms: int,
+    ) -> None:
+        self.links[(partner, guild_id, mdt_id)] = {
+            "mdt_id": mdt_id,
+            "guild_id": guild_id,
+            "owner_discord_id": owner,
+            "link_request_id": link_request_id,
+            "linked_at": format_ms(now_ms),
+            "_order": (now_ms, next(self._link_sequence)),
+        }
+
+    def link(self, partner: str, guild_id: str, mdt_id: str) -> Record | None:
+        return self.links.get((partner, guild_id, mdt_id))
+
+    def guild_links(self, partner: str, guild_id: str) -> list[Record]:
+        """Links of one partner in one guild, most recently linked first."""
+        found = [link for (p, g, _), link in self.links.items() if p == partner and g == guild_id]
+        found.sort(key=lambda link: link["_order"], reverse=True)
+        return found
+
+    # -- link requests -----------------------------------------------------------------------
+    def expire_if_due(self, request_id: str, now_ms: int) -> Record:
+        """The link request, marked ``expired`` first if it is pending and past ``expires_at``."""
+        request = self.link_requests[request_id]
+        expires_at = request.get("expires_at")
+        if request["status"] == "pending" and expires_at and parse_iso(expires_at) <= now_ms:
+            request = {**request, "status": "expired", "decided_at": expires_at}
+            self.link_requests[request_id] = request
+        return request
+
+    # -- records -----------------------------------------------------------------------------
+    def table(self, mdt_id: str, kind: str) -> RecordTable:
+        return self.mdts[mdt_id].tables[kind]
+
+    def events(self, mdt_id: str) -> list[Record]:
+        return self.mdts[mdt_id].events
+
+    # -- views -------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Everything, as JSON-ready data (for ``GET /__mock/state``)."""
+        with self.lock:
+            now_ms = self.clock.now_ms()
+            for request_id in list(self.link_requests):
+                self.expire_if_due(request_id, now_ms)
+            return {
+                "now": format_ms(now_ms),
+                "links": [
+                    {"partner": partner, **public(link)}
+                    for (partner, _, _), link in sorted(
+                        self.links.items(), key=lambda item: item[1]["_order"]
+                    )
+                ],
+                "link_requests": [dict(req) for req in self.link_requests.values()],
+                "mdts": {
+                    mdt_id: {
+                        **{kind: table.all() for kind, table in data.tables.items()},
+                        "events": list(data.events),
+                    }
+                    for mdt_id, data in self.mdts.items()
+                },
+            }
+
+
+def public(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record without its private bookkeeping keys (those starting with ``_``)."""
+    return {key: value for key, value in record.items() if not key.startswith("_")}

@@ -1,0 +1,220 @@
+"""The world a mock starts from: partner keys, MDTs, guild links and optional records.
+
+A world is read from YAML, JSON or a dict and validated at load; every error names the key path
+and the record it is about (``mdts[1].id: expected a non-empty string``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mockserver.schemas import SchemaCache
+from mockserver.spec import Spec, load_spec
+
+#: Record collections a world (and the state) holds per MDT, with the spec schema of each.
+RECORD_SCHEMAS: Mapping[str, str] = {
+    "shifts": "Shift",
+    "calls": "DispatchCall",
+    "scene_reports": "SceneReport",
+    "tickets": "Ticket",
+    "active_units": "ActiveUnit",
+}
+_TOP_LEVEL_KEYS = {"partner_keys", "link_request_ttl_seconds", "mdts", "links", "records"}
+_MDT_KEYS = {"id", "owner_discord_id", "info"}
+_LINK_KEYS = {"mdt_id", "guild_id", "partner"}
+
+
+class WorldError(ValueError):
+    """A world file or dict that cannot be used; the message names the key and the record."""
+
+
+def default_world_path() -> Path:
+    """The packaged default world (``mockserver/worlds/default.yaml``)."""
+    return Path(__file__).resolve().parent / "worlds" / "default.yaml"
+
+
+@dataclass(frozen=True)
+class Mdt:
+    id: str
+    owner_discord_id: str | None
+    info: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class WorldLink:
+    mdt_id: str
+    guild_id: str
+    partner: str | None  # None: linked for every partner of the world
+
+
+@dataclass(frozen=True)
+class World:
+    partner_keys: Mapping[str, str]
+    link_request_ttl_seconds: float
+    mdts: Mapping[str, Mdt]
+    links: tuple[WorldLink, ...]
+    records: Mapping[str, Mapping[str, tuple[Mapping[str, Any], ...]]] = field(default_factory=dict)
+
+    @property
+    def partners(self) -> frozenset[str]:
+        return frozenset(self.partner_keys.values())
+
+
+def read_world_file(path: str | Path) -> Any:
+    """Parse a world file (JSON or YAML; YAML is a superset of JSON)."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorldError(f"cannot read world file {source}: {exc.strerror}") from exc
+    try:
+        if source.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise WorldError(f"{source}: not valid JSON or YAML: {exc}") from exc
+
+
+def load_world(
+    source: str | Path | Mapping[str, Any] | None = None, spec: Spec | None = None
+) -> World:
+    """Load and validate a world; ``None`` loads the packaged default world."""
+    raw = (
+        read_world_file(default_world_path() if source is None else source)
+        if not isinstance(source, Mapping)
+        else source
+    )
+    return _WorldParser(spec or load_spec()).parse(raw)
+
+
+class _WorldParser:
+    def __init__(self, spec: Spec) -> None:
+        self._schemas = SchemaCache(spec)
+
+    def parse(self, raw: Any) -> World:
+        if not isinstance(raw, Mapping):
+            raise WorldError("world: expected a mapping with partner_keys, mdts, links, records")
+        _no_unknown_keys(raw, _TOP_LEVEL_KEYS, "world")
+        partner_keys = self._partner_keys(raw.get("partner_keys"))
+        ttl = raw.get("link_request_ttl_seconds", 900)
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0:
+            raise WorldError(f"link_request_ttl_seconds: expected a positive number, got {ttl!r}")
+        mdts = self._mdts(raw.get("mdts", []))
+        links = self._links(raw.get("links", []), mdts, frozenset(partner_keys.values()))
+        records = self._records(raw.get("records") or {}, mdts)
+        return World(partner_keys, float(ttl), mdts, links, records)
+
+    @staticmethod
+    def _partner_keys(value: Any) -> dict[str, str]:
+        if not isinstance(value, Mapping) or not value:
+            raise WorldError("partner_keys: expected a non-empty mapping of key -> partner name")
+        for key, name in value.items():
+            if not isinstance(key, str) or not key:
+                raise WorldError(f"partner_keys[{key!r}]: a key must be a non-empty string")
+            if not isinstance(name, str) or not name:
+                raise WorldError(
+                    f"partner_keys[{key!r}]: the partner name must be a non-empty string"
+                )
+        return dict(value)
+
+    def _mdts(self, value: Any) -> dict[str, Mdt]:
+        if not isinstance(value, list):
+            raise WorldError("mdts: expected a list")
+        mdts: dict[str, Mdt] = {}
+        for index, item in enumerate(value):
+            where = f"mdts[{index}]"
+            if not isinstance(item, Mapping):
+                raise WorldError(f"{where}: expected a mapping with id, owner_discord_id, info")
+            _no_unknown_keys(item, _MDT_KEYS, where)
+            mdt_id = _non_empty_string(item.get("id"), f"{where}.id")
+            if mdt_id in mdts:
+                raise WorldError(f"{where}.id: duplicate MDT id {mdt_id!r}")
+            owner = item.get("owner_discord_id")
+            if owner is not None:
+                owner = _non_empty_string(owner, f"{where}.owner_discord_id")
+            info = dict(item.get("info") or {})
+            info.setdefault("id", mdt_id)
+            self._check_schema("MdtInfo", info, f"{where}.info")
+            mdts[mdt_id] = Mdt(mdt_id, owner, info)
+        return mdts
+
+    @staticmethod
+    def _links(
+        value: Any, mdts: Mapping[str, Mdt], partners: frozenset[str]
+    ) -> tuple[WorldLink, ...]:
+        if not isinstance(value, list):
+            raise WorldError("links: expected a list")
+        links = []
+        for index, item in enumerate(value):
+            where = f"links[{index}]"
+            if not isinstance(item, Mapping):
+                raise WorldError(f"{where}: expected a mapping with mdt_id and guild_id")
+            _no_unknown_keys(item, _LINK_KEYS, where)
+            mdt_id = _non_empty_string(item.get("mdt_id"), f"{where}.mdt_id")
+            if mdt_id not in mdts:
+                raise WorldError(f"{where}.mdt_id: unknown MDT {mdt_id!r}")
+            guild_id = _non_empty_string(item.get("guild_id"), f"{where}.guild_id")
+            partner = item.get("partner")
+            if partner is not None and partner not in partners:
+                raise WorldError(f"{where}.partner: unknown partner {partner!r}")
+            links.append(WorldLink(mdt_id, guild_id, partner))
+        return tuple(links)
+
+    def _records(
+        self, value: Any, mdts: Mapping[str, Mdt]
+    ) -> dict[str, dict[str, tuple[Mapping[str, Any], ...]]]:
+        if not isinstance(value, Mapping):
+            raise WorldError("records: expected a mapping of MDT id -> collections")
+        records: dict[str, dict[str, tuple[Mapping[str, Any], ...]]] = {}
+        for mdt_id, collections in value.items():
+            where = f"records.{mdt_id}"
+            if mdt_id not in mdts:
+                raise WorldError(f"{where}: unknown MDT {mdt_id!r}")
+            if not isinstance(collections, Mapping):
+                raise WorldError(f"{where}: expected a mapping of {', '.join(RECORD_SCHEMAS)}")
+            _no_unknown_keys(collections, set(RECORD_SCHEMAS), where)
+            records[mdt_id] = {}
+            for kind, items in collections.items():
+                if not isinstance(items, list):
+                    raise WorldError(f"{where}.{kind}: expected a list")
+                seen: set[str] = set()
+                for index, item in enumerate(items):
+                    at = f"{where}.{kind}[{index}]"
+                    if not isinstance(item, Mapping):
+                        raise WorldError(f"{at}: expected a mapping")
+                    record_id = _non_empty_string(item.get("id"), f"{at}.id")
+                    if record_id in seen:
+                        raise WorldError(f"{at}.id: duplicate id {record_id!r}")
+                    seen.add(record_id)
+                    self._check_schema(RECORD_SCHEMAS[kind], item, at)
+                records[mdt_id][kind] = tuple(dict(item) for item in items)
+        return records
+
+    def _check_schema(self, schema: str, instance: Any, where: str) -> None:
+        violations = self._schemas.component(schema).violations(instance)
+        if violations:
+            first = violations[0]
+            path = "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in first.path
+            )
+            raise WorldError(f"{where}{path}: {first.message}")
+
+
+def _non_empty_string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise WorldError(f"{where}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _no_unknown_keys(item: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(str(key) for key in item if key not in allowed)
+    if unknown:
+        raise WorldError(
+            f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
+        )
