@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +85,13 @@ def create_app(
     clock: Clock | None = None,
     id_seed: int | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    bugs: Iterable[str] = (),
 ) -> Flask:
-    """A Flask app serving the spec's operations from ``world`` (the default world if None)."""
+    """A Flask app serving the spec's operations from ``world`` (the default world if None).
+
+    ``bugs`` plants named defects (see ``mockserver.bugs``) so the contract checks can be shown
+    to catch them; never use it for anything else.
+    """
     spec = load_spec(spec_path)
     world_model = world if isinstance(world, World) else load_world(world, spec)
     server = MockServer(spec, world_model, clock=clock, id_seed=id_seed)
@@ -103,6 +108,11 @@ def create_app(
     app.register_error_handler(ApiError, _render_api_error)
     app.register_error_handler(HTTPException, _render_http_error)
     app.register_error_handler(Exception, _render_unexpected_error)
+    bugs = tuple(bugs)
+    if bugs:
+        from mockserver.bugs import plant_bugs
+
+        plant_bugs(app, server, bugs)
     return app
 
 

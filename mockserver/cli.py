@@ -26,6 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--spec", type=Path, help="OpenAPI file; default: the packaged openapi.yaml")
     serve.add_argument("--id-seed", type=int, help="make generated ids reproducible")
+    serve.add_argument(
+        "--bug",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="plant a named defect (repeatable), to prove contract checks catch it",
+    )
     return parser
 
 
@@ -44,8 +51,8 @@ def serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
 
     try:
-        app = create_app(args.spec, args.seed, id_seed=args.id_seed)
-    except (WorldError, SpecError, OSError) as exc:
+        app = create_app(args.spec, args.seed, id_seed=args.id_seed, bugs=args.bug)
+    except (WorldError, SpecError, OSError, ValueError) as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
         return 2
     try:
