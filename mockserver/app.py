@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from werkzeug.routing import Rule
 from mockserver.clock import Clock
 from mockserver.control import control_plane
 from mockserver.errors import ApiError
+from mockserver.faults import PREFER_HEADER, forced_response, parse_prefer
 from mockserver.handlers import BODY_RULES, HANDLERS, Call
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec, SpecError, load_spec
@@ -34,6 +37,7 @@ from mockserver.world import RECORD_SCHEMAS, World, load_world
 
 logger = logging.getLogger("mockserver")
 CONTROL_PREFIX = "/__mock/"
+NAMESPACE_HEADER = "x-mock-namespace"
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 _PATH_PARAM = re.compile(r"\{([^}/]+)\}")
 WorldSource = str | Path | Mapping[str, Any] | World | None
@@ -56,13 +60,36 @@ class MockServer:
         self.record_fields = {
             kind: spec.schema_fields(schema) for kind, schema in RECORD_SCHEMAS.items()
         }
-        self.state = State(world, self.record_fields, clock=clock, id_seed=id_seed)
+        self.world = world
+        self._id_seed = id_seed
+        self._namespaces_lock = threading.Lock()
+        #: State per namespace (``x-mock-namespace``); "" is the default namespace.
+        self.states: dict[str, State] = {
+            "": State(world, self.record_fields, clock=clock, id_seed=id_seed)
+        }
         self.checkers = {
             op_id: RequestChecker(op, self.schemas, BODY_RULES.get(op_id))
             for op_id, op in spec.operations.items()
         }
         #: Unexpected exceptions raised while serving (each was answered with a 500).
         self.errors: list[BaseException] = []
+
+    @property
+    def state(self) -> State:
+        """The default namespace's state."""
+        return self.states[""]
+
+    def state_for(self, namespace: str | None) -> State:
+        """The state of a namespace, created from the server's world on first use."""
+        name = namespace or ""
+        state = self.states.get(name)
+        if state is None:
+            with self._namespaces_lock:
+                state = self.states.get(name)
+                if state is None:
+                    state = State(self.world, self.record_fields, id_seed=self._id_seed)
+                    self.states[name] = state
+        return state
 
     def load_world(self, source: WorldSource) -> World:
         return source if isinstance(source, World) else load_world(source, self.spec)
@@ -98,7 +125,6 @@ def create_app(
 
     app = Flask("mockserver")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
-    app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
     app.extensions["northca"] = server
     _register_operations(app, server)
@@ -148,7 +174,10 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     mdt_scoped = "mdtId" in op.path_params
 
     def view(**path: str) -> Response:
-        state = server.state
+        state: State = g.state
+        injected = _injected_response(server, state, op)
+        if injected is not None:
+            return injected
         with state.lock:
             now_ms = state.clock.now_ms()
             if mdt_scoped and state.link(g.partner, g.guild, path["mdtId"]) is None:
@@ -166,13 +195,31 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     return view
 
 
+def _injected_response(server: MockServer, state: State, op: Operation) -> Response | None:
+    """``Prefer`` forcing a documented response, then the fault plan's latency and errors."""
+    prefer = parse_prefer(request.headers.get(PREFER_HEADER))
+    if prefer:
+        forced = forced_response(op, prefer)
+        if forced is not None:
+            return envelope(forced.status, forced.body, {"Preference-Applied": forced.applied})
+    if state.faults.active:
+        with state.lock:
+            draw = state.faults.draw(op.operation_id)
+        if draw.delay_seconds:
+            time.sleep(draw.delay_seconds)
+        if draw.error is not None:
+            raise ApiError(draw.error, "injected by the mock's fault plan")
+    return None
+
+
 # -- the checks around the view --------------------------------------------------------------
 def _authenticate() -> Response | None:
     if request.path.startswith(CONTROL_PREFIX):
         return None
     server = _current()
+    state = g.state = server.state_for(request.headers.get(NAMESPACE_HEADER))
     key = request.headers.get("x-partner-key")
-    partner = server.state.world.partner_keys.get(key) if key else None
+    partner = state.world.partner_keys.get(key) if key else None
     guild = request.headers.get("x-discord-guild", "")
     if partner is None or not guild:
         return _error_response(
@@ -185,9 +232,9 @@ def _authenticate() -> Response | None:
 
 
 def _record_in_journal(response: Response) -> Response:
-    if request.path.startswith(CONTROL_PREFIX):
+    state: State | None = g.get("state")
+    if state is None:  # the control plane
         return response
-    state = _current().state
     with state.lock:
         state.journal.append(
             {

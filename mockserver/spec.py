@@ -69,6 +69,7 @@ class Operation:
     statuses: frozenset[int]
     errors: Mapping[str, ErrorExample]
     raw: Mapping[str, Any] = field(repr=False)
+    raw_responses: Mapping[str, Mapping[str, Any]] = field(repr=False, default_factory=dict)
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -173,9 +174,11 @@ class Spec:
         statuses: set[int] = set()
         success: list[int] = []
         errors: dict[str, ErrorExample] = {}
+        raw_responses: dict[str, Mapping[str, Any]] = {}
         for code, response in raw.get("responses", {}).items():
             status = int(code)
             statuses.add(status)
+            raw_responses[str(code)] = self._resolved_response(response)
             if 200 <= status < 300:
                 success.append(status)
                 continue
@@ -198,7 +201,20 @@ class Spec:
             statuses=frozenset(statuses),
             errors=errors,
             raw=raw,
+            raw_responses=raw_responses,
         )
+
+    def _resolved_response(self, response: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The response with its examples' ``$ref``s resolved."""
+        resolved = dict(self.resolve(response))
+        content = {}
+        for media_type, media in resolved.get("content", {}).items():
+            examples = {
+                name: self.resolve(example) for name, example in media.get("examples", {}).items()
+            }
+            content[media_type] = {**media, "examples": examples}
+        resolved["content"] = content
+        return resolved
 
     def _error_examples(self, response: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         media = response.get("content", {}).get("application/json", {})

@@ -16,6 +16,7 @@ from itertools import count
 from typing import Any
 
 from mockserver.clock import Clock, format_ms, parse_iso
+from mockserver.faults import FaultPlan
 from mockserver.store import Record, RecordTable
 from mockserver.world import RECORD_SCHEMAS, World
 
@@ -67,6 +68,7 @@ class State:
         self.links: dict[LinkKey, Record] = {}
         self.mdts: dict[str, MdtRecords] = {}
         self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
+        self.faults = FaultPlan()
         self._link_sequence = count()
         self.reset()
 
@@ -77,9 +79,10 @@ class State:
             self.reset()
 
     def reset(self) -> None:
-        """Back to the world: clock, ids, links, link requests, records, events and journal."""
+        """Back to the world: clock, ids, faults, links, link requests, records, events, journal."""
         with self.lock:
             self.clock.reset()
+            self.faults = self.world.faults.fresh()
             self.ids.reset()
             self.link_requests.clear()
             self.links.clear()

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from mockserver.faults import FaultPlan, FaultPlanError
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Spec, load_spec
 
@@ -25,7 +26,14 @@ RECORD_SCHEMAS: Mapping[str, str] = {
     "tickets": "Ticket",
     "active_units": "ActiveUnit",
 }
-_TOP_LEVEL_KEYS = {"partner_keys", "link_request_ttl_seconds", "mdts", "links", "records"}
+_TOP_LEVEL_KEYS = {
+    "partner_keys",
+    "link_request_ttl_seconds",
+    "mdts",
+    "links",
+    "records",
+    "faults",
+}
 _MDT_KEYS = {"id", "owner_discord_id", "info"}
 _LINK_KEYS = {"mdt_id", "guild_id", "partner"}
 
@@ -60,6 +68,9 @@ class World:
     mdts: Mapping[str, Mdt]
     links: tuple[WorldLink, ...]
     records: Mapping[str, Mapping[str, tuple[Mapping[str, Any], ...]]] = field(default_factory=dict)
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    #: The validated source, kept to write it back (state files).
+    source: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def partners(self) -> frozenset[str]:
@@ -95,6 +106,7 @@ def load_world(
 
 class _WorldParser:
     def __init__(self, spec: Spec) -> None:
+        self._spec = spec
         self._schemas = SchemaCache(spec)
 
     def parse(self, raw: Any) -> World:
@@ -108,7 +120,11 @@ class _WorldParser:
         mdts = self._mdts(raw.get("mdts", []))
         links = self._links(raw.get("links", []), mdts, frozenset(partner_keys.values()))
         records = self._records(raw.get("records") or {}, mdts)
-        return World(partner_keys, float(ttl), mdts, links, records)
+        try:
+            faults = FaultPlan.parse(raw.get("faults"), self._spec.operations)
+        except FaultPlanError as exc:
+            raise WorldError(str(exc)) from None
+        return World(partner_keys, float(ttl), mdts, links, records, faults, dict(raw))
 
     @staticmethod
     def _partner_keys(value: Any) -> dict[str, str]:

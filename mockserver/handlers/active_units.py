@@ -25,14 +25,15 @@ def upsert_body_rule(body: Any, violations: Sequence[Violation]) -> ApiError | N
         or not all(isinstance(unit, dict) for unit in units)
     ):
         return ApiError("expectedUnits", "body: expected an object with one key, units (array)")
-    seen: set[str] = set()
     for index, unit in enumerate(units):
         unit_id = unit.get("id")
         if not isinstance(unit_id, str) or not unit_id:
             return ApiError("missingId", f"units.{index}.id: expected a non-empty string")
-        if unit_id in seen:
-            return ApiError("duplicateId", f"units.{index}.id: {unit_id!r} repeats")
-        seen.add(unit_id)
+    seen: set[str] = set()
+    for index, unit in enumerate(units):
+        if unit["id"] in seen:
+            return ApiError("duplicateId", f"units.{index}.id: {unit['id']!r} repeats")
+        seen.add(unit["id"])
     if violations:
         return ApiError("expectedUnits", "; ".join(v.describe() for v in violations[:3]))
     return None

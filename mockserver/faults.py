@@ -1,0 +1,186 @@
+"""Failures on demand, in the API's own format.
+
+- ``Prefer: code=500`` or ``Prefer: example=invalidMdt`` (Prism's syntax) forces a documented
+  response of the operation; ``Preference-Applied`` says when it was honoured.
+- A fault plan (control plane or world file) adds latency, fixed or random within a range, and
+  documented errors at a rate, per operation, drawn from a seeded generator so runs repeat.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.spec import Operation
+
+PREFER_HEADER = "Prefer"
+_PREFERENCE = re.compile(r"\s*(code|example)\s*=\s*\"?([^\",;\s]+)\"?\s*")
+ANY_OPERATION = "*"
+
+
+class FaultPlanError(ValueError):
+    """A fault plan that cannot be used; the message names the key."""
+
+
+def parse_prefer(header: str | None) -> dict[str, str]:
+    """The ``code`` and ``example`` preferences of a ``Prefer`` header (others are ignored)."""
+    if not header:
+        return {}
+    found: dict[str, str] = {}
+    for part in re.split(r"[,;]", header):
+        match = _PREFERENCE.fullmatch(part)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+@dataclass(frozen=True)
+class ForcedResponse:
+    status: int
+    body: Any
+    applied: str
+
+
+def forced_response(op: Operation, prefer: Mapping[str, str]) -> ForcedResponse | None:
+    """The documented response ``prefer`` asks for, or None when the operation has none such."""
+    name = prefer.get("example")
+    code = prefer.get("code")
+    examples = _response_examples(op)
+    for status, example_name, value in examples:
+        if name is not None and example_name != name:
+            continue
+        if code is not None and str(status) != code:
+            continue
+        applied = ", ".join(f"{key}={prefer[key]}" for key in ("code", "example") if key in prefer)
+        return ForcedResponse(status, value, applied)
+    return None
+
+
+def _response_examples(op: Operation) -> list[tuple[int, str, Any]]:
+    found = []
+    for code, response in op.raw_responses.items():
+        media = response.get("content", {}).get("application/json", {})
+        for example_name, example in media.get("examples", {}).items():
+            if "value" in example:
+                found.append((int(code), example_name, example["value"]))
+    return found
+
+
+@dataclass(frozen=True)
+class OperationFaults:
+    """Latency range in milliseconds, and the rate of answering with a documented error."""
+
+    latency_ms: tuple[float, float] = (0.0, 0.0)
+    error_rate: float = 0.0
+    error: str = "internalError"
+
+
+@dataclass(frozen=True)
+class Draw:
+    delay_seconds: float
+    error: str | None
+
+
+class FaultPlan:
+    """Per-operation faults (``"*"`` for every operation) drawn from a seeded generator."""
+
+    def __init__(
+        self, operations: Mapping[str, OperationFaults] | None = None, seed: int | None = None
+    ) -> None:
+        self.operations = dict(operations or {})
+        self.seed = seed
+        self._random = random.Random(seed)
+
+    def fresh(self) -> FaultPlan:
+        """The same plan with its generator back at the seed."""
+        return FaultPlan(self.operations, self.seed)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.operations)
+
+    def draw(self, operation_id: str) -> Draw:
+        faults = self.operations.get(operation_id) or self.operations.get(ANY_OPERATION)
+        if faults is None:
+            return Draw(0.0, None)
+        low, high = faults.latency_ms
+        delay = (low if low == high else self._random.uniform(low, high)) / 1000
+        error = (
+            faults.error
+            if faults.error_rate and self._random.random() < faults.error_rate
+            else None
+        )
+        return Draw(delay, error)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "operations": {
+                op_id: {
+                    "latency_ms": list(faults.latency_ms),
+                    "error_rate": faults.error_rate,
+                    "error": faults.error,
+                }
+                for op_id, faults in self.operations.items()
+            },
+        }
+
+    @classmethod
+    def parse(
+        cls, raw: Any, operations: Mapping[str, Operation], where: str = "faults"
+    ) -> FaultPlan:
+        """Read ``{"seed": N, "operations": {opId or "*": {latency_ms, error_rate, error}}}``."""
+        if raw is None:
+            return cls()
+        if not isinstance(raw, Mapping):
+            raise FaultPlanError(f"{where}: expected a mapping with seed and operations")
+        unknown = set(raw) - {"seed", "operations"}
+        if unknown:
+            raise FaultPlanError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        seed = raw.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise FaultPlanError(f"{where}.seed: expected an integer")
+        ops = raw.get("operations") or {}
+        if not isinstance(ops, Mapping):
+            raise FaultPlanError(f"{where}.operations: expected a mapping of operationId -> faults")
+        parsed = {}
+        for op_id, spec in ops.items():
+            at = f"{where}.operations.{op_id}"
+            if op_id != ANY_OPERATION and op_id not in operations:
+                raise FaultPlanError(f"{at}: unknown operationId")
+            parsed[op_id] = _operation_faults(spec, at, operations.get(op_id), operations)
+        return cls(parsed, seed)
+
+
+def _operation_faults(
+    raw: Any, where: str, op: Operation | None, operations: Mapping[str, Operation]
+) -> OperationFaults:
+    if not isinstance(raw, Mapping):
+        raise FaultPlanError(f"{where}: expected a mapping with latency_ms, error_rate, error")
+    unknown = set(raw) - {"latency_ms", "error_rate", "error"}
+    if unknown:
+        raise FaultPlanError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    latency = raw.get("latency_ms", 0)
+    if isinstance(latency, (int, float)) and not isinstance(latency, bool):
+        low = high = float(latency)
+    elif (
+        isinstance(latency, list)
+        and len(latency) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in latency)
+    ):
+        low, high = float(latency[0]), float(latency[1])
+    else:
+        raise FaultPlanError(f"{where}.latency_ms: expected a number or [min, max]")
+    if low < 0 or high < low or high > 60_000:
+        raise FaultPlanError(f"{where}.latency_ms: expected 0 <= min <= max <= 60000")
+    rate = raw.get("error_rate", 0)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise FaultPlanError(f"{where}.error_rate: expected a number from 0 to 1")
+    error = raw.get("error", "internalError")
+    targets = [op] if op is not None else list(operations.values())
+    if not isinstance(error, str) or any(error not in target.errors for target in targets):
+        raise FaultPlanError(f"{where}.error: {error!r} is not an error example of the operation")
+    return OperationFaults((low, high), float(rate), error)
