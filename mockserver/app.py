@@ -24,8 +24,9 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Rule
 
+from mockserver import persistence
 from mockserver.clock import Clock
-from mockserver.control import control_plane
+from mockserver.control import NAMESPACE_HEADER, control_plane
 from mockserver.errors import ApiError
 from mockserver.faults import PREFER_HEADER, forced_response, parse_prefer
 from mockserver.handlers import BODY_RULES, HANDLERS, Call
@@ -37,7 +38,6 @@ from mockserver.world import RECORD_SCHEMAS, World, load_world
 
 logger = logging.getLogger("mockserver")
 CONTROL_PREFIX = "/__mock/"
-NAMESPACE_HEADER = "x-mock-namespace"
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 _PATH_PARAM = re.compile(r"\{([^}/]+)\}")
 WorldSource = str | Path | Mapping[str, Any] | World | None
@@ -53,6 +53,8 @@ class MockServer:
         *,
         clock: Clock | None = None,
         id_seed: int | None = None,
+        admin_token: str | None = None,
+        state_file: str | Path | None = None,
     ) -> None:
         check_handlers(spec)
         self.spec = spec
@@ -73,6 +75,16 @@ class MockServer:
         }
         #: Unexpected exceptions raised while serving (each was answered with a 500).
         self.errors: list[BaseException] = []
+        #: When set, the control plane needs it in ``x-mock-admin-token``.
+        self.admin_token = admin_token
+        self.state_file = Path(state_file) if state_file is not None else None
+        if self.state_file is not None:
+            persistence.load(self, self.state_file)
+
+    def save_state(self) -> None:
+        """Write every namespace to the state file (atomically), if there is one."""
+        if self.state_file is not None:
+            persistence.save(self, self.state_file)
 
     @property
     def state(self) -> State:
@@ -112,16 +124,28 @@ def create_app(
     clock: Clock | None = None,
     id_seed: int | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    admin_token: str | None = None,
+    state_file: str | Path | None = None,
     bugs: Iterable[str] = (),
 ) -> Flask:
     """A Flask app serving the spec's operations from ``world`` (the default world if None).
 
+    ``clock`` and ``id_seed`` make time and generated ids controllable; ``max_body_bytes`` caps
+    request bodies (413 beyond); ``admin_token`` protects ``/__mock/``; ``state_file`` is read
+    now and written by ``POST /__mock/snapshot`` and ``MockServer.save_state()``.
     ``bugs`` plants named defects (see ``mockserver.bugs``) so the contract checks can be shown
     to catch them; never use it for anything else.
     """
     spec = load_spec(spec_path)
     world_model = world if isinstance(world, World) else load_world(world, spec)
-    server = MockServer(spec, world_model, clock=clock, id_seed=id_seed)
+    server = MockServer(
+        spec,
+        world_model,
+        clock=clock,
+        id_seed=id_seed,
+        admin_token=admin_token,
+        state_file=state_file,
+    )
 
     app = Flask("mockserver")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes

@@ -27,6 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--spec", type=Path, help="OpenAPI file; default: the packaged openapi.yaml")
     serve.add_argument("--id-seed", type=int, help="make generated ids reproducible")
     serve.add_argument(
+        "--admin-token", help="require this token (x-mock-admin-token) on /__mock/ endpoints"
+    )
+    serve.add_argument(
+        "--state-file",
+        type=Path,
+        help="JSON state file: read at start, written on shutdown and on /__mock/snapshot",
+    )
+    serve.add_argument(
         "--bug",
         action="append",
         default=[],
@@ -48,10 +56,17 @@ def serve(args: argparse.Namespace) -> int:
 
     from werkzeug.serving import make_server
 
-    from mockserver.app import create_app
+    from mockserver.app import create_app, server_of
 
     try:
-        app = create_app(args.spec, args.seed, id_seed=args.id_seed, bugs=args.bug)
+        app = create_app(
+            args.spec,
+            args.seed,
+            id_seed=args.id_seed,
+            admin_token=args.admin_token,
+            state_file=args.state_file,
+            bugs=args.bug,
+        )
     except (WorldError, SpecError, OSError, ValueError) as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
         return 2
@@ -89,6 +104,7 @@ def serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.server_close()
+        server_of(app).save_state()
         print("northca-mock stopped", flush=True)
     return 0
 

@@ -31,6 +31,11 @@ class Clock:
         self._source = source
         self._offset_ms = 0
 
+    @property
+    def offset_ms(self) -> int:
+        """How far the clock is from real time."""
+        return self._offset_ms
+
     def now_ms(self) -> int:
         return int(self._source() * 1000) + self._offset_ms
 

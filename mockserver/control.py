@@ -1,34 +1,63 @@
-"""The control plane under ``/__mock/``: reset, state, world, clock and the request journal.
+"""The control plane under ``/__mock/`` (documented in ``control.yaml``).
 
-It is not part of the partner API and needs no partner key.
+Reset, state, world, clock, journal, fault plan and state-file snapshots, per namespace
+(``x-mock-namespace``). It is not part of the partner API and needs no partner key; when the
+mock was started with an admin token it needs ``x-mock-admin-token``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 
 from mockserver.clock import parse_iso
+from mockserver.faults import FaultPlan, FaultPlanError
+from mockserver.spec import Spec, load_spec
 from mockserver.world import WorldError
 
+if TYPE_CHECKING:
+    from mockserver.app import MockServer
+    from mockserver.state import State
+
 control_plane = Blueprint("northca_control", __name__, url_prefix="/__mock")
+NAMESPACE_HEADER = "x-mock-namespace"
+ADMIN_TOKEN_HEADER = "x-mock-admin-token"
 
 
-def _server() -> Any:
-    return current_app.extensions["northca"]
+def control_spec_path() -> Path:
+    return Path(__file__).resolve().parent / "control.yaml"
 
 
-def _ok(data: Any, status: int = 200) -> Response:
+@cache
+def control_spec() -> Spec:
+    """The control plane's own OpenAPI document: its paths, statuses and error strings."""
+    return load_spec(control_spec_path())
+
+
+def _server() -> MockServer:
+    server: MockServer = current_app.extensions["northca"]
+    return server
+
+
+def _state() -> State:
+    return _server().state_for(request.headers.get(NAMESPACE_HEADER))
+
+
+def _ok(data: Any) -> Response:
     from mockserver.app import envelope
 
-    return envelope(status, {"ok": True, "data": data})
+    return envelope(200, {"ok": True, "data": data})
 
 
-def _bad(message: str) -> Response:
+def _error(operation_id: str, name: str, message: str | None = None) -> Response:
     from mockserver.app import envelope
 
-    return envelope(400, {"ok": False, "error": message})
+    example = control_spec().operations[operation_id].error(name)
+    return envelope(example.status, {"ok": False, "error": message or example.message})
 
 
 def _json_object() -> dict[str, Any] | None:
@@ -36,54 +65,96 @@ def _json_object() -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+@control_plane.before_request
+def _require_admin_token() -> Response | None:
+    expected = _server().admin_token
+    if expected is None:
+        return None
+    given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+    if hmac.compare_digest(given.encode(), expected.encode()):
+        return None
+    from mockserver.app import envelope
+
+    example = control_spec().shared_error("adminTokenRequired")
+    return envelope(example.status, {"ok": False, "error": example.message})
+
+
 @control_plane.post("/reset")
 def reset() -> Response:
-    state = _server().state
+    state = _state()
     state.reset()
     return _ok({"reset": True, "now": state.clock.now()})
 
 
 @control_plane.get("/state")
 def state() -> Response:
-    return _ok(_server().state.snapshot())
+    return _ok(_state().snapshot())
 
 
 @control_plane.post("/world")
 def world() -> Response:
     body = _json_object()
     if body is None:
-        return _bad("Expected a JSON object: the world")
-    server = _server()
+        return _error("setMockWorld", "expectedWorld")
     try:
-        new_world = server.load_world(body)
+        new_world = _server().load_world(body)
     except WorldError as exc:
-        return _bad(str(exc))
-    server.state.load(new_world)
+        return _error("setMockWorld", "expectedWorld", str(exc))
+    _state().load(new_world)
     return _ok({"loaded": True, "mdts": sorted(new_world.mdts)})
 
 
 @control_plane.post("/clock")
 def clock() -> Response:
     body = _json_object()
-    state = _server().state
-    if body is None or len(body.keys() & {"advance_seconds", "now"}) != 1:
-        return _bad('Expected {"advance_seconds": N} or {"now": "<ISO-8601>"}')
+    state = _state()
+    if body is None or len(body.keys() & {"advance_seconds", "now"}) != 1 or len(body) != 1:
+        return _error("setMockClock", "expectedClock")
     with state.lock:
         if "advance_seconds" in body:
             seconds = body["advance_seconds"]
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-                return _bad("advance_seconds: expected a number")
+                return _error("setMockClock", "expectedClock", "advance_seconds: expected a number")
             state.clock.advance(seconds)
         else:
             try:
                 state.clock.set(parse_iso(str(body["now"])))
             except ValueError:
-                return _bad("now: expected an ISO-8601 timestamp")
+                return _error("setMockClock", "expectedClock", "now: expected an ISO-8601 time")
         return _ok({"now": state.clock.now()})
 
 
 @control_plane.get("/requests")
 def requests_journal() -> Response:
-    state = _server().state
+    state = _state()
     with state.lock:
         return _ok(list(state.journal))
+
+
+@control_plane.get("/faults")
+def get_faults() -> Response:
+    return _ok(_state().faults.describe())
+
+
+@control_plane.post("/faults")
+def set_faults() -> Response:
+    body = _json_object()
+    if body is None:
+        return _error("setMockFaults", "expectedFaults")
+    try:
+        plan = FaultPlan.parse(body, _server().spec.operations)
+    except FaultPlanError as exc:
+        return _error("setMockFaults", "expectedFaults", str(exc))
+    state = _state()
+    with state.lock:
+        state.faults = plan
+    return _ok(plan.describe())
+
+
+@control_plane.post("/snapshot")
+def snapshot() -> Response:
+    server = _server()
+    if server.state_file is None:
+        return _error("snapshotMockState", "noStateFile")
+    server.save_state()
+    return _ok({"written": str(server.state_file), "namespaces": sorted(server.states)})

@@ -192,6 +192,67 @@ class State:
                 },
             }
 
+    # -- persistence -------------------------------------------------------------------------
+    def dump(self) -> dict[str, Any]:
+        """What a state file keeps of this state (not the journal)."""
+        with self.lock:
+            return {
+                "world": dict(self.world.source),
+                "clock_offset_ms": self.clock.offset_ms,
+                "faults": self.faults.describe(),
+                "link_requests": list(self.link_requests.values()),
+                "links": [
+                    {"partner": partner, **public(link)}
+                    for (partner, _, _), link in sorted(
+                        self.links.items(), key=lambda item: item[1]["_order"]
+                    )
+                ],
+                "mdts": {
+                    mdt_id: {
+                        **{kind: table.all()[::-1] for kind, table in data.tables.items()},
+                        "events": list(data.events),
+                    }
+                    for mdt_id, data in self.mdts.items()
+                },
+            }
+
+    def restore(self, dump: Mapping[str, Any], faults: FaultPlan) -> None:
+        """Replace links, link requests, records, events, clock and faults from :meth:`dump`.
+
+        The world must already be loaded; records of MDTs the world lacks are dropped.
+        """
+        with self.lock:
+            self.reset()
+            self.clock.set(self.clock.now_ms() + int(dump.get("clock_offset_ms", 0)))
+            self.faults = faults
+            self.link_requests = {req["id"]: dict(req) for req in dump.get("link_requests", [])}
+            self.links.clear()
+            for link in dump.get("links", []):
+                self.add_link(
+                    link["partner"],
+                    link["guild_id"],
+                    link["mdt_id"],
+                    link.get("owner_discord_id"),
+                    link.get("link_request_id"),
+                    parse_iso(link["linked_at"]),
+                )
+            for mdt_id, collections in dump.get("mdts", {}).items():
+                data = self.mdts.get(mdt_id)
+                if data is None:
+                    continue
+                for kind, table in data.tables.items():
+                    table.clear()
+                    for record in collections.get(kind, []):
+                        table.put(dict(record), _updated_ms(record, self.clock.now_ms()))
+                data.events[:] = collections.get("events", [])
+
+
+def _updated_ms(record: Mapping[str, Any], default: int) -> int:
+    try:
+        return parse_iso(str(record["updated_at"]))
+    except (KeyError, ValueError):
+        return default
+
 
 def public(record: Mapping[str, Any]) -> dict[str, Any]:
     """A record without its private bookkeeping keys (those starting with ``_``)."""

@@ -58,6 +58,11 @@ class RecordTable:
                     break
         return found
 
+    def clear(self) -> None:
+        self._by_id.clear()
+        self._key_of.clear()
+        self._order.clear()
+
     def all(self) -> list[Record]:
         return self.newest(len(self._order))
 

@@ -34,6 +34,8 @@ def create_link_request(call: Call) -> Any:
         raise ApiError("invalidMdt", "mdt_id: no MDT has this id")
     ttl_ms = int(call.state.world.link_request_ttl_seconds * 1000)
     request_id = call.state.ids.new()
+    while request_id in call.state.link_requests:
+        request_id = call.state.ids.new()
     request = {
         "id": request_id,
         "partner": call.partner,

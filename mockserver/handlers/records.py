@@ -16,9 +16,11 @@ def create_record(call: Call, kind: str, defaults: Mapping[str, Callable[[Call],
     timestamps from the request, then ``defaults`` for fields left null."""
     table = call.table(kind)
     body: Mapping[str, Any] = call.body
-    record_id = body.get("id") or call.state.ids.new()
-    if record_id in table:
+    record_id = body.get("id")
+    if record_id and record_id in table:
         raise ApiError("idExists", f"id: {record_id!r} is taken in this MDT")
+    while not record_id or record_id in table:
+        record_id = call.state.ids.new()
     record: Record = dict.fromkeys(call.state.record_fields[kind])
     record.update(body)
     record.update(
