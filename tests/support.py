@@ -1,0 +1,35 @@
+"""Ids of the default world and small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PARTNER_KEY = "test-key"
+PARTNER_NAME = "Test Partner"
+GUILD_ID = "123456789012345678"
+OTHER_GUILD_ID = "876543210987654321"
+ACTOR_ID = "222222222222222222"
+MDT_ID = "0c7f6a0c-2c4f-4f44-b16a-2b6b8d8fe2c2"
+UNLINKED_MDT_ID = "9b1d3f2e-5a47-4c8e-9f10-2d6c7b8a9e01"
+UNLINKED_MDT_OWNER_ID = "333333333333333333"
+LINK_REQUEST_TTL_SECONDS = 900
+
+
+def auth_headers(
+    *,
+    key: str | None = PARTNER_KEY,
+    guild: str | None = GUILD_ID,
+    actor: str | None = ACTOR_ID,
+) -> dict[str, str]:
+    """Headers of a partner request; pass None to leave one out."""
+    headers = {"x-partner-key": key, "x-discord-guild": guild, "x-discord-actor": actor}
+    return {name: value for name, value in headers.items() if value is not None}
+
+
+def error_of(response: Any) -> tuple[int, str]:
+    """(status, error string) of an error envelope; asserts the envelope's shape."""
+    body = response.get_json()
+    assert body is not None, response.data
+    assert body["ok"] is False, body
+    assert isinstance(body["error"], str), body
+    return response.status_code, body["error"]

@@ -1,0 +1,257 @@
+"""Tickets: listTickets, createTicket (northca-api.md §4.7, §5, §6, §11)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.support import ACTOR_ID, MDT_ID, auth_headers, error_of
+
+TICKETS = f"/mdts/{MDT_ID}/tickets"
+ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+CLOCK_START = "2026-03-01T01:23:45.678Z"
+TICKET_FIELDS = {
+    "id",
+    "mdt_code",
+    "title",
+    "description",
+    "officer_name",
+    "officer_badge",
+    "officer_callsign",
+    "status",
+    "priority",
+    "created_by_discord_id",
+    "created_at",
+    "updated_at",
+}
+NULLABLE = (
+    "title",
+    "description",
+    "officer_name",
+    "officer_badge",
+    "officer_callsign",
+    "priority",
+)
+EXAMPLE = {
+    "title": "Tow request",
+    "description": "Vehicle disabled, needs tow.",
+    "officer_name": "B. Bubbleton",
+    "officer_callsign": "ADAM-12",
+    "status": "open",
+    "priority": "low",
+}
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    body = response.get_json()
+    assert response.status_code == status, (response.status_code, body)
+    assert body["ok"] is True, body
+    return body["data"]
+
+
+def _set_clock(client: FlaskClient, now: str = CLOCK_START) -> str:
+    return str(_ok(client.post("/__mock/clock", json={"now": now}))["now"])
+
+
+def _advance(client: FlaskClient, seconds: int) -> str:
+    return str(_ok(client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"])
+
+
+def _now(client: FlaskClient) -> str:
+    return str(_ok(client.get("/__mock/state"))["now"])
+
+
+def _create(client: FlaskClient, headers: dict[str, str], body: Any) -> dict[str, Any]:
+    data = _ok(client.post(TICKETS, json=body, headers=headers), 201)
+    assert isinstance(data, dict)
+    return data
+
+
+def _list(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
+    data = _ok(client.get(TICKETS + query, headers=headers))
+    assert isinstance(data, list)
+    return data
+
+
+def test_create_example_returns_201_with_the_full_record(client, headers):
+    before = _set_clock(client)
+    ticket = _create(client, headers, EXAMPLE)
+    after = _now(client)
+
+    assert set(ticket) == TICKET_FIELDS
+    assert UUID4.match(ticket["id"]), ticket["id"]
+    assert ISO_MS_Z.match(ticket["created_at"]), ticket
+    assert ticket["created_at"] == ticket["updated_at"]
+    assert before <= ticket["created_at"] <= after
+    assert ticket == {
+        **EXAMPLE,
+        "id": ticket["id"],
+        "mdt_code": MDT_ID,
+        "officer_badge": None,
+        "created_by_discord_id": ACTOR_ID,
+        "created_at": ticket["created_at"],
+        "updated_at": ticket["created_at"],
+    }
+    assert _list(client, headers) == [ticket]
+
+
+@pytest.mark.parametrize("body", [{}, {"status": None}], ids=["absent", "null"])
+def test_create_defaults_status_to_open(client, headers, body):
+    ticket = _create(client, headers, body)
+    assert set(ticket) == TICKET_FIELDS
+    assert ticket["status"] == "open"
+    for field in NULLABLE:
+        assert ticket[field] is None, field
+
+
+def test_create_stores_every_field_as_given(client, headers):
+    body = {
+        "id": "ticket-1",
+        "title": "Citation",
+        "description": None,
+        "officer_name": "A. Smith",
+        "officer_badge": "144",
+        "officer_callsign": "LINCOLN-3",
+        "status": "closed",
+        "priority": "high",
+    }
+    ticket = _create(client, headers, body)
+    assert ticket == {
+        **body,
+        "mdt_code": MDT_ID,
+        "created_by_discord_id": ACTOR_ID,
+        "created_at": ticket["created_at"],
+        "updated_at": ticket["created_at"],
+    }
+
+
+def test_create_without_actor_sets_created_by_discord_id_null(client):
+    ticket = _create(client, auth_headers(actor=None), EXAMPLE)
+    assert ticket["created_by_discord_id"] is None
+
+
+def test_generated_ids_are_distinct_lowercase_uuid4(client, headers):
+    ids = [_create(client, headers, {})["id"] for _ in range(5)]
+    assert len(set(ids)) == 5
+    for ticket_id in ids:
+        assert UUID4.match(ticket_id), ticket_id
+
+
+def test_duplicate_client_id_is_409_and_keeps_the_first_record(client, headers):
+    first = _create(client, headers, {"id": "ticket-1", "title": "first"})
+    response = client.post(TICKETS, json={"id": "ticket-1", "title": "second"}, headers=headers)
+    assert error_of(response) == (409, "ID already exists")
+    assert _list(client, headers) == [first]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"foo": "bar"},
+        {"title": "Tow request", "mdt_code": MDT_ID},
+        {"created_by_discord_id": ACTOR_ID},
+        {"location": "22 Park Ave"},
+    ],
+    ids=["foo", "mdt_code", "created_by_discord_id", "location"],
+)
+def test_create_with_unknown_key_is_invalid_request_body(client, headers, body):
+    response = client.post(TICKETS, json=body, headers=headers)
+    assert error_of(response) == (400, "Invalid request body")
+    assert _list(client, headers) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": 5},
+        {"status": True},
+        {"priority": 1},
+        {"officer_badge": 512},
+        {"officer_callsign": ["ADAM-12"]},
+        {"id": 5},
+        {"id": None},
+        [],
+        "x",
+    ],
+    ids=[
+        "title-int",
+        "status-bool",
+        "priority-int",
+        "badge-int",
+        "callsign-array",
+        "id-int",
+        "id-null",
+        "array",
+        "string",
+    ],
+)
+def test_create_with_wrong_type_is_invalid_request_body(client, headers, body):
+    response = client.post(TICKETS, json=body, headers=headers)
+    assert error_of(response) == (400, "Invalid request body")
+    assert _list(client, headers) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ("{", "application/json"),
+        ("", "application/json"),
+        (None, None),
+        ('{"title": "x"}', "text/plain"),
+    ],
+    ids=["truncated", "empty", "no-body", "text-plain"],
+)
+def test_create_with_bad_json_is_invalid_json(client, headers, data, content_type):
+    kwargs: dict[str, Any] = {"headers": headers}
+    if data is not None:
+        kwargs["data"] = data
+    if content_type is not None:
+        kwargs["content_type"] = content_type
+    response = client.post(TICKETS, **kwargs)
+    assert error_of(response) == (400, "Invalid JSON")
+    assert _list(client, headers) == []
+
+
+def test_list_is_newest_first(client, headers):
+    _set_clock(client)
+    ids = []
+    for n in range(3):
+        ids.append(_create(client, headers, {"title": f"ticket {n}"})["id"])
+        _advance(client, 1)
+    assert [t["id"] for t in _list(client, headers)] == ids[::-1]
+
+
+def test_list_without_clock_moves_puts_later_writes_first(client, headers):
+    ids = [_create(client, headers, {})["id"] for _ in range(6)]
+    assert [t["id"] for t in _list(client, headers)] == ids[::-1]
+
+
+def test_list_orders_by_updated_at_not_by_write_order(client, headers):
+    _set_clock(client, "2026-03-01T02:00:00.000Z")
+    late = _create(client, headers, {"title": "late"})
+    _set_clock(client, "2026-03-01T01:00:00.000Z")
+    early = _create(client, headers, {"title": "early"})
+    assert [t["id"] for t in _list(client, headers)] == [late["id"], early["id"]]
+
+
+@pytest.mark.parametrize(("limit", "count"), [(1, 1), (2, 2), (100, 3)])
+def test_list_limit(client, headers, limit, count):
+    ids = [_create(client, headers, {})["id"] for _ in range(3)]
+    listed = _list(client, headers, f"?limit={limit}")
+    assert [t["id"] for t in listed] == ids[::-1][:count]
+
+
+def test_list_default_limit_is_50(client, headers):
+    ids = [_create(client, headers, {})["id"] for _ in range(51)]
+    assert [t["id"] for t in _list(client, headers)] == ids[::-1][:50]
+    assert [t["id"] for t in _list(client, headers, "?limit=100")] == ids[::-1]
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "abc", "2.5", "-1"])
+def test_list_invalid_limit(client, headers, limit):
+    response = client.get(f"{TICKETS}?limit={limit}", headers=headers)
+    assert error_of(response) == (400, "Invalid limit")
