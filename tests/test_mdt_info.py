@@ -1,0 +1,166 @@
+"""MDT info: getMdtInfo (op 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from mockserver import create_app
+from tests.support import (
+    ACTOR_ID,
+    GUILD_ID,
+    MDT_ID,
+    OTHER_GUILD_ID,
+    PARTNER_KEY,
+    PARTNER_NAME,
+    UNLINKED_MDT_ID,
+    UNLINKED_MDT_OWNER_ID,
+    auth_headers,
+    error_of,
+)
+
+NOT_LINKED = "MDT not linked to this guild"
+UNKNOWN_MDT_ID = "00000000-0000-4000-8000-000000000000"
+INFO_FIELDS = {"id", "name", "logo_url", "map", "departments", "divisions", "settings"}
+SECRET_KEYS = ("password", "access_key", "secret")
+MAPS = {"ER:LC", "ER:LC Roadmap", "Maple County", None}
+
+LINKED_INFO: dict[str, Any] = {
+    "name": "Liberty County Sheriff's Office",
+    "logo_url": "https://cdn.example.test/lcso.png",
+    "map": "ER:LC Roadmap",
+    "departments": ["Patrol", "Traffic"],
+    "divisions": ["Highway Patrol", "K-9"],
+    "settings": {"theme": "dark", "callsign_format": "ADAM-{n}", "limits": {"units": 40}},
+}
+OTHER_INFO: dict[str, Any] = {
+    "name": "Maple County Police Department",
+    "logo_url": None,
+    "map": "Maple County",
+    "departments": ["Patrol"],
+    "divisions": [],
+    "settings": {},
+}
+
+
+def _world(linked_info: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "partner_keys": {PARTNER_KEY: PARTNER_NAME},
+        "link_request_ttl_seconds": 900,
+        "mdts": [
+            {"id": MDT_ID, "owner_discord_id": ACTOR_ID, "info": linked_info},
+            {"id": UNLINKED_MDT_ID, "owner_discord_id": UNLINKED_MDT_OWNER_ID, "info": OTHER_INFO},
+        ],
+        "links": [{"mdt_id": MDT_ID, "guild_id": GUILD_ID}],
+    }
+
+
+def _ok_data(response: Any) -> Any:
+    assert response.status_code == 200, response.get_json()
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["ok"] is True, body
+    return body["data"]
+
+
+def _info(client: FlaskClient, mdt_id: str = MDT_ID, **header_args: Any) -> Any:
+    return client.get(f"/mdts/{mdt_id}", headers=auth_headers(**header_args))
+
+
+def test_default_world_info(client: FlaskClient) -> None:
+    data = _ok_data(_info(client))
+    assert set(data) == INFO_FIELDS
+    assert data["id"] == MDT_ID
+    assert isinstance(data["name"], str) and data["name"]
+    assert data["logo_url"] is None or isinstance(data["logo_url"], str)
+    assert data["map"] in MAPS
+    assert isinstance(data["departments"], list)
+    assert all(isinstance(item, str) for item in data["departments"])
+    assert isinstance(data["divisions"], list)
+    assert all(isinstance(item, str) for item in data["divisions"])
+    assert isinstance(data["settings"], dict)
+
+
+def test_info_is_the_worlds_info() -> None:
+    client = create_app(world=_world(LINKED_INFO)).test_client()
+    assert _ok_data(_info(client)) == {"id": MDT_ID, **LINKED_INFO}
+
+
+def test_info_needs_no_actor() -> None:
+    client = create_app(world=_world(LINKED_INFO)).test_client()
+    assert _ok_data(_info(client, actor=None)) == {"id": MDT_ID, **LINKED_INFO}
+
+
+def test_info_served_under_v1() -> None:
+    client = create_app(world=_world(LINKED_INFO)).test_client()
+    response = client.get(f"/v1/mdts/{MDT_ID}", headers=auth_headers())
+    assert _ok_data(response) == {"id": MDT_ID, **LINKED_INFO}
+
+
+def test_info_never_exposes_secrets() -> None:
+    secret_info = {
+        **LINKED_INFO,
+        "password": "hunter2",
+        "access_key": "AKIA-not-for-partners",
+        "secret": "s3cr3t",
+    }
+    client = create_app(world=_world(secret_info)).test_client()
+    data = _ok_data(_info(client))
+    for key in SECRET_KEYS:
+        assert key not in data, key
+    assert data == {"id": MDT_ID, **LINKED_INFO}
+    text = _info(client).get_data(as_text=True)
+    for value in ("hunter2", "AKIA-not-for-partners", "s3cr3t"):
+        assert value not in text
+
+
+def test_info_of_unlinked_mdt_is_forbidden(client: FlaskClient) -> None:
+    assert error_of(_info(client, UNLINKED_MDT_ID)) == (403, NOT_LINKED)
+
+
+def test_info_of_unknown_mdt_is_forbidden(client: FlaskClient) -> None:
+    assert error_of(_info(client, UNKNOWN_MDT_ID)) == (403, NOT_LINKED)
+    assert error_of(_info(client, "not-an-mdt")) == (403, NOT_LINKED)
+
+
+def test_info_in_another_guild_is_forbidden(client: FlaskClient) -> None:
+    assert error_of(_info(client, guild=OTHER_GUILD_ID)) == (403, NOT_LINKED)
+
+
+@pytest.mark.parametrize(
+    "header_args",
+    [{"key": None}, {"key": "wrong"}, {"guild": None}, {"guild": ""}],
+    ids=["no-key", "wrong-key", "no-guild", "empty-guild"],
+)
+def test_info_unauthorized(client: FlaskClient, header_args: dict[str, Any]) -> None:
+    assert error_of(_info(client, **header_args)) == (401, "Unauthorized")
+    assert error_of(_info(client, UNKNOWN_MDT_ID, **header_args)) == (401, "Unauthorized")
+
+
+def test_info_after_link_and_unlink() -> None:
+    client = create_app(world=_world(LINKED_INFO)).test_client()
+    assert error_of(_info(client, UNLINKED_MDT_ID)) == (403, NOT_LINKED)
+    response = client.post(
+        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
+    )
+    assert response.status_code == 201, response.get_json()
+    request_id = response.get_json()["data"]["id"]
+    response = client.post(
+        f"/link-requests/{request_id}/confirm", headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID)
+    )
+    assert response.status_code == 200, response.get_json()
+    assert _ok_data(_info(client, UNLINKED_MDT_ID)) == {"id": UNLINKED_MDT_ID, **OTHER_INFO}
+    assert error_of(_info(client, UNLINKED_MDT_ID, guild=OTHER_GUILD_ID)) == (403, NOT_LINKED)
+    response = client.post(
+        f"/mdts/{UNLINKED_MDT_ID}/unlink", headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID)
+    )
+    assert response.status_code == 200, response.get_json()
+    assert error_of(_info(client, UNLINKED_MDT_ID)) == (403, NOT_LINKED)
+
+
+def test_info_method_not_allowed(client: FlaskClient) -> None:
+    response = client.post(f"/mdts/{MDT_ID}", json={}, headers=auth_headers())
+    assert error_of(response) == (405, "Method not allowed")
+    assert response.headers["Allow"] == "GET"

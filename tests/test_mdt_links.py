@@ -1,0 +1,352 @@
+"""MDT links: listGuildMdts and unlinkMdt (ops 4 and 5)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from mockserver import create_app
+from tests.support import (
+    ACTOR_ID,
+    GUILD_ID,
+    MDT_ID,
+    OTHER_GUILD_ID,
+    PARTNER_KEY,
+    PARTNER_NAME,
+    UNLINKED_MDT_ID,
+    UNLINKED_MDT_OWNER_ID,
+    auth_headers,
+    error_of,
+)
+
+ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+LINK_FIELDS = {"mdt_id", "guild_id", "owner_discord_id", "link_request_id", "linked_at"}
+NOT_LINKED = "MDT not linked to this guild"
+NOT_OWNER = "Only the MDT owner can do this"
+GUILD_MISMATCH = "Guild mismatch"
+UNKNOWN_MDT_ID = "00000000-0000-4000-8000-000000000000"
+OTHER_KEY = "other-key"
+OTHER_PARTNER = "Other Partner"
+THIRD_MDT_ID = "5e0c9a1b-7d2f-4b3a-8c6e-1f2a3b4c5d6e"
+THIRD_MDT_OWNER_ID = "555555555555555555"
+
+# Every MDT-scoped operation, with a body that would be valid if the MDT were linked.
+MDT_SCOPED: list[tuple[str, str, Any]] = [
+    ("GET", "/mdts/{mdt}", None),
+    ("POST", "/mdts/{mdt}/unlink", None),
+    ("GET", "/mdts/{mdt}/calls", None),
+    ("POST", "/mdts/{mdt}/calls", {"classification": "TRAFFIC STOP"}),
+    ("PATCH", "/mdts/{mdt}/calls/some-call", {"status": "closed"}),
+    ("GET", "/mdts/{mdt}/scene-reports", None),
+    ("POST", "/mdts/{mdt}/scene-reports", {"title": "Incident Summary"}),
+    ("GET", "/mdts/{mdt}/shifts", None),
+    ("POST", "/mdts/{mdt}/shifts", {"officer_name": "B. Bubbleton"}),
+    ("GET", "/mdts/{mdt}/tickets", None),
+    ("POST", "/mdts/{mdt}/tickets", {"title": "Tow request"}),
+    ("GET", "/mdts/{mdt}/units/active", None),
+    ("PUT", "/mdts/{mdt}/units/active", {"units": [{"id": "ADAM-12"}]}),
+    ("DELETE", "/mdts/{mdt}/units/active/ADAM-12", None),
+    ("POST", "/mdts/{mdt}/units/active/ADAM-12/panic", {"address": "67 Mango Place"}),
+]
+MDT_SCOPED_IDS = [f"{method} {path}" for method, path, _ in MDT_SCOPED]
+
+
+def _info(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "logo_url": None,
+        "map": "ER:LC",
+        "departments": ["Patrol"],
+        "divisions": [],
+        "settings": {},
+    }
+
+
+def _ok_data(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.get_json()
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["ok"] is True, body
+    return body["data"]
+
+
+def _list(client: FlaskClient, guild: str = GUILD_ID, key: str = PARTNER_KEY) -> list[Any]:
+    response = client.get(f"/guilds/{guild}/mdts", headers=auth_headers(key=key, guild=guild))
+    data = _ok_data(response)
+    assert isinstance(data, list), data
+    return data
+
+
+def _advance(client: FlaskClient, seconds: float) -> None:
+    response = client.post("/__mock/clock", json={"advance_seconds": seconds})
+    assert response.status_code == 200, response.get_json()
+
+
+def _link(
+    client: FlaskClient,
+    mdt_id: str = UNLINKED_MDT_ID,
+    owner: str = UNLINKED_MDT_OWNER_ID,
+    *,
+    guild: str = GUILD_ID,
+    key: str = PARTNER_KEY,
+) -> str:
+    """Link `mdt_id` to `guild` through a link request confirmed by `owner`; the request id."""
+    response = client.post(
+        "/link-requests",
+        json={"mdt_id": mdt_id},
+        headers=auth_headers(key=key, guild=guild, actor=ACTOR_ID),
+    )
+    request_id: str = _ok_data(response, 201)["id"]
+    response = client.post(
+        f"/link-requests/{request_id}/confirm",
+        headers=auth_headers(key=key, guild=guild, actor=owner),
+    )
+    assert _ok_data(response)["status"] == "approved"
+    return request_id
+
+
+def _unlink(client: FlaskClient, mdt_id: str, *, actor: str | None, guild: str = GUILD_ID) -> Any:
+    return client.post(f"/mdts/{mdt_id}/unlink", headers=auth_headers(guild=guild, actor=actor))
+
+
+def _call(client: FlaskClient, method: str, path: str, body: Any, **header_args: Any) -> Any:
+    kwargs: dict[str, Any] = {"headers": auth_headers(**header_args)}
+    if body is not None:
+        kwargs["json"] = body
+    return client.open(path, method=method, **kwargs)
+
+
+def _two_partner_world() -> dict[str, Any]:
+    return {
+        "partner_keys": {PARTNER_KEY: PARTNER_NAME, OTHER_KEY: OTHER_PARTNER},
+        "link_request_ttl_seconds": 900,
+        "mdts": [
+            {"id": MDT_ID, "owner_discord_id": ACTOR_ID, "info": _info("Ours")},
+            {
+                "id": UNLINKED_MDT_ID,
+                "owner_discord_id": UNLINKED_MDT_OWNER_ID,
+                "info": _info("Theirs"),
+            },
+            {"id": THIRD_MDT_ID, "owner_discord_id": THIRD_MDT_OWNER_ID, "info": _info("Shared")},
+        ],
+        "links": [
+            {"mdt_id": MDT_ID, "guild_id": GUILD_ID, "partner": PARTNER_NAME},
+            {"mdt_id": UNLINKED_MDT_ID, "guild_id": GUILD_ID, "partner": OTHER_PARTNER},
+            {"mdt_id": THIRD_MDT_ID, "guild_id": OTHER_GUILD_ID},
+        ],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# listGuildMdts
+
+
+def test_list_default_world(client: FlaskClient) -> None:
+    data = _list(client)
+    assert len(data) == 1
+    item = data[0]
+    assert set(item) >= LINK_FIELDS
+    assert item["mdt_id"] == MDT_ID
+    assert item["guild_id"] == GUILD_ID
+    assert item["owner_discord_id"] == ACTOR_ID
+    assert item["link_request_id"] is None or isinstance(item["link_request_id"], str)
+    assert ISO_MS_Z.match(item["linked_at"]), item["linked_at"]
+
+
+def test_list_needs_no_actor(client: FlaskClient) -> None:
+    response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers(actor=None))
+    assert [item["mdt_id"] for item in _ok_data(response)] == [MDT_ID]
+
+
+def test_list_empty_for_guild_with_nothing(client: FlaskClient) -> None:
+    assert _list(client, OTHER_GUILD_ID) == []
+
+
+def test_list_guild_mismatch(client: FlaskClient) -> None:
+    response = client.get(f"/guilds/{OTHER_GUILD_ID}/mdts", headers=auth_headers(guild=GUILD_ID))
+    assert error_of(response) == (403, GUILD_MISMATCH)
+    response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers(guild=OTHER_GUILD_ID))
+    assert error_of(response) == (403, GUILD_MISMATCH)
+
+
+def test_list_unauthorized_before_guild_mismatch(client: FlaskClient) -> None:
+    response = client.get(f"/guilds/{OTHER_GUILD_ID}/mdts", headers=auth_headers(key="nope"))
+    assert error_of(response) == (401, "Unauthorized")
+
+
+def test_list_newest_linked_first(client: FlaskClient) -> None:
+    _advance(client, 60)
+    request_id = _link(client)
+    data = _list(client)
+    assert [item["mdt_id"] for item in data] == [UNLINKED_MDT_ID, MDT_ID]
+    new = data[0]
+    assert new["guild_id"] == GUILD_ID
+    assert new["owner_discord_id"] == UNLINKED_MDT_OWNER_ID
+    assert new["link_request_id"] == request_id
+    assert ISO_MS_Z.match(new["linked_at"])
+    assert new["linked_at"] > data[1]["linked_at"]
+
+
+def test_list_relinked_mdt_moves_to_front(client: FlaskClient) -> None:
+    _advance(client, 60)
+    _link(client)
+    assert _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))["unlinked"] is True
+    assert [item["mdt_id"] for item in _list(client)] == [UNLINKED_MDT_ID]
+    _advance(client, 60)
+    request_id = _link(client, MDT_ID, ACTOR_ID)
+    data = _list(client)
+    assert [item["mdt_id"] for item in data] == [MDT_ID, UNLINKED_MDT_ID]
+    assert data[0]["link_request_id"] == request_id
+
+
+def test_list_shows_link_only_in_its_guild(client: FlaskClient) -> None:
+    _link(client, guild=OTHER_GUILD_ID)
+    assert [item["mdt_id"] for item in _list(client, OTHER_GUILD_ID)] == [UNLINKED_MDT_ID]
+    assert [item["mdt_id"] for item in _list(client, GUILD_ID)] == [MDT_ID]
+    assert _list(client, OTHER_GUILD_ID)[0]["guild_id"] == OTHER_GUILD_ID
+
+
+def test_list_served_under_v1(client: FlaskClient) -> None:
+    response = client.get(f"/v1/guilds/{GUILD_ID}/mdts", headers=auth_headers())
+    assert [item["mdt_id"] for item in _ok_data(response)] == [MDT_ID]
+    response = client.get(f"/v1/guilds/{OTHER_GUILD_ID}/mdts", headers=auth_headers())
+    assert error_of(response) == (403, GUILD_MISMATCH)
+
+
+def test_list_only_this_partners_links() -> None:
+    client = create_app(world=_two_partner_world()).test_client()
+    assert [item["mdt_id"] for item in _list(client, key=PARTNER_KEY)] == [MDT_ID]
+    assert [item["mdt_id"] for item in _list(client, key=OTHER_KEY)] == [UNLINKED_MDT_ID]
+    # A world link without "partner" belongs to every partner of the world.
+    assert [item["mdt_id"] for item in _list(client, OTHER_GUILD_ID, PARTNER_KEY)] == [THIRD_MDT_ID]
+    assert [item["mdt_id"] for item in _list(client, OTHER_GUILD_ID, OTHER_KEY)] == [THIRD_MDT_ID]
+
+
+def test_links_of_another_partner_do_not_open_mdt_endpoints() -> None:
+    client = create_app(world=_two_partner_world()).test_client()
+    ours = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(key=PARTNER_KEY))
+    assert error_of(ours) == (403, NOT_LINKED)
+    theirs = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(key=OTHER_KEY))
+    assert _ok_data(theirs) == []
+    theirs = client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(key=OTHER_KEY))
+    assert error_of(theirs) == (403, NOT_LINKED)
+
+
+def test_list_partner_link_created_by_request_is_partner_scoped() -> None:
+    client = create_app(world=_two_partner_world()).test_client()
+    _advance(client, 60)
+    _link(client, THIRD_MDT_ID, THIRD_MDT_OWNER_ID, guild=GUILD_ID, key=OTHER_KEY)
+    assert [item["mdt_id"] for item in _list(client, key=OTHER_KEY)] == [
+        THIRD_MDT_ID,
+        UNLINKED_MDT_ID,
+    ]
+    assert [item["mdt_id"] for item in _list(client, key=PARTNER_KEY)] == [MDT_ID]
+
+
+# --------------------------------------------------------------------------------------------
+# unlinkMdt
+
+
+def test_unlink_by_owner(client: FlaskClient) -> None:
+    data = _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
+    assert data == {"unlinked": True, "mdt_id": MDT_ID}
+    assert _list(client) == []
+    assert client.get("/__mock/state").get_json()["data"]["links"] == []
+
+
+@pytest.mark.parametrize("actor", [UNLINKED_MDT_OWNER_ID, None], ids=["other", "none"])
+def test_unlink_by_non_owner_is_forbidden(client: FlaskClient, actor: str | None) -> None:
+    assert error_of(_unlink(client, MDT_ID, actor=actor)) == (403, NOT_OWNER)
+    assert [item["mdt_id"] for item in _list(client)] == [MDT_ID]
+    response = client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
+    assert _ok_data(response) == []
+
+
+@pytest.mark.parametrize(("method", "path", "body"), MDT_SCOPED, ids=MDT_SCOPED_IDS)
+def test_after_unlink_every_mdt_operation_is_forbidden(
+    client: FlaskClient, method: str, path: str, body: Any
+) -> None:
+    _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
+    response = _call(client, method, path.format(mdt=MDT_ID), body)
+    assert error_of(response) == (403, NOT_LINKED)
+    response = _call(client, method, "/v1" + path.format(mdt=MDT_ID), body)
+    assert error_of(response) == (403, NOT_LINKED)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), MDT_SCOPED, ids=MDT_SCOPED_IDS)
+def test_unlinked_and_unknown_mdts_are_forbidden(
+    client: FlaskClient, method: str, path: str, body: Any
+) -> None:
+    for mdt_id in (UNLINKED_MDT_ID, UNKNOWN_MDT_ID):
+        response = _call(client, method, path.format(mdt=mdt_id), body)
+        assert error_of(response) == (403, NOT_LINKED)
+    # The linked MDT from another guild's context.
+    response = _call(client, method, path.format(mdt=MDT_ID), body, guild=OTHER_GUILD_ID)
+    assert error_of(response) == (403, NOT_LINKED)
+
+
+def test_unlink_of_unlinked_mdt(client: FlaskClient) -> None:
+    response = _unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID)
+    assert error_of(response) == (403, NOT_LINKED)
+    assert error_of(_unlink(client, UNKNOWN_MDT_ID, actor=ACTOR_ID)) == (403, NOT_LINKED)
+
+
+def test_unlink_twice(client: FlaskClient) -> None:
+    _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
+    assert error_of(_unlink(client, MDT_ID, actor=ACTOR_ID)) == (403, NOT_LINKED)
+
+
+def test_unlink_not_linked_comes_before_owner_check(client: FlaskClient) -> None:
+    assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=ACTOR_ID)) == (403, NOT_LINKED)
+    assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=None)) == (403, NOT_LINKED)
+    assert error_of(_unlink(client, MDT_ID, actor=None, guild=OTHER_GUILD_ID)) == (403, NOT_LINKED)
+
+
+def test_unlink_after_fresh_link_by_new_owner(client: FlaskClient) -> None:
+    _link(client)
+    assert _ok_data(client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())) == []
+    assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=ACTOR_ID)) == (403, NOT_OWNER)
+    assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=None)) == (403, NOT_OWNER)
+    data = _ok_data(_unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID))
+    assert data == {"unlinked": True, "mdt_id": UNLINKED_MDT_ID}
+    response = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
+    assert error_of(response) == (403, NOT_LINKED)
+    assert [item["mdt_id"] for item in _list(client)] == [MDT_ID]
+
+
+def test_unlink_in_one_guild_keeps_other_guild(client: FlaskClient) -> None:
+    _link(client, guild=GUILD_ID)
+    _link(client, guild=OTHER_GUILD_ID)
+    _ok_data(_unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID, guild=OTHER_GUILD_ID))
+    assert _list(client, OTHER_GUILD_ID) == []
+    response = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
+    assert _ok_data(response) == []
+    response = client.get(
+        f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(guild=OTHER_GUILD_ID)
+    )
+    assert error_of(response) == (403, NOT_LINKED)
+
+
+def test_relink_after_unlink(client: FlaskClient) -> None:
+    _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
+    _link(client, MDT_ID, ACTOR_ID)
+    assert _ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())) == []
+    assert _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID)) == {"unlinked": True, "mdt_id": MDT_ID}
+
+
+def test_unlink_served_under_v1(client: FlaskClient) -> None:
+    response = client.post(f"/v1/mdts/{MDT_ID}/unlink", headers=auth_headers(actor=None))
+    assert error_of(response) == (403, NOT_OWNER)
+    response = client.post(f"/v1/mdts/{MDT_ID}/unlink", headers=auth_headers())
+    assert _ok_data(response) == {"unlinked": True, "mdt_id": MDT_ID}
+
+
+def test_unlink_unauthorized_first(client: FlaskClient) -> None:
+    response = client.post(f"/mdts/{MDT_ID}/unlink", headers=auth_headers(key=None))
+    assert error_of(response) == (401, "Unauthorized")
+    response = client.post(f"/mdts/{MDT_ID}/unlink", headers=auth_headers(guild=""))
+    assert error_of(response) == (401, "Unauthorized")
+    assert [item["mdt_id"] for item in _list(client)] == [MDT_ID]
