@@ -74,7 +74,7 @@ def _link_both_mdts(client: FlaskClient) -> None:
     _ok(client.post("/__mock/world", json=world))
 
 
-EMPTY_RECORDS = {
+EMPTY_RECORDS: dict[str, list[object]] = {
     "shifts": [],
     "calls": [],
     "scene_reports": [],

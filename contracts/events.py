@@ -1,0 +1,79 @@
+"""What a run emits: the engine sends events; reporters (console, JUnit, coverage) read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One violated rule: where, which rule, expected vs received, and how to reproduce it."""
+
+    check: str  # the workflow or schemathesis test that found it
+    rule: str  # e.g. "upsert.duplicate-id"
+    operation: str  # operationId, or "(routing)"
+    expected: str
+    received: str
+    curl: str = ""
+    stage: str = "workflows"
+
+    def summary(self) -> str:
+        return f"[{self.rule}] {self.operation}: expected {self.expected}; received {self.received}"
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    target: str
+    seed: int
+    run_id: str
+    stages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StageStarted:
+    stage: str  # schemathesis | workflows | stateful
+    total: int
+
+
+@dataclass(frozen=True)
+class CheckStarted:
+    stage: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CheckFinished:
+    """A workflow, a schemathesis operation/phase, or the state machine, with its failures."""
+
+    stage: str
+    name: str
+    failures: tuple[Failure, ...]
+    duration: float
+    skipped: str | None = None  # why it did not run
+    requests: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and self.skipped is None
+
+
+@dataclass(frozen=True)
+class StageFinished:
+    stage: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    failures: tuple[Failure, ...]
+    duration: float
+    coverage: Any = None  # contracts.coverage.Coverage
+    checks: tuple[CheckFinished, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+Event = RunStarted | StageStarted | CheckStarted | CheckFinished | StageFinished | RunFinished

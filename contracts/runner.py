@@ -1,0 +1,192 @@
+"""The engine: preflight, then schemathesis, the workflows and the state machine; it emits events.
+
+Reporters (console, JUnit, coverage) consume the events; the CLI and the pytest entry only wire
+a target and options to :func:`run_check`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from contracts.context import CheckContext
+from contracts.coverage import Coverage
+from contracts.events import (
+    CheckFinished,
+    CheckStarted,
+    Event,
+    Failure,
+    RunFinished,
+    RunStarted,
+    StageFinished,
+    StageStarted,
+)
+from contracts.spec import ContractSpec
+from contracts.target import Auth, HttpTarget, Target, TargetUnreachable, WsgiTarget, serve_wsgi
+from contracts.workflows import WORKFLOWS
+
+STAGES = ("schemathesis", "workflows", "stateful")
+Reporter = Callable[[Event], None]
+
+
+class UsageError(ValueError):
+    """The run cannot start: bad options, or credentials/MDT the target refuses."""
+
+
+@dataclass
+class CheckOptions:
+    """Options of one run (the CLI flags)."""
+
+    auth: Auth
+    seed: int | None = None
+    max_examples: int = 10
+    include_destructive: bool = False
+    stages: Sequence[str] = STAGES
+    workflows: Sequence[str] | None = None  # None: all
+    run_id: str | None = None
+    clock_control: bool | None = None  # None: detect the mock's /__mock/clock
+    spec_path: str | None = None
+    state_machine_examples: int = 5
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def resolved_seed(self) -> int:
+        if self.seed is None:
+            self.seed = random.SystemRandom().randrange(2**31)
+        return self.seed
+
+
+def preflight(target: Target, spec: ContractSpec, auth: Auth) -> None:
+    """Raise TargetUnreachable or UsageError when a run would only produce noise."""
+    ctx = CheckContext(target, auth, spec, run_id="preflight", seed=0)
+    ex = ctx.call("listGuildMdts")
+    if ex.status == 401:
+        raise UsageError(f"the target refuses partner key/guild ({ex.received()})")
+    ex = ctx.call("getMdtInfo")
+    if ex.status == 403:
+        raise UsageError(f"MDT {auth.mdt} is not linked to guild {auth.guild} on the target")
+    if ex.status >= 500 or ex.json is None:
+        raise UsageError(f"the target does not answer like the Partner API: {ex.received()}")
+
+
+def detect_clock_control(target: Target) -> bool:
+    """Whether the target is a northca-mock with a controllable clock."""
+    try:
+        ex = target.control("/__mock/clock", {"advance_seconds": 0})
+    except TargetUnreachable:
+        return False
+    return ex.status == 200 and isinstance(ex.data, dict) and "now" in ex.data
+
+
+def run_workflows(
+    target: Target,
+    spec: ContractSpec,
+    options: CheckOptions,
+    coverage: Coverage,
+    emit: Reporter,
+    run_id: str,
+) -> list[CheckFinished]:
+    """Run the named workflows in order; one CheckFinished each."""
+    names = list(options.workflows or WORKFLOWS)
+    emit(StageStarted("workflows", len(names)))
+    started = time.monotonic()
+    results = []
+    for name in names:
+        flow = WORKFLOWS[name]
+        ctx = CheckContext(
+            target,
+            options.auth,
+            spec,
+            run_id=run_id,
+            seed=options.resolved_seed(),
+            coverage=coverage,
+            include_destructive=options.include_destructive,
+            clock_control=bool(options.clock_control),
+            check=name,
+        )
+        emit(CheckStarted("workflows", name))
+        begin = time.monotonic()
+        skip = flow.skip_reason(ctx)
+        failures = [] if skip else flow.run(ctx)
+        result = CheckFinished(
+            "workflows", name, tuple(failures), time.monotonic() - begin, skip, ctx.requests
+        )
+        emit(result)
+        results.append(result)
+    emit(StageFinished("workflows", time.monotonic() - started))
+    return results
+
+
+def run_check(
+    target: Target,
+    options: CheckOptions,
+    reporters: Iterable[Reporter] = (),
+    *,
+    base_url: str | None = None,
+) -> RunFinished:
+    """Check ``target`` against the spec; returns the final event (``.ok`` when it conforms).
+
+    ``base_url`` is where schemathesis sends its requests (the target's own URL for an
+    :class:`HttpTarget`; a WSGI target is served on a loopback port for that stage).
+    Raises TargetUnreachable or UsageError before any check runs.
+    """
+    spec = ContractSpec(options.spec_path)
+    sinks = list(reporters)
+
+    def emit(event: Event) -> None:
+        for sink in sinks:
+            sink(event)
+
+    seed = options.resolved_seed()
+    run_id = options.run_id or f"{random.SystemRandom().randrange(16**6):06x}"
+    preflight(target, spec, options.auth)
+    if options.clock_control is None:
+        options.clock_control = detect_clock_control(target)
+    coverage = Coverage(spec)
+    started = time.monotonic()
+    emit(RunStarted(target.base_url, seed, run_id, tuple(options.stages)))
+    results: list[CheckFinished] = []
+    if "schemathesis" in options.stages:
+        from contracts.schemathesis_run import run_schemathesis
+
+        def schemathesis_against(url: str) -> list[CheckFinished]:
+            return run_schemathesis(
+                url,
+                spec,
+                options.auth,
+                seed=seed,
+                max_examples=options.max_examples,
+                include_destructive=options.include_destructive,
+                coverage=coverage,
+                emit=emit,
+            )
+
+        if base_url is not None:
+            results += schemathesis_against(base_url)
+        elif isinstance(target, WsgiTarget):
+            with serve_wsgi(target.app, base_path=target.base_path) as url:
+                results += schemathesis_against(url)
+        elif isinstance(target, HttpTarget):
+            results += schemathesis_against(target.base_url)
+    if "workflows" in options.stages:
+        results += run_workflows(target, spec, options, coverage, emit, run_id)
+    if "stateful" in options.stages:
+        from contracts.stateful import run_state_machine
+
+        results.append(
+            run_state_machine(
+                target,
+                spec,
+                options.auth,
+                coverage,
+                emit,
+                run_id=run_id,
+                seed=seed,
+                max_examples=options.state_machine_examples,
+            )
+        )
+    failures: list[Failure] = [f for r in results for f in r.failures]
+    finished = RunFinished(tuple(failures), time.monotonic() - started, coverage, tuple(results))
+    emit(finished)
+    return finished

@@ -1,0 +1,220 @@
+"""Hypothesis-driven variant of the workflows: a ``RuleBasedStateMachine`` against a model.
+
+The machine upserts unit batches, deletes units, panics, creates and patches calls in random
+order, and after every step compares what the target lists with its model. It only ever looks at
+records whose ids carry its own prefix, so other data on the target does not matter.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import hypothesis
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from contracts.context import CheckContext
+from contracts.coverage import Coverage
+from contracts.events import (
+    CheckFinished,
+    CheckStarted,
+    Failure,
+    StageFinished,
+    StageStarted,
+)
+from contracts.spec import ContractSpec
+from contracts.strategies import callsigns, units
+from contracts.target import Auth, Exchange, Target
+
+STAGE = "stateful"
+NAME = "stateful.model"
+UNIT_FIELDS = ("officer_name", "officer_badge", "department", "rank", "status")
+CALL_FIELDS = ("classification", "location", "status", "priority")
+
+
+class ContractViolation(AssertionError):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.summary())
+        self.failure = failure
+
+
+def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
+    """A state machine class bound to one check context."""
+
+    class NorthcaModel(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.prefix = ctx.uid("sm") + "-"
+            self.units: dict[str, dict[str, Any]] = {}
+            self.calls: dict[str, dict[str, Any]] = {}
+
+        def check(self, ok: bool, rule_name: str, ex: Exchange | None, expected: str) -> None:
+            if not ok:
+                raise ContractViolation(
+                    Failure(
+                        check=NAME,
+                        rule=rule_name,
+                        operation=(ex.operation_id if ex else None) or "(model)",
+                        expected=expected,
+                        received=ex.received() if ex else "",
+                        curl=ex.curl() if ex else "",
+                        stage=STAGE,
+                    )
+                )
+
+        def unit_id(self, n: int) -> str:
+            return f"{self.prefix}U{n}"
+
+        @rule(
+            batch=st.lists(
+                units(st.integers(0, 4).map(str)), max_size=3, unique_by=lambda u: u["id"]
+            )
+        )
+        def upsert(self, batch: list[dict[str, Any]]) -> None:
+            sent = [{**u, "id": self.unit_id(int(u["id"]))} for u in batch]
+            ex = ctx.call("upsertActiveUnits", json_body={"units": sent})
+            self.check(
+                ex.status == 200 and isinstance(ex.data, list),
+                "model.upsert",
+                ex,
+                "200 with the units",
+            )
+            self.check(
+                [u.get("id") for u in ex.data] == [u["id"] for u in sent],
+                "model.upsert",
+                ex,
+                "the upserted units, in request order",
+            )
+            for unit in sent:
+                self.units[unit["id"]] = {k: unit.get(k) for k in UNIT_FIELDS}
+
+        @rule(n=st.integers(0, 4))
+        def delete(self, n: int) -> None:
+            unit_id = self.unit_id(n)
+            ex = ctx.call("deleteActiveUnit", path={"unitId": unit_id})
+            if unit_id in self.units:
+                self.check(ex.status == 200, "model.delete", ex, "200 for a unit the model holds")
+                del self.units[unit_id]
+            else:
+                self.check(ex.status == 404, "model.delete", ex, "404 for a unit the model lacks")
+
+        @rule(n=st.integers(0, 4), address=st.one_of(st.none(), st.sampled_from(["22 Park Ave"])))
+        def panic(self, n: int, address: str | None) -> None:
+            unit_id = self.unit_id(n)
+            ex = ctx.call(
+                "triggerUnitPanic", path={"unitId": unit_id}, json_body={"address": address}
+            )
+            expected = 200 if unit_id in self.units else 404
+            self.check(ex.status == expected, "model.panic", ex, f"status {expected}")
+
+        @rule(unit=callsigns(), priority=st.sampled_from(["low", "high"]))
+        def create_call(self, unit: str, priority: str) -> None:
+            body = {
+                "classification": "TRAFFIC STOP",
+                "priority": priority,
+                "units_assigned": [unit],
+            }
+            ex = ctx.call("createCall", json_body=body)
+            self.check(
+                ex.status == 201 and isinstance(ex.data, dict), "model.create-call", ex, "201"
+            )
+            call_id = ex.data.get("id")
+            self.calls[call_id] = {**dict.fromkeys(CALL_FIELDS), **body, "status": "open"}
+
+        @precondition(lambda self: bool(self.calls))
+        @rule(data=st.data(), status=st.sampled_from(["open", "closed", "pending"]))
+        def patch_call(self, data: st.DataObject, status: str) -> None:
+            call_id = data.draw(st.sampled_from(sorted(self.calls)))
+            ex = ctx.call(
+                "updateCall", path={"callId": call_id}, json_body={"status": status, "bogus": 1}
+            )
+            self.check(ex.status == 200, "model.patch-call", ex, "200")
+            self.calls[call_id]["status"] = status
+
+        @invariant()
+        def target_matches_model(self) -> None:
+            ex = ctx.call("listActiveUnits", query={"limit": 100})
+            self.check(isinstance(ex.data, list), "model.list", ex, "an array")
+            listed = {
+                u["id"]: u
+                for u in ex.data
+                if isinstance(u, dict) and str(u.get("id", "")).startswith(self.prefix)
+            }
+            self.check(
+                set(listed) == set(self.units),
+                "model.units",
+                ex,
+                f"exactly the model's units {sorted(self.units)}",
+            )
+            for unit_id, fields in self.units.items():
+                got = {k: listed[unit_id].get(k) for k in UNIT_FIELDS}
+                want = {k: ("" if v is None else v) for k, v in fields.items()}
+                same = all(
+                    got[k] == want[k] or (want[k] == "" and got[k] is None) for k in UNIT_FIELDS
+                )
+                self.check(same, "model.units", ex, f"{unit_id} with {want}")
+            if self.calls:
+                ex = ctx.call("listCalls", query={"limit": 100})
+                listed_calls = {c.get("id"): c for c in ex.data or [] if isinstance(c, dict)}
+                for call_id, fields in self.calls.items():
+                    got_call = listed_calls.get(call_id)
+                    self.check(
+                        got_call is not None and got_call.get("status") == fields["status"],
+                        "model.calls",
+                        ex,
+                        f"call {call_id} with status {fields['status']!r}",
+                    )
+
+    return NorthcaModel
+
+
+def run_state_machine(
+    target: Target,
+    spec: ContractSpec,
+    auth: Auth,
+    coverage: Coverage,
+    emit: Any,
+    *,
+    run_id: str,
+    seed: int,
+    max_examples: int = 5,
+    steps: int = 8,
+) -> CheckFinished:
+    """Run the model-based machine; a violation is reported once, after shrinking."""
+    emit(StageStarted(STAGE, 1))
+    emit(CheckStarted(STAGE, NAME))
+    started = time.monotonic()
+    ctx = CheckContext(target, auth, spec, run_id=run_id, seed=seed, coverage=coverage, check=NAME)
+    machine = hypothesis.seed(seed)(make_machine(ctx))
+    settings = hypothesis.settings(
+        max_examples=max_examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        report_multiple_bugs=False,
+    )
+    failures = list(ctx.failures)
+    try:
+        hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
+    except ContractViolation as violation:
+        failures.append(violation.failure)
+    except Exception as exc:
+        failures.append(
+            Failure(
+                NAME,
+                "workflow.error",
+                "(model)",
+                "the state machine to run",
+                f"{type(exc).__name__}: {exc}",
+                stage=STAGE,
+            )
+        )
+    failures += [f for f in ctx.failures if f not in failures]
+    result = CheckFinished(
+        STAGE, NAME, tuple(failures), time.monotonic() - started, None, ctx.requests
+    )
+    emit(result)
+    emit(StageFinished(STAGE, time.monotonic() - started))
+    return result

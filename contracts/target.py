@@ -1,0 +1,252 @@
+"""Targets: where the checks send requests (a URL, or a WSGI app in-process), and what comes back.
+
+The checks see only :class:`Target` (``send``) and :class:`Exchange` (one request and its answer),
+so the same workflows run against a real server, ``northca-mock serve`` or ``create_app()``.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+#: Placeholder for a body that is not JSON (``send(..., raw=b"{")``).
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Who calls: partner key, guild, actor, the MDT linked to the guild, and its owner."""
+
+    partner_key: str
+    guild: str
+    mdt: str
+    actor: str | None = None
+    owner: str | None = None
+
+    def headers(
+        self, *, actor: str | bool | None = True, guild: str | None = None
+    ) -> dict[str, str]:
+        """Partner headers; ``actor=False`` drops the actor, a string replaces it."""
+        headers = {"x-partner-key": self.partner_key, "x-discord-guild": guild or self.guild}
+        who = self.actor if actor is True else (None if actor is False else actor)
+        if who:
+            headers["x-discord-actor"] = who
+        return headers
+
+
+@dataclass
+class Exchange:
+    """One request and the answer to it."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    operation_id: str | None = None
+    _json: Any = field(default=None, repr=False)
+    _parsed: bool = field(default=False, repr=False)
+
+    @property
+    def json(self) -> Any:
+        """The answer parsed as JSON, or None."""
+        if not self._parsed:
+            self._parsed = True
+            try:
+                self._json = json.loads(self.body)
+            except ValueError:
+                self._json = None
+        return self._json
+
+    @property
+    def data(self) -> Any:
+        payload = self.json
+        return payload.get("data") if isinstance(payload, dict) else None
+
+    @property
+    def error(self) -> Any:
+        payload = self.json
+        return payload.get("error") if isinstance(payload, dict) else None
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
+
+    def received(self) -> str:
+        """A short description of the answer (status and body)."""
+        text = self.body.decode("utf-8", "replace")
+        return f"{self.status} {text[:300]}{'...' if len(text) > 300 else ''}"
+
+    def curl(self) -> str:
+        """A curl command that sends the same request."""
+        parts = ["curl", "-i", "-X", self.method, shlex.quote(self.url)]
+        for name, value in self.request_headers.items():
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if self.request_body is not None:
+            parts += ["--data-raw", shlex.quote(self.request_body.decode("utf-8", "replace"))]
+        return " ".join(parts)
+
+
+class TargetUnreachable(ConnectionError):
+    """The target did not answer at all."""
+
+
+class Target(Protocol):
+    """Anything that can answer partner-API requests."""
+
+    base_url: str
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        raw: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Exchange: ...
+
+    def control(self, path: str, json_body: Any) -> Exchange:
+        """POST to the mock's control plane (``/__mock/...``, outside the base path)."""
+        ...
+
+
+def _encode(
+    headers: Mapping[str, str] | None, json_body: Any, raw: bytes | None, content_type: str | None
+) -> tuple[dict[str, str], bytes | None]:
+    out = dict(headers or {})
+    body: bytes | None = raw
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+    if body is not None:
+        out["content-type"] = content_type or JSON_TYPE
+    return out, body
+
+
+def _url(base: str, path: str, query: Mapping[str, Any] | None) -> str:
+    url = base.rstrip("/") + path
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+class HttpTarget:
+    """A server reached over HTTP, e.g. ``HttpTarget("http://127.0.0.1:4010/v1")``."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        import requests
+
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        raw: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Exchange:
+        import requests
+
+        sent, body = _encode(headers, json_body, raw, content_type)
+        url = _url(self.base_url, path, query)
+        try:
+            answer = self.session.request(
+                method, url, headers=sent, data=body, timeout=self.timeout, allow_redirects=False
+            )
+        except requests.RequestException as exc:
+            reason = type(exc).__name__
+            raise TargetUnreachable(f"cannot reach {self.base_url} ({reason})") from exc
+        return Exchange(
+            method, url, sent, body, answer.status_code, dict(answer.headers), answer.content
+        )
+
+    def control(self, path: str, json_body: Any) -> Exchange:
+        """POST to the mock's control plane (``/__mock/...``, outside the base path)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.base_url)
+        origin = type(self)(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout)
+        origin.session = self.session
+        return origin.send("POST", path, json_body=json_body)
+
+
+class WsgiTarget:
+    """A WSGI app called in-process, e.g. ``WsgiTarget(create_app())``."""
+
+    def __init__(self, app: Any, *, base_path: str = "/v1") -> None:
+        from werkzeug.test import Client
+
+        self.app = app
+        self.base_url = "http://localhost" + base_path.rstrip("/")
+        self.base_path = base_path.rstrip("/")
+        self.client = Client(app)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        raw: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Exchange:
+        sent, body = _encode(headers, json_body, raw, content_type)
+        answer = self.client.open(
+            self.base_path + path,
+            method=method,
+            headers=sent,
+            data=body,
+            query_string=dict(query or {}),
+        )
+        return Exchange(
+            method,
+            _url(self.base_url, path, query),
+            sent,
+            body,
+            answer.status_code,
+            dict(answer.headers),
+            answer.get_data(),
+        )
+
+    def control(self, path: str, json_body: Any) -> Exchange:
+        """POST to the mock's control plane (``/__mock/...``, outside the base path)."""
+        root = WsgiTarget(self.app, base_path="")
+        root.client = self.client
+        return root.send("POST", path, json_body=json_body)
+
+
+@contextmanager
+def serve_wsgi(app: Any, *, base_path: str = "/v1") -> Iterator[str]:
+    """Serve a WSGI app on a loopback port in a thread; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{base_path.rstrip('/')}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

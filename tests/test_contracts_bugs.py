@@ -1,0 +1,61 @@
+"""The checker catches bugs: the clean mock passes every contract, each planted bug fails one,
+and the failure names the violated rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts import Auth, CheckOptions, WsgiTarget, run_check
+from mockserver import create_app
+from mockserver.bugs import BUGS
+from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY
+
+AUTH = Auth(PARTNER_KEY, GUILD_ID, MDT_ID, actor=ACTOR_ID)
+
+#: Planted bug -> the rule the contracts must report.
+EXPECTED_RULE = {
+    "wrong-error-string": "units.duplicate-id",
+    "accepts-duplicate-unit-ids": "units.duplicate-id",
+    "ignores-partner-key": "auth.unknown-key",
+    "skips-guild-link-check": "guild-link.other-guild",
+    "lists-not-newest-first": "list.order",
+    "limit-ignored": "list.limit",
+    "dates-not-iso8601": "format.date-time",
+    "500-on-invalid-json": "body.invalid-json",
+    "undocumented-status": "status.documented",
+    "missing-allow-on-405": "routing.allow-header",
+    "envelope-without-ok": "envelope.success",
+    "confirm-by-non-owner": "link.owner-only",
+    "expired-request-confirmable": "link.expiry",
+}
+
+
+def test_every_planted_bug_has_an_expected_rule() -> None:
+    assert set(EXPECTED_RULE) == set(BUGS)
+
+
+def test_clean_mock_passes_everything() -> None:
+    """All stages (schemathesis, workflows, state machine), destructive ones included."""
+    options = CheckOptions(AUTH, seed=7, max_examples=5, include_destructive=True)
+    result = run_check(WsgiTarget(create_app()), options)
+    assert result.ok, "\n".join(f.summary() for f in result.failures)
+    assert {c.stage for c in result.checks} == {"schemathesis", "workflows", "stateful"}
+    assert not [c.name for c in result.checks if c.skipped]
+
+
+def test_workflows_tolerate_data_they_did_not_make() -> None:
+    """A second run on the same (unreset) server still passes."""
+    app = create_app()
+    for _ in range(2):
+        options = CheckOptions(AUTH, seed=1, include_destructive=True, stages=("workflows",))
+        result = run_check(WsgiTarget(app), options)
+        assert result.ok, "\n".join(f.summary() for f in result.failures)
+
+
+@pytest.mark.parametrize("bug", sorted(EXPECTED_RULE))
+def test_planted_bug_is_caught(bug: str) -> None:
+    options = CheckOptions(AUTH, seed=3, include_destructive=True, stages=("workflows", "stateful"))
+    result = run_check(WsgiTarget(create_app(bugs=[bug])), options)
+    rules = {f.rule for f in result.failures}
+    assert not result.ok
+    assert EXPECTED_RULE[bug] in rules, rules
