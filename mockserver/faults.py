@@ -143,7 +143,7 @@ class FaultPlan:
         seed = raw.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise FaultPlanError(f"{where}.seed: expected an integer")
-        ops = raw.get("operations") or {}
+        ops = raw.get("operations", {})
         if not isinstance(ops, Mapping):
             raise FaultPlanError(f"{where}.operations: expected a mapping of operationId -> faults")
         parsed = {}
