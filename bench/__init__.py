@@ -1,0 +1,1 @@
+"""Benchmarks of northca-mock beside Prism and a plain Flask baseline (``make bench``)."""

@@ -1,0 +1,660 @@
+"""``make bench``: the mock beside Prism and a plain Flask baseline, in one run.
+
+    python -m bench.run [--rounds 3] [--duration 2] [--connections 16] [--survey] [--quick]
+
+1. HTTP: every server started at once on 127.0.0.1; wrk drives each operation of the mix (and
+   the whole mix) against each server for ``--duration`` seconds, servers interleaved over
+   ``--rounds`` rounds in a rotating order so machine drift cancels; medians over rounds.
+   Every answer's status is counted: a status other than the documented one is flagged.
+2. In-process: one request through the Flask test client and through a bare WSGI call, mock
+   against baseline; a cProfile breakdown of the mock's request path.
+3. Start-up to the first answered request and idle memory (mock, Prism); import overhead.
+4. Records: list latency with 100 and 100,000 stored shifts (in-process and over HTTP) and the
+   standalone mock's memory holding 100,000 shifts.
+
+Results go to stdout and ``bench/RESULTS.md`` (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from bench import inprocess, startup
+from bench.mix import MIX, OPS, Op
+from bench.servers import PRISM, ROOT, Running, free_port, parse_server_name, request
+from bench.wrk import WrkResult, run_wrk, wrk_binary
+
+OUT = ROOT / "bench" / "out"
+LOGS = OUT / "logs"
+#: The default lineup: Prism, the mock as shipped, and mock and baseline on each candidate server.
+DEFAULT_SERVERS = (
+    "prism",
+    "mock-serve",
+    "plain-werkzeug",
+    "mock-granian",
+    "plain-granian",
+    "mock-waitress",
+    "plain-waitress",
+)
+#: ``--survey`` adds these: other servers and thread counts for ``serve``.
+SURVEY_SERVERS = ("mock-granian:4", "mock-cheroot", "plain-cheroot", "mock-werkzeug")
+MIX_EXPECTED = tuple(sorted({op.expected_status for op in OPS}))
+
+
+@dataclass
+class Cell:
+    """All rounds of one (server, operation)."""
+
+    runs: list[WrkResult] = field(default_factory=list)
+
+    @property
+    def rps(self) -> float:
+        return statistics.median(run.rps for run in self.runs)
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(run.p50_us for run in self.runs) / 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.median(run.p99_us for run in self.runs) / 1000
+
+    @property
+    def requests(self) -> int:
+        return sum(run.requests for run in self.runs)
+
+    def unexpected(self, op_name: str) -> int:
+        if op_name == MIX:
+            return sum(run.unexpected(MIX_EXPECTED) for run in self.runs)
+        expected = (next(op for op in OPS if op.name == op_name).expected_status,)
+        return sum(run.unexpected(expected) for run in self.runs)
+
+    def statuses(self) -> dict[int, int]:
+        total: dict[int, int] = {}
+        for run in self.runs:
+            for status, count in run.statuses.items():
+                total[status] = total.get(status, 0) + count
+        return total
+
+
+Results = dict[str, dict[str, Cell]]  # server name -> op name -> cell
+
+
+# -- correctness -----------------------------------------------------------------------------
+def check_answers(running: Running) -> list[str]:
+    """One request per op: the documented status and the API's envelope."""
+    problems = []
+    for op in OPS:
+        status, body = request(running.port, op.method, op.target, op.body_bytes, op.all_headers)
+        ok = isinstance(body, dict) and body.get("ok") is (200 <= status < 300)
+        if status != op.expected_status or not ok:
+            problems.append(f"{running.spec.name} {op.name}: {status} {str(body)[:120]}")
+    running.reset()
+    return problems
+
+
+# -- HTTP load -------------------------------------------------------------------------------
+def http_load(servers: Sequence[Running], args: argparse.Namespace, ops: Sequence[str]) -> Results:
+    results: Results = {s.spec.name: {op: Cell() for op in ops} for s in servers}
+    plan = {op.name: [op] for op in OPS}
+    plan[MIX] = list(OPS)
+    print(f"warm-up: {args.warmup} s of the mix per server", flush=True)
+    for running in servers:
+        run_wrk(running.port, plan[MIX], duration=args.warmup, connections=args.connections)
+        running.reset()
+    total = args.rounds * len(ops) * len(servers)
+    done = 0
+    for round_number in range(args.rounds):
+        for op_index, op_name in enumerate(ops):
+            shift = (round_number + op_index) % len(servers)
+            for running in [*servers[shift:], *servers[:shift]]:
+                running.reset()
+                result = run_wrk(
+                    running.port,
+                    plan[op_name],
+                    duration=args.duration,
+                    connections=args.connections,
+                    threads=args.wrk_threads,
+                )
+                results[running.spec.name][op_name].runs.append(result)
+                done += 1
+                print(
+                    f"[{done}/{total}] round {round_number + 1} {op_name:20} "
+                    f"{running.spec.name:16} {result.rps:8.0f} req/s  "
+                    f"p50 {result.p50_us / 1000:6.2f} ms  p99 {result.p99_us / 1000:7.2f} ms  "
+                    f"{dict(sorted(result.statuses.items()))}",
+                    flush=True,
+                )
+    return results
+
+
+# -- records ---------------------------------------------------------------------------------
+@dataclass
+class RecordsResult:
+    in_process: list[inprocess.ListRow]
+    http: dict[str, dict[str, Cell]]
+    startup_100k: startup.Startup | None
+    rss_100k_after_lists: int
+
+
+def records(args: argparse.Namespace) -> RecordsResult:
+    print("records: list latency at 100 and 100,000 shifts (in-process)", flush=True)
+    rows = inprocess.list_latency(calls=args.calls // 2)
+    worlds = {}
+    for size in (100, 100_000):
+        path = OUT / f"world-{size}-shifts.json"
+        path.write_text(json.dumps(inprocess.world_with_shifts(size)))
+        worlds[size] = path
+    print("records: standalone mock holding 100,000 shifts (start-up, memory)", flush=True)
+    startup_100k = startup.measure_startup(
+        "mock-serve", 1, LOGS, args.prism_log, world=worlds[100_000]
+    )
+    list_op = next(op for op in OPS if op.operation_id == "listShifts")
+    queries = {"limit=20": list_op, "department=Patrol&limit=50": list_op}
+    http: dict[str, dict[str, Cell]] = {}
+    servers = []
+    for size, world in worlds.items():
+        port = free_port()
+        spec = parse_server_name("mock-serve", port, args.prism_log)
+        spec = type(spec)(
+            f"mock-serve-{size}", spec.kind, spec.server, (*spec.argv, "--seed", str(world))
+        )
+        servers.append(Running(spec, port, LOGS))
+    rss_after = 0
+    try:
+        for running in servers:
+            running.wait_ready(timeout=120)
+        for _ in range(2):
+            for query, op in queries.items():
+                for running in servers:
+                    variant = Op(op.name, op.operation_id, op.method, op.path, query=query)
+                    result = run_wrk(
+                        running.port,
+                        [variant],
+                        duration=args.duration,
+                        connections=args.connections,
+                    )
+                    http.setdefault(running.spec.name, {}).setdefault(query, Cell()).runs.append(
+                        result
+                    )
+        rss_after = servers[1].rss_bytes()
+    finally:
+        for running in servers:
+            running.stop()
+    return RecordsResult(rows, http, startup_100k, rss_after)
+
+
+# -- environment -----------------------------------------------------------------------------
+def _cmd(argv: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return "not found"
+    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def environment() -> dict[str, str]:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{cpu}, {os.cpu_count()} cores, {mem_kb / 1e6:.1f} GB RAM, "
+        f"{platform.system()} {platform.release()}",
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "python": platform.python_version(),
+        "flask / werkzeug": f"{_version('flask')} / {_version('werkzeug')}",
+        "jsonschema-rs / openapi-core": f"{_version('jsonschema-rs')} / {_version('openapi-core')}",
+        "granian / waitress / cheroot": f"{_version('granian')} / {_version('waitress')} / "
+        f"{_version('cheroot')}",
+        "node / prism": f"{_cmd(['node', '--version'])} / {_cmd([str(PRISM), '--version'])}",
+        "wrk": _cmd([wrk_binary(), "-v"]).split(" [")[0],
+    }
+
+
+# -- report ----------------------------------------------------------------------------------
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def _geomean(values: Sequence[float]) -> float:
+    return statistics.geometric_mean(values) if values else 0.0
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:.0f} MB"
+
+
+@dataclass
+class Report:
+    env: dict[str, str]
+    args: argparse.Namespace
+    http: Results
+    server_labels: dict[str, str]
+    ops: list[str]
+    costs: list[inprocess.CostRow] | None = None
+    profile: dict[str, dict[str, float]] | None = None
+    startups: list[startup.Startup] = field(default_factory=list)
+    imports: dict[str, float] = field(default_factory=dict)
+    create_app_s: float | None = None
+    records: RecordsResult | None = None
+    idle_rss: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def render(self) -> str:
+        a = self.args
+        self.add(
+            "# Benchmark results",
+            "",
+            "Written by `make bench` (`python -m bench.run`); see [README.md](README.md) for "
+            "what each figure means.",
+            "",
+            "| | |",
+            "|---|---|",
+            *(f"| {key} | {value} |" for key, value in self.env.items()),
+            f"| settings | wrk `-t{a.wrk_threads} -c{a.connections}`, {a.duration} s per run, "
+            f"{a.rounds} rounds interleaved, {a.warmup} s warm-up; medians over rounds |",
+            "",
+        )
+        if self.problems:
+            self.add("**Wrong answers before the load test:**", "")
+            self.add(*(f"- {p}" for p in self.problems), "")
+        self._http()
+        self._ratios()
+        self._inprocess()
+        self._startup()
+        self._records()
+        self._targets()
+        return "\n".join(self.lines) + "\n"
+
+    def _http(self) -> None:
+        if not self.http:
+            return
+        self.add(
+            "## HTTP throughput and latency",
+            "",
+            "`unexpected` counts answers whose status is not the documented one (plus socket "
+            "errors); a row with any is flagged **!** and its req/s is not throughput.",
+            "",
+            "| operation | server | runs on | req/s | p50 ms | p99 ms | requests | unexpected |",
+            "|---|---|---|---:|---:|---:|---:|---:|",
+        )
+        for op in self.ops:
+            for name, cells in self.http.items():
+                cell = cells[op]
+                bad = cell.unexpected(op)
+                flag = f"**{bad}** ! {cell.statuses()}" if bad else "0"
+                self.add(
+                    f"| {op} | {name} | {self.server_labels[name]} | {cell.rps:,.0f} | "
+                    f"{cell.p50_ms:.2f} | {cell.p99_ms:.2f} | {cell.requests:,} | {flag} |"
+                )
+        self.add("")
+
+    def _ratios(self) -> None:
+        if not self.http:
+            return
+        mocks = [name for name in self.http if name.startswith("mock-")]
+        columns: list[tuple[str, str, str]] = []
+        if "prism" in self.http:
+            columns += [(m, "prism", f"{m} / prism") for m in mocks]
+        for mock in mocks:
+            server = mock.removeprefix("mock-")
+            plain = "plain-werkzeug" if server == "serve" else f"plain-{server}"
+            if plain in self.http:
+                columns.append((mock, plain, f"{mock} / {plain}"))
+        if not columns:
+            return
+        self.add(
+            "## Ratios (req/s)",
+            "",
+            "Targets: the mock >= 1.2x Prism, and >= 0.9x the baseline on the same server.",
+            "",
+            "| operation | " + " | ".join(label for _, _, label in columns) + " |",
+            "|---|" + "---:|" * len(columns),
+        )
+        for op in self.ops:
+            cells = [_ratio(self.http[a][op].rps, self.http[b][op].rps) for a, b, _ in columns]
+            self.add(f"| {op} | " + " | ".join(cells) + " |")
+        geo = [
+            f"{_geomean([self.http[a][op].rps / self.http[b][op].rps for op in self.ops]):.2f}x"
+            for a, b, _ in columns
+        ]
+        self.add("| **geometric mean** | " + " | ".join(geo) + " |", "")
+
+    def _inprocess(self) -> None:
+        if self.costs:
+            self.add(
+                "## In-process cost per request",
+                "",
+                "Microseconds per request, best of 5 batches. *test client*: `app.test_client()`"
+                " (what a user's pytest suite pays); *WSGI*: the app called with a prebuilt "
+                "environ (the app's own cost). Target: mock <= 1.5x plain (test client).",
+                "",
+                "| operation | mock, test client | plain, test client | ratio | mock, WSGI | "
+                "plain, WSGI | ratio |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+            )
+            for row in self.costs:
+                self.add(
+                    f"| {row.op} | {row.mock_client_us:.0f} | {row.plain_client_us:.0f} | "
+                    f"{row.client_ratio:.2f}x | {row.mock_wsgi_us:.0f} | {row.plain_wsgi_us:.0f} "
+                    f"| {row.wsgi_ratio:.2f}x |"
+                )
+            self.add("")
+        profile = self.profile
+        if profile:
+            labels = sorted({label for shares in profile.values() for label in shares})
+            labels.sort(key=lambda label: -sum(s.get(label, 0.0) for s in profile.values()))
+            ops = list(profile)
+            self.add(
+                "### Where the mock's request time goes (cProfile self time, us per request)",
+                "",
+                "cProfile inflates Python-heavy code; read the shares, not the absolute values. "
+                "Listings: `bench/out/profile-<operation>.txt`.",
+                "",
+                "| component | " + " | ".join(ops) + " |",
+                "|---|" + "---:|" * len(ops),
+            )
+            for label in labels:
+                values = " | ".join(f"{profile[op].get(label, 0):.0f}" for op in ops)
+                self.add(f"| {label} | {values} |")
+            self.add("")
+
+    def _startup(self) -> None:
+        if self.startups:
+            self.add(
+                "## Start-up and memory at idle",
+                "",
+                "Spawn to first answered request (median of runs); resident memory of the whole "
+                "process tree after one request of each operation and 1 s idle.",
+                "",
+                "| server | runs on | start-up s (runs) | idle RSS |",
+                "|---|---|---:|---:|",
+            )
+            for s in self.startups:
+                runs = ", ".join(f"{x:.2f}" for x in s.seconds)
+                self.add(
+                    f"| {s.name} | {s.server} | {s.median_seconds:.2f} ({runs}) | "
+                    f"{_mb(s.median_rss)} |"
+                )
+            self.add("")
+        if self.idle_rss:
+            self.add(
+                "Resident memory of the load-test servers just after start-up (before load): "
+                + ", ".join(f"{name} {_mb(rss)}" for name, rss in self.idle_rss.items()),
+                "",
+            )
+        if self.imports or self.create_app_s is not None:
+            self.add(
+                "## Import overhead",
+                "",
+                "Fresh interpreter with pytest (and hypothesis' plugin) already imported; median "
+                "of 5. Target: the plugin <= 50 ms.",
+                "",
+                "| import | ms |",
+                "|---|---:|",
+            )
+            self.add(*(f"| `{m}` | {s * 1000:.0f} |" for m, s in self.imports.items()))
+            if self.create_app_s is not None:
+                self.add(
+                    f"| `create_app()` after imports (not an import) | "
+                    f"{self.create_app_s * 1000:.0f} |"
+                )
+            self.add("")
+
+    def _records(self) -> None:
+        r = self.records
+        if r is None:
+            return
+        self.add(
+            "## Lists with 100 and 100,000 stored shifts",
+            "",
+            "In-process (bare WSGI call, us per request). Target: 100,000 <= 2x 100.",
+            "",
+            "| query | 100 shifts | 100,000 shifts | ratio |",
+            "|---|---:|---:|---:|",
+        )
+        for row in r.in_process:
+            self.add(
+                f"| {row.query} | {row.small_us:.0f} | {row.large_us:.0f} | {row.ratio:.2f}x |"
+            )
+        self.add("")
+        if r.http:
+            self.add(
+                "Over HTTP (`northca-mock serve --seed` a world of that size; median of 2 runs):",
+                "",
+                "| query | server | req/s | p50 ms | p99 ms |",
+                "|---|---|---:|---:|---:|",
+            )
+            for name, cells in r.http.items():
+                for query, cell in cells.items():
+                    self.add(
+                        f"| {query} | {name} | {cell.rps:,.0f} | {cell.p50_ms:.2f} | "
+                        f"{cell.p99_ms:.2f} |"
+                    )
+            self.add("")
+        if r.startup_100k:
+            s = r.startup_100k
+            self.add(
+                f"Standalone mock holding 100,000 shifts: start-up {s.median_seconds:.2f} s "
+                f"(loads and validates the world), RSS {_mb(s.median_rss)} at idle, "
+                f"{_mb(r.rss_100k_after_lists)} after the list runs. Target: <= 200 MB.",
+                "",
+            )
+
+    def _targets(self) -> None:
+        checks: list[tuple[str, str, bool | None]] = []
+        ops5 = [op for op in self.ops if op != MIX]
+        h = self.http
+        if "prism" in h and "mock-serve" in h:
+            g = _geomean([h["mock-serve"][op].rps / h["prism"][op].rps for op in ops5])
+            checks.append(
+                ("mock-serve >= 1.2x Prism (geomean of the 5 operations)", f"{g:.2f}x", g >= 1.2)
+            )
+        if "plain-werkzeug" in h and "mock-serve" in h:
+            g = _geomean([h["mock-serve"][op].rps / h["plain-werkzeug"][op].rps for op in ops5])
+            checks.append(
+                ("mock-serve >= 0.9x plain Flask on the same server", f"{g:.2f}x", g >= 0.9)
+            )
+        for name in h:
+            wrong = sum(h[name][op].unexpected(op) for op in self.ops)
+            if name.startswith("mock") and wrong:
+                checks.append((f"{name}: every answer correct", f"{wrong} wrong", False))
+        if self.costs:
+            worst = max(row.client_ratio for row in self.costs)
+            checks.append(
+                (
+                    "in-process (test client) <= 1.5x plain, worst operation",
+                    f"{worst:.2f}x",
+                    worst <= 1.5,
+                )
+            )
+        by_name = {s.name: s for s in self.startups}
+        if "mock-serve" in by_name:
+            s = by_name["mock-serve"]
+            prism = by_name.get("prism")
+            beside = f" (Prism {prism.median_seconds:.2f} s)" if prism else ""
+            checks.append(
+                (
+                    "start-up to first answer <= 0.5 s",
+                    f"{s.median_seconds:.2f} s{beside}",
+                    s.median_seconds <= 0.5,
+                )
+            )
+            if prism:
+                checks.append(
+                    (
+                        "idle RSS <= Prism's",
+                        f"{_mb(s.median_rss)} vs {_mb(prism.median_rss)}",
+                        s.median_rss <= prism.median_rss,
+                    )
+                )
+        plugin = [s for m, s in self.imports.items() if "pytest11" in m]
+        if plugin:
+            checks.append(
+                ("plugin import <= 50 ms", f"{max(plugin) * 1000:.0f} ms", max(plugin) <= 0.05)
+            )
+        elif "mockserver.app" in self.imports:
+            ms = self.imports["mockserver.app"] * 1000
+            checks.append(
+                (
+                    "import overhead <= 50 ms (no pytest11 plugin registered: "
+                    "`mockserver.app` measured)",
+                    f"{ms:.0f} ms",
+                    ms <= 50,
+                )
+            )
+        if self.records:
+            worst_list = max(r.ratio for r in self.records.in_process if "Nobody" not in r.query)
+            checks.append(
+                (
+                    "list at 100,000 <= 2x list at 100 (limit / matching filter)",
+                    f"{worst_list:.2f}x",
+                    worst_list <= 2,
+                )
+            )
+            nobody = [r for r in self.records.in_process if "Nobody" in r.query]
+            if nobody:
+                checks.append(
+                    (
+                        "... filter matching nothing (scans the store)",
+                        f"{nobody[0].ratio:.0f}x",
+                        nobody[0].ratio <= 2,
+                    )
+                )
+            if self.records.startup_100k:
+                rss = max(self.records.startup_100k.median_rss, self.records.rss_100k_after_lists)
+                checks.append(("RSS with 100,000 records <= 200 MB", _mb(rss), rss <= 200e6))
+        if not checks:
+            return
+        self.add("## Targets", "", "| target | measured | met |", "|---|---|---|")
+        for label, value, met in checks:
+            self.add(f"| {label} | {value} | {'yes' if met else '**no**'} |")
+        self.add("")
+
+
+# -- main ------------------------------------------------------------------------------------
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=2, help="seconds per wrk run")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of mix per server first")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--servers", nargs="+", default=list(DEFAULT_SERVERS))
+    parser.add_argument("--survey", action="store_true", help="add " + ", ".join(SURVEY_SERVERS))
+    parser.add_argument("--ops", nargs="+", default=[*(op.name for op in OPS), MIX])
+    parser.add_argument(
+        "--prism-log", default="silent", help="Prism -v level (silent is its fastest)"
+    )
+    parser.add_argument("--calls", type=int, default=400, help="in-process calls per batch")
+    parser.add_argument("--startup-runs", type=int, default=3)
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["http", "inprocess", "startup", "records"]
+    )
+    parser.add_argument("--quick", action="store_true", help="1 round of 1 s: a smoke run")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration, args.warmup, args.startup_runs = 1, 1, 1, 1
+        args.calls = 100
+    if args.survey:
+        args.servers = [*args.servers, *SURVEY_SERVERS]
+    if "prism" in args.servers and not PRISM.exists():
+        sys.exit(f"{PRISM} missing: run `make bench` (npm installs Prism into bench/node_modules)")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    began = time.perf_counter()
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = environment()
+    print("\n".join(f"{k}: {v}" for k, v in env.items()), flush=True)
+    report = Report(env, args, {}, {}, list(args.ops))
+
+    if "http" not in args.skip:
+        ports = [free_port() for _ in args.servers]
+        specs = [
+            parse_server_name(n, p, args.prism_log)
+            for n, p in zip(args.servers, ports, strict=True)
+        ]
+        report.server_labels = {spec.name: spec.server for spec in specs}
+        servers = [Running(spec, port, LOGS) for spec, port in zip(specs, ports, strict=True)]
+        try:
+            for running in servers:
+                running.wait_ready(timeout=120)
+                report.idle_rss[running.spec.name] = running.rss_bytes()
+            for running in servers:
+                report.problems += check_answers(running)
+            for problem in report.problems:
+                print(f"WRONG ANSWER: {problem}", flush=True)
+            report.http = http_load(servers, args, args.ops)
+        finally:
+            for running in servers:
+                running.stop()
+
+    if "inprocess" not in args.skip:
+        print("in-process: per-request cost, mock vs plain (test client and WSGI)", flush=True)
+        report.costs = inprocess.request_costs(calls=args.calls)
+        print("in-process: cProfile of the mock's request path", flush=True)
+        report.profile = inprocess.profile_all()
+
+    if "startup" not in args.skip:
+        names = ["mock-serve", "mock-granian", *(["prism"] if "prism" in args.servers else [])]
+        for name in names:
+            print(f"start-up: {name} x{args.startup_runs}", flush=True)
+            report.startups.append(
+                startup.measure_startup(name, args.startup_runs, LOGS, args.prism_log)
+            )
+        print("import overhead", flush=True)
+        report.imports = startup.import_overhead()
+        report.create_app_s = startup.create_app_seconds()
+
+    if "records" not in args.skip:
+        report.records = records(args)
+
+    report.env["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    report.env["bench wall time"] = f"{time.perf_counter() - began:.0f} s"
+    text = report.render()
+    args.out.write_text(text)
+    print("\n" + text)
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: run `make bench` (it installs wrk with apt-get)")
+    sys.exit(main())
