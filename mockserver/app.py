@@ -20,16 +20,16 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.routing import Rule
 
 from mockserver import persistence
 from mockserver.clock import Clock
 from mockserver.control import NAMESPACE_HEADER, control_plane
 from mockserver.errors import ApiError
-from mockserver.faults import PREFER_HEADER, forced_response, parse_prefer
-from mockserver.handlers import BODY_RULES, HANDLERS, Call
+from mockserver.faults import forced_response, parse_prefer
+from mockserver.handlers import BODY_RULES, HANDLERS, Call, Caller
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec, SpecError, load_spec
 from mockserver.state import State
@@ -38,6 +38,8 @@ from mockserver.world import RECORD_SCHEMAS, World, load_world
 
 logger = logging.getLogger("mockserver")
 CONTROL_PREFIX = "/__mock/"
+NAMESPACE_ENVIRON = "HTTP_" + NAMESPACE_HEADER.upper().replace("-", "_")
+PREFER_ENVIRON = "HTTP_PREFER"
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 _PATH_PARAM = re.compile(r"\{([^}/]+)\}")
 WorldSource = str | Path | Mapping[str, Any] | World | None
@@ -80,6 +82,15 @@ class MockServer:
         self.state_file = Path(state_file) if state_file is not None else None
         if self.state_file is not None:
             persistence.load(self, self.state_file)
+
+    def authenticate(self, state: State, environ: Mapping[str, Any]) -> Caller:
+        """Who is calling: a known ``x-partner-key`` and a non-empty ``x-discord-guild``, or 401."""
+        key = environ.get("HTTP_X_PARTNER_KEY")
+        partner = state.world.partner_keys.get(key) if key else None
+        guild = environ.get("HTTP_X_DISCORD_GUILD")
+        if partner is None or not guild:
+            raise ApiError("unauthorized", "x-partner-key and x-discord-guild are required")
+        return Caller(partner, guild, environ.get("HTTP_X_DISCORD_ACTOR") or None)
 
     def save_state(self) -> None:
         """Write every namespace to the state file (atomically), if there is one."""
@@ -153,9 +164,6 @@ def create_app(
     app.extensions["northca"] = server
     _register_operations(app, server)
     app.register_blueprint(control_plane)
-    app.before_request(_authenticate)
-    app.after_request(_record_in_journal)
-    app.register_error_handler(ApiError, _render_api_error)
     app.register_error_handler(HTTPException, _render_http_error)
     app.register_error_handler(Exception, _render_unexpected_error)
     bugs = tuple(bugs)
@@ -193,35 +201,59 @@ def _register_operations(app: Flask, server: MockServer) -> None:
 
 
 def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
+    """The view of one operation: the whole check pipeline, then the handler, then the journal.
+
+    It reads the WSGI environ directly and renders errors itself: Flask's proxies and exception
+    machinery cost more than the checks.
+    """
     checker = server.checkers[op.operation_id]
     handler = HANDLERS[op.operation_id]
     mdt_scoped = "mdtId" in op.path_params
+    has_query = bool(checker.query)
+    success_status = op.success_status
 
     def view(**path: str) -> Response:
-        state: State = g.state
-        injected = _injected_response(server, state, op)
-        if injected is not None:
-            return injected
-        with state.lock:
-            now_ms = state.clock.now_ms()
-            if mdt_scoped and state.link(g.partner, g.guild, path["mdtId"]) is None:
-                raise ApiError(
-                    "mdtNotLinked", "mdtId: not linked to this guild for your partner key"
-                )
-            body = checker.body(request.get_data(cache=True), request.content_type)
-            g.body = body
-            query = checker.query_values(request.args)
-            call = Call(op, state, g.partner, g.guild, g.actor, path, query, body, now_ms)
-            data = handler(call)
-            return envelope(op.success_status, {"ok": True, "data": data})
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        state = server.state_for(environ.get(NAMESPACE_ENVIRON))
+        body: Any = None
+        try:
+            caller = server.authenticate(state, environ)
+            injected = _injected_response(server, state, op, environ)
+            if injected is not None:
+                response = injected
+            else:
+                with state.lock:
+                    now_ms = state.clock.now_ms()
+                    if (
+                        mdt_scoped
+                        and state.link(caller.partner, caller.guild, path["mdtId"]) is None
+                    ):
+                        raise ApiError(
+                            "mdtNotLinked", "mdtId: not linked to this guild for your partner key"
+                        )
+                    body = checker.body(req.get_data(cache=True), environ.get("CONTENT_TYPE"))
+                    query = checker.query_values(req.args) if has_query else {}
+                    call = Call(op, state, caller, path, query, body, now_ms)
+                    response = envelope(success_status, {"ok": True, "data": handler(call)})
+        except ApiError as error:
+            response = render_error(server, op, error.name, error.detail, error.headers)
+        except RequestEntityTooLarge:
+            response = _too_large(server, op, req)
+        except Exception as unexpected:
+            response = _unexpected(server, op, req, unexpected)
+        record_in_journal(state, req, op.operation_id, response.status_code, body)
+        return response
 
     view.__name__ = op.operation_id
     return view
 
 
-def _injected_response(server: MockServer, state: State, op: Operation) -> Response | None:
+def _injected_response(
+    server: MockServer, state: State, op: Operation, environ: Mapping[str, Any]
+) -> Response | None:
     """``Prefer`` forcing a documented response, then the fault plan's latency and errors."""
-    prefer = parse_prefer(request.headers.get(PREFER_HEADER))
+    prefer = parse_prefer(environ.get(PREFER_ENVIRON))
     if prefer:
         forced = forced_response(op, prefer)
         if forced is not None:
@@ -236,61 +268,37 @@ def _injected_response(server: MockServer, state: State, op: Operation) -> Respo
     return None
 
 
-# -- the checks around the view --------------------------------------------------------------
-def _authenticate() -> Response | None:
-    if request.path.startswith(CONTROL_PREFIX):
-        return None
-    server = _current()
-    state = g.state = server.state_for(request.headers.get(NAMESPACE_HEADER))
-    key = request.headers.get("x-partner-key")
-    partner = state.world.partner_keys.get(key) if key else None
-    guild = request.headers.get("x-discord-guild", "")
-    if partner is None or not guild:
-        return _error_response(
-            server, "unauthorized", "x-partner-key and x-discord-guild are required"
-        )
-    g.partner = partner
-    g.guild = guild
-    g.actor = request.headers.get("x-discord-actor") or None
-    return None
-
-
-def _record_in_journal(response: Response) -> Response:
-    state: State | None = g.get("state")
-    if state is None:  # the control plane
-        return response
+def record_in_journal(
+    state: State, req: Any, operation_id: str | None, status: int, body: Any
+) -> None:
+    """Append one partner-API request to the namespace's journal."""
     with state.lock:
         state.journal.append(
             {
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "operation_id": request.endpoint if _current_operation() else None,
+                "method": req.method,
+                "path": req.path,
+                "status": status,
+                "operation_id": operation_id,
                 "timestamp": state.clock.now(),
-                "body": g.get("body"),
+                "body": body,
             }
         )
-    return response
 
 
 # -- rendering -------------------------------------------------------------------------------
 def envelope(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status=status, headers=dict(headers or {}), mimetype="application/json")
+    return Response(body, status=status, headers=headers, mimetype="application/json")
 
 
-def _current_operation() -> Operation | None:
-    endpoint = request.endpoint
-    return _current().spec.operations.get(endpoint) if endpoint else None
-
-
-def _error_response(
+def render_error(
     server: MockServer,
+    op: Operation | None,
     name: str,
     detail: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    op = _current_operation()
+    """The documented answer ``name`` of ``op`` (or of the shared responses), in the envelope."""
     example = op.errors.get(name) if op is not None else None
     if example is None:
         example = server.spec.shared_error(name)
@@ -300,27 +308,61 @@ def _error_response(
     return envelope(example.status, payload, headers)
 
 
-def _render_api_error(error: ApiError) -> Response:
-    return _error_response(_current(), error.name, error.detail, error.headers)
+def _too_large(server: MockServer, op: Operation | None, req: Any) -> Response:
+    limit = req.max_content_length
+    return render_error(server, op, "payloadTooLarge", f"body: larger than {limit} bytes")
 
 
 def _render_http_error(error: HTTPException) -> Response:
+    """404 and 405 from routing (after the auth check, which comes first), and 413."""
     server = _current()
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.path.startswith(CONTROL_PREFIX):
+        return _render_control_http_error(server, error)
+    state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
+    try:
+        server.authenticate(state, req.environ)
+        if isinstance(error, MethodNotAllowed):
+            allowed = ", ".join(sorted(error.valid_methods or ()))
+            response = render_error(server, None, "methodNotAllowed", None, {"Allow": allowed})
+        elif isinstance(error, RequestEntityTooLarge):
+            response = _too_large(server, None, req)
+        elif error.code == 404:
+            response = render_error(server, None, "notFound", f"path: no operation at {req.path}")
+        else:
+            response = _render_unexpected_error(error)
+    except ApiError as failure:
+        response = render_error(server, None, failure.name, failure.detail, failure.headers)
+    record_in_journal(state, req, None, response.status_code, None)
+    return response
+
+
+def _render_control_http_error(server: MockServer, error: HTTPException) -> Response:
     if isinstance(error, MethodNotAllowed):
         allowed = ", ".join(sorted(error.valid_methods or ()))
-        return _error_response(server, "methodNotAllowed", None, {"Allow": allowed})
-    if error.code == 413:
-        limit = request.max_content_length
-        return _error_response(server, "payloadTooLarge", f"body: larger than {limit} bytes")
-    if error.code == 404:
-        return _error_response(server, "notFound", f"path: no operation at {request.path}")
-    if error.code is not None and error.code < 500:
-        return _error_response(server, "invalidJson", error.description)
-    return _render_unexpected_error(error)
+        return render_error(server, None, "methodNotAllowed", None, {"Allow": allowed})
+    if isinstance(error, RequestEntityTooLarge):
+        return _too_large(server, None, request)
+    return render_error(server, None, "notFound", f"path: no operation at {request.path}")
+
+
+def _unexpected(server: MockServer, op: Operation | None, req: Any, error: Exception) -> Response:
+    """A 500 in the envelope, never a traceback; the exception is kept in ``server.errors``."""
+    server.errors.append(error)
+    logger.error("unexpected error while serving %s %s", req.method, req.path, exc_info=error)
+    return render_error(server, op, "internalError")
 
 
 def _render_unexpected_error(error: Exception) -> Response:
+    """An exception that escaped a view (a replaced or wrapped one): 500, journaled."""
     server = _current()
-    server.errors.append(error)
-    logger.exception("unexpected error while serving %s %s", request.method, request.path)
-    return _error_response(server, "internalError")
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    op = server.spec.operations.get(req.endpoint or "")
+    response = _unexpected(server, op, req, error)
+    if not req.path.startswith(CONTROL_PREFIX):
+        try:
+            state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
+            record_in_journal(state, req, op.operation_id if op else None, 500, None)
+        except Exception:  # the state itself is what failed: answer anyway
+            logger.exception("could not journal a failed request")
+    return response

@@ -11,10 +11,10 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from flask import Response, g, request
+from flask import Response, request
 
 from mockserver.errors import ApiError
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from mockserver.app import MockServer
+    from mockserver.handlers import Caller
     from mockserver.state import State
 
 Planter = Callable[["Flask", "MockServer"], None]
@@ -140,18 +141,15 @@ def _accepts_duplicate_unit_ids(app: Flask, server: MockServer) -> None:
 
 @_bug("ignores-partner-key", "any x-partner-key (or none) is accepted")
 def _ignores_partner_key(app: Flask, server: MockServer) -> None:
-    hooks = app.before_request_funcs.setdefault(None, [])
-    index = next(i for i, hook in enumerate(hooks) if hook.__name__ == "_authenticate")
-    original = hooks[index]
+    original = server.authenticate
 
-    def lenient() -> Any:
-        keys = server.state.world.partner_keys
-        if request.headers.get("x-partner-key") not in keys:
-            request.environ["HTTP_X_PARTNER_KEY"] = next(iter(keys))
-        return original()
+    def lenient(state: State, environ: Mapping[str, Any]) -> Caller:
+        keys = state.world.partner_keys
+        if environ.get("HTTP_X_PARTNER_KEY") not in keys:
+            environ = {**environ, "HTTP_X_PARTNER_KEY": next(iter(keys))}
+        return original(state, environ)
 
-    lenient.__name__ = "_authenticate"
-    hooks[index] = lenient
+    server.authenticate = lenient  # type: ignore[method-assign]
 
 
 @_bug("skips-guild-link-check", "MDT-scoped operations work in any guild")
@@ -275,8 +273,8 @@ def _envelope_without_ok(app: Flask, server: MockServer) -> None:
 def _confirm_by_non_owner(app: Flask, server: MockServer) -> None:
     def as_owner(view: Callable[..., Any], path: dict[str, str]) -> Any:
         found = server.state.link_requests.get(path.get("id", ""))
-        if found is not None:
-            g.actor = found["owner_discord_id"]
+        if found is not None and found["owner_discord_id"] is not None:
+            request.environ["HTTP_X_DISCORD_ACTOR"] = found["owner_discord_id"]
         return view(**path)
 
     _wrap_view(app, "confirmLinkRequest", as_owner)

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import yaml
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+#: libyaml's safe loader when PyYAML was built with it (ten times faster), else the Python one.
+YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PARAM_IN_PATH = re.compile(r"\{([^}/]+)\}")
 
 
@@ -250,7 +252,7 @@ def load_document(path: str | Path | None = None) -> tuple[dict[str, Any], Path]
     """Read a spec file (YAML or JSON) into a dict."""
     source = Path(path) if path is not None else default_spec_path()
     with source.open(encoding="utf-8") as handle:
-        document = yaml.safe_load(handle)
+        document = yaml.load(handle, Loader=YAML_LOADER)
     if not isinstance(document, dict) or "paths" not in document:
         raise SpecError(f"{source} is not an OpenAPI document")
     return document, source

@@ -101,4 +101,8 @@ class RequestChecker:
         return body
 
     def query_values(self, args: Mapping[str, str]) -> dict[str, Any]:
-        return {checker.name: checker.parse(args.get(checker.name)) for checker in self.query}
+        # ``name in args`` first: a missing key makes werkzeug's ``get`` build an exception.
+        return {
+            checker.name: checker.parse(args.get(checker.name) if checker.name in args else None)
+            for checker in self.query
+        }

@@ -16,7 +16,7 @@ import yaml
 
 from mockserver.faults import FaultPlan, FaultPlanError
 from mockserver.schemas import SchemaCache
-from mockserver.spec import Spec, load_spec
+from mockserver.spec import YAML_LOADER, Spec, load_spec
 
 #: Record collections a world (and the state) holds per MDT, with the spec schema of each.
 RECORD_SCHEMAS: Mapping[str, str] = {
@@ -87,7 +87,7 @@ def read_world_file(path: str | Path) -> Any:
     try:
         if source.suffix.lower() == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=YAML_LOADER)
     except (ValueError, yaml.YAMLError) as exc:
         raise WorldError(f"{source}: not valid JSON or YAML: {exc}") from exc
 

@@ -10,12 +10,13 @@ from mockserver.handlers import (
     shifts,
     tickets,
 )
-from mockserver.handlers.registry import BODY_RULES, HANDLERS, Call
+from mockserver.handlers.registry import BODY_RULES, HANDLERS, Call, Caller
 
 __all__ = [
     "BODY_RULES",
     "HANDLERS",
     "Call",
+    "Caller",
     "active_units",
     "calls",
     "link_requests",

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from mockserver.clock import format_ms
 from mockserver.errors import ApiError
@@ -14,23 +13,50 @@ from mockserver.state import State
 from mockserver.store import RecordTable
 
 
-@dataclass(frozen=True)
-class Call:
-    """One validated request, as a handler sees it."""
+class Caller(NamedTuple):
+    """Who sends a request: the key's partner, the guild context and the acting user."""
 
-    op: Operation
-    state: State
     partner: str
     guild: str
     actor: str | None
-    path: Mapping[str, str]
-    query: Mapping[str, Any]
-    body: Any
-    now_ms: int
+
+
+class Call:
+    """One validated request, as a handler sees it."""
+
+    __slots__ = ("body", "caller", "now", "now_ms", "op", "path", "query", "state")
+
+    def __init__(
+        self,
+        op: Operation,
+        state: State,
+        caller: Caller,
+        path: Mapping[str, str],
+        query: Mapping[str, Any],
+        body: Any,
+        now_ms: int,
+    ) -> None:
+        self.op = op
+        self.state = state
+        self.caller = caller
+        self.path = path
+        self.query = query
+        self.body = body
+        self.now_ms = now_ms
+        #: ``now_ms`` formatted once for every timestamp the request writes.
+        self.now = format_ms(now_ms)
 
     @property
-    def now(self) -> str:
-        return format_ms(self.now_ms)
+    def partner(self) -> str:
+        return self.caller.partner
+
+    @property
+    def guild(self) -> str:
+        return self.caller.guild
+
+    @property
+    def actor(self) -> str | None:
+        return self.caller.actor
 
     @property
     def mdt_id(self) -> str:
