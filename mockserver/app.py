@@ -33,7 +33,7 @@ from mockserver.handlers import BODY_RULES, HANDLERS, Call, Caller
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec, SpecError, load_spec
 from mockserver.state import State
-from mockserver.validation import RequestChecker
+from mockserver.validation import RequestChecker, read_body, reject_oversized
 from mockserver.world import RECORD_SCHEMAS, World, load_world
 
 logger = logging.getLogger("mockserver")
@@ -57,8 +57,10 @@ class MockServer:
         id_seed: int | None = None,
         admin_token: str | None = None,
         state_file: str | Path | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         check_handlers(spec)
+        self.max_body_bytes = max_body_bytes
         self.spec = spec
         self.schemas = SchemaCache(spec)
         self.record_fields = {
@@ -156,6 +158,7 @@ def create_app(
         id_seed=id_seed,
         admin_token=admin_token,
         state_file=state_file,
+        max_body_bytes=max_body_bytes,
     )
 
     app = Flask("mockserver")
@@ -211,6 +214,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     mdt_scoped = "mdtId" in op.path_params
     has_query = bool(checker.query)
     success_status = op.success_status
+    max_body_bytes = server.max_body_bytes
 
     def view(**path: str) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
@@ -232,7 +236,11 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                         raise ApiError(
                             "mdtNotLinked", "mdtId: not linked to this guild for your partner key"
                         )
-                    body = checker.body(req.get_data(cache=True), environ.get("CONTENT_TYPE"))
+                    if checker.body_validator is None:
+                        reject_oversized(environ, max_body_bytes)
+                    body = checker.body(
+                        lambda: read_body(environ, max_body_bytes), environ.get("CONTENT_TYPE")
+                    )
                     query = checker.query_values(req.args) if has_query else {}
                     call = Call(op, state, caller, path, query, body, now_ms)
                     response = envelope(success_status, {"ok": True, "data": handler(call)})
@@ -309,7 +317,7 @@ def render_error(
 
 
 def _too_large(server: MockServer, op: Operation | None, req: Any) -> Response:
-    limit = req.max_content_length
+    limit = server.max_body_bytes
     return render_error(server, op, "payloadTooLarge", f"body: larger than {limit} bytes")
 
 

@@ -226,7 +226,9 @@ def _500_on_invalid_json(app: Flask, server: MockServer) -> None:
         original = checker.body
 
         def body(
-            raw: bytes, content_type: str | None, original: Callable[..., Any] = original
+            raw: bytes | Callable[[], bytes],
+            content_type: str | None,
+            original: Callable[..., Any] = original,
         ) -> Any:
             try:
                 return original(raw, content_type)

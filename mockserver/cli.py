@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
+from mockserver.serving import DEFAULT_SERVER, DEFAULT_THREADS, SERVERS
 from mockserver.spec import SpecError
 from mockserver.world import WorldError, default_world_path
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--spec", type=Path, help="OpenAPI file; default: the packaged openapi.yaml")
     serve.add_argument("--id-seed", type=int, help="make generated ids reproducible")
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=DEFAULT_SERVER,
+        help=f"HTTP server (default {DEFAULT_SERVER}; werkzeug needs no native code)",
+    )
+    serve.add_argument(
+        "--threads", type=int, default=DEFAULT_THREADS, help="request threads (granian)"
+    )
     serve.add_argument(
         "--admin-token", help="require this token (x-mock-admin-token) on /__mock/ endpoints"
     )
@@ -52,11 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import logging
-
-    from werkzeug.serving import make_server
-
     from mockserver.app import create_app, server_of
+    from mockserver.persistence import StateFileError
+    from mockserver.serving import ServingError, run
 
     try:
         app = create_app(
@@ -67,45 +75,34 @@ def serve(args: argparse.Namespace) -> int:
             state_file=args.state_file,
             bugs=args.bug,
         )
-    except (WorldError, SpecError, OSError, ValueError) as exc:
+    except (WorldError, SpecError, StateFileError, OSError, ValueError) as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
         return 2
-    try:
-        server = make_server(args.host, args.port, app, threaded=True)
-    except OSError as exc:
-        print(
-            f"northca-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}",
-            file=sys.stderr,
-        )
-        return 2
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if args.host not in LOOPBACK_HOSTS:
         print(
             f"northca-mock: warning: listening on {args.host}, not only this machine",
             file=sys.stderr,
         )
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    host, port = server.server_address[0], server.server_address[1]
-    if isinstance(host, bytes):
-        host = host.decode()
     world = args.seed or default_world_path()
-    print(
-        f"northca-mock serving http://{host}:{port} (also under /v1) with world {world}", flush=True
-    )
+
+    def ready(host: str, port: int) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        print(
+            f"northca-mock serving http://{shown}:{port} (also under /v1) with world {world}"
+            f" ({args.server})",
+            flush=True,
+        )
+
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
+        run(app, args.host, args.port, server=args.server, threads=args.threads, on_ready=ready)
+    except ServingError as exc:
+        print(f"northca-mock: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping
         pass
     finally:
-        server.server_close()
         server_of(app).save_state()
-        print("northca-mock stopped", flush=True)
+    print("northca-mock stopped", flush=True)
     return 0
 
 

@@ -6,6 +6,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+#: 9999-12-31T23:59:59.999Z: the last time the timestamp format can write.
+MAX_CLOCK_MS = 253_402_300_799_999
+
 
 def format_ms(epoch_ms: int) -> str:
     """``2026-03-01T01:23:45.678Z`` for a time in milliseconds since the epoch."""

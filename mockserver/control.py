@@ -8,15 +8,17 @@ mock was started with an admin token it needs ``x-mock-admin-token``.
 from __future__ import annotations
 
 import hmac
+import math
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 
-from mockserver.clock import parse_iso
+from mockserver.clock import MAX_CLOCK_MS, parse_iso
 from mockserver.faults import FaultPlan, FaultPlanError
 from mockserver.spec import Spec, load_spec
+from mockserver.validation import parse_json, read_body
 from mockserver.world import WorldError
 
 if TYPE_CHECKING:
@@ -61,7 +63,11 @@ def _error(operation_id: str, name: str, message: str | None = None) -> Response
 
 
 def _json_object() -> dict[str, Any] | None:
-    body = request.get_json(silent=True, force=True)
+    """The body as a JSON object, parsed as strictly as partner bodies; None otherwise."""
+    try:
+        body = parse_json(read_body(request.environ, _server().max_body_bytes))
+    except (ValueError, RecursionError):
+        return None
     return body if isinstance(body, dict) else None
 
 
@@ -115,12 +121,17 @@ def clock() -> Response:
             seconds = body["advance_seconds"]
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
                 return _error("setMockClock", "expectedClock", "advance_seconds: expected a number")
-            state.clock.advance(seconds)
+            if not math.isfinite(seconds) or abs(seconds) > MAX_CLOCK_MS / 1000:
+                return _error("setMockClock", "expectedClock", "advance_seconds: out of range")
+            target_ms = state.clock.now_ms() + round(seconds * 1000)
         else:
             try:
-                state.clock.set(parse_iso(str(body["now"])))
-            except ValueError:
+                target_ms = parse_iso(str(body["now"]))
+            except (ValueError, OverflowError):
                 return _error("setMockClock", "expectedClock", "now: expected an ISO-8601 time")
+        if not 0 <= target_ms <= MAX_CLOCK_MS:
+            return _error("setMockClock", "expectedClock", "the clock must stay within 1970-9999")
+        state.clock.set(target_ms)
         return _ok({"now": state.clock.now()})
 
 

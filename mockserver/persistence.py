@@ -72,8 +72,17 @@ def load(server: MockServer, path: Path) -> None:
         raise StateFileError(f"{path}: not a northca-mock state file")
     if payload.get("version") != VERSION:
         raise StateFileError(f"{path}: state file version {payload.get('version')!r} unsupported")
-    for name, dump in payload.get("namespaces", {}).items():
-        state = server.state_for(name)
-        state.load(server.load_world(dump["world"]))
-        faults = FaultPlan.parse(dump.get("faults"), server.spec.operations, f"{name}.faults")
-        state.restore(dump, faults)
+    namespaces = payload.get("namespaces", {})
+    if not isinstance(namespaces, dict):
+        raise StateFileError(f"{path}: namespaces: expected a mapping")
+    for name, dump in namespaces.items():
+        try:
+            if not isinstance(dump, dict) or not isinstance(dump.get("world"), dict):
+                raise ValueError("expected a mapping with a world")
+            state = server.state_for(name)
+            state.load(server.load_world(dump["world"]))
+            faults = FaultPlan.parse(dump.get("faults"), server.spec.operations, "faults")
+            state.restore(dump, faults)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise StateFileError(f"{path}: namespace {name!r}: {detail}") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import jsonschema_rs
@@ -41,9 +42,10 @@ class SchemaValidator:
     def is_valid(self, instance: Any) -> bool:
         return bool(self._validator.is_valid(instance))
 
-    def violations(self, instance: Any) -> list[Violation]:
+    def violations(self, instance: Any, limit: int = 10) -> list[Violation]:
+        """The first ``limit`` violations (an answer names a few; finding all can be slow)."""
         found = []
-        for error in self._validator.iter_errors(instance):
+        for error in islice(self._validator.iter_errors(instance), limit):
             keyword = str(error.schema_path[-1]) if error.schema_path else ""
             found.append(Violation(tuple(error.instance_path), keyword, error.message))
         return found

@@ -21,6 +21,8 @@ from mockserver.store import Record, RecordTable
 from mockserver.world import RECORD_SCHEMAS, World
 
 JOURNAL_LIMIT = 100_000
+#: Record fields that list operations filter on, indexed so a filter reads only what it returns.
+FILTERED_FIELDS: Mapping[str, tuple[str, ...]] = {"shifts": ("department",)}
 LinkKey = tuple[str, str, str]  # (partner, guild_id, mdt_id)
 
 
@@ -90,7 +92,12 @@ class State:
             now_ms = self.clock.now_ms()
             sequence = count()
             self.mdts = {
-                mdt_id: MdtRecords({kind: RecordTable(sequence) for kind in RECORD_SCHEMAS})
+                mdt_id: MdtRecords(
+                    {
+                        kind: RecordTable(sequence, FILTERED_FIELDS.get(kind, ()))
+                        for kind in RECORD_SCHEMAS
+                    }
+                )
                 for mdt_id in self.world.mdts
             }
             for link in self.world.links:

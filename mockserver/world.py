@@ -26,6 +26,7 @@ RECORD_SCHEMAS: Mapping[str, str] = {
     "tickets": "Ticket",
     "active_units": "ActiveUnit",
 }
+MAX_LINK_REQUEST_TTL_SECONDS = 100 * 365 * 24 * 3600
 _TOP_LEVEL_KEYS = {
     "partner_keys",
     "link_request_ttl_seconds",
@@ -115,8 +116,15 @@ class _WorldParser:
         _no_unknown_keys(raw, _TOP_LEVEL_KEYS, "world")
         partner_keys = self._partner_keys(raw.get("partner_keys"))
         ttl = raw.get("link_request_ttl_seconds", 900)
-        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0:
-            raise WorldError(f"link_request_ttl_seconds: expected a positive number, got {ttl!r}")
+        if (
+            isinstance(ttl, bool)
+            or not isinstance(ttl, (int, float))
+            or not 0 < ttl <= MAX_LINK_REQUEST_TTL_SECONDS
+        ):
+            raise WorldError(
+                "link_request_ttl_seconds: expected a number of seconds above 0 and at most"
+                f" {MAX_LINK_REQUEST_TTL_SECONDS} (100 years), got {ttl!r}"
+            )
         mdts = self._mdts(raw.get("mdts", []))
         links = self._links(raw.get("links", []), mdts, frozenset(partner_keys.values()))
         records = self._records(raw.get("records") or {}, mdts)

@@ -37,11 +37,9 @@ def create_record(call: Call, kind: str, defaults: Mapping[str, Callable[[Call],
     return record
 
 
-def list_records(
-    call: Call, kind: str, where: Callable[[Record], bool] | None = None
-) -> list[Record]:
-    """Most recently updated first, at most ``limit``."""
-    return call.table(kind).newest(call.query["limit"], where)
+def list_records(call: Call, kind: str, equal: tuple[str, Any] | None = None) -> list[Record]:
+    """Most recently updated first, at most ``limit``; ``equal=(field, value)`` filters."""
+    return call.table(kind).newest(call.query["limit"], equal=equal)
 
 
 def patch_record(

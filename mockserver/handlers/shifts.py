@@ -14,9 +14,7 @@ DEFAULTS = {"status": lambda call: "active", "start_time": lambda call: call.now
 @handles("listShifts")
 def list_shifts(call: Call) -> Any:
     department = call.query.get("department")
-    if department is None:
-        return list_records(call, KIND)
-    return list_records(call, KIND, lambda shift: shift.get("department") == department)
+    return list_records(call, KIND, None if department is None else ("department", department))
 
 
 @handles("createShift")
