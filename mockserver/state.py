@@ -106,28 +106,10 @@ class State:
                     owner = self.world.mdts[link.mdt_id].owner_discord_id
                     self.add_link(partner, link.guild_id, link.mdt_id, owner, None, now_ms)
             for mdt_id, collections in self.world.records.items():
-                for kind, items in collections.items():
-                    for item in items:
-                        record, updated_ms = self._world_record(kind, mdt_id, item, now_ms)
-                        self.mdts[mdt_id].tables[kind].put(record, updated_ms)
-
-    def _world_record(
-        self, kind: str, mdt_id: str, item: Mapping[str, Any], now_ms: int
-    ) -> tuple[Record, int]:
-        record: Record = dict.fromkeys(self.record_fields[kind])
-        record.update(item)
-        if record.get("mdt_code") is None:
-            record["mdt_code"] = mdt_id
-        for stamp in ("created_at", "updated_at"):
-            if record.get(stamp) is None:
-                record[stamp] = format_ms(now_ms)
-        if kind == "active_units" and record.get("last_seen") is None:
-            record["last_seen"] = record["updated_at"]
-        try:
-            updated_ms = parse_iso(record["updated_at"])
-        except ValueError:
-            updated_ms = now_ms
-        return record, updated_ms
+                for kind, entries in collections.items():
+                    table = self.mdts[mdt_id].tables[kind]
+                    for record, updated_ms in entries:
+                        table.put(record, updated_ms)
 
     # -- links -------------------------------------------------------------------------------
     def add_link(

@@ -7,13 +7,15 @@ and the record it is about (``mdts[1].id: expected a non-empty string``).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
+from mockserver.clock import format_ms, parse_iso
 from mockserver.faults import FaultPlan, FaultPlanError
 from mockserver.schemas import SchemaCache
 from mockserver.spec import YAML_LOADER, Spec, load_spec
@@ -37,6 +39,13 @@ _TOP_LEVEL_KEYS = {
 }
 _MDT_KEYS = {"id", "owner_discord_id", "info"}
 _LINK_KEYS = {"mdt_id", "guild_id", "partner"}
+
+
+class WorldRecord(NamedTuple):
+    """A record of the world, completed, and its ``updated_at`` in milliseconds."""
+
+    record: dict[str, Any]
+    updated_ms: int
 
 
 class WorldError(ValueError):
@@ -68,7 +77,9 @@ class World:
     link_request_ttl_seconds: float
     mdts: Mapping[str, Mdt]
     links: tuple[WorldLink, ...]
-    records: Mapping[str, Mapping[str, tuple[Mapping[str, Any], ...]]] = field(default_factory=dict)
+    #: Records per MDT and collection, completed to every schema field at load, with the
+    #: ``updated_at`` they sort by. States share these dicts: records are replaced, never edited.
+    records: Mapping[str, Mapping[str, tuple[WorldRecord, ...]]] = field(default_factory=dict)
     faults: FaultPlan = field(default_factory=FaultPlan)
     #: The validated source, kept to write it back (state files).
     source: Mapping[str, Any] = field(default_factory=dict)
@@ -109,6 +120,7 @@ class _WorldParser:
     def __init__(self, spec: Spec) -> None:
         self._spec = spec
         self._schemas = SchemaCache(spec)
+        self._loaded_ms = int(time.time() * 1000)
 
     def parse(self, raw: Any) -> World:
         if not isinstance(raw, Mapping):
@@ -132,7 +144,9 @@ class _WorldParser:
             faults = FaultPlan.parse(raw.get("faults"), self._spec.operations)
         except FaultPlanError as exc:
             raise WorldError(str(exc)) from None
-        return World(partner_keys, float(ttl), mdts, links, records, faults, dict(raw))
+        # The source keeps the completed records, not a second copy of the parsed ones.
+        source = {**raw, "records": _sources(records)} if records else dict(raw)
+        return World(partner_keys, float(ttl), mdts, links, records, faults, source)
 
     @staticmethod
     def _partner_keys(value: Any) -> dict[str, str]:
@@ -192,10 +206,10 @@ class _WorldParser:
 
     def _records(
         self, value: Any, mdts: Mapping[str, Mdt]
-    ) -> dict[str, dict[str, tuple[Mapping[str, Any], ...]]]:
+    ) -> dict[str, dict[str, tuple[WorldRecord, ...]]]:
         if not isinstance(value, Mapping):
             raise WorldError("records: expected a mapping of MDT id -> collections")
-        records: dict[str, dict[str, tuple[Mapping[str, Any], ...]]] = {}
+        records: dict[str, dict[str, tuple[WorldRecord, ...]]] = {}
         for mdt_id, collections in value.items():
             where = f"records.{mdt_id}"
             if mdt_id not in mdts:
@@ -217,7 +231,10 @@ class _WorldParser:
                         raise WorldError(f"{at}.id: duplicate id {record_id!r}")
                     seen.add(record_id)
                     self._check_schema(RECORD_SCHEMAS[kind], item, at)
-                records[mdt_id][kind] = tuple(dict(item) for item in items)
+                fields = self._spec.schema_fields(RECORD_SCHEMAS[kind])
+                records[mdt_id][kind] = tuple(
+                    _complete(item, fields, kind, mdt_id, self._loaded_ms) for item in items
+                )
         return records
 
     def _check_schema(self, schema: str, instance: Any, where: str) -> None:
@@ -228,6 +245,35 @@ class _WorldParser:
                 f"[{part}]" if isinstance(part, int) else f".{part}" for part in first.path
             )
             raise WorldError(f"{where}{path}: {first.message}")
+
+
+def _complete(
+    item: Mapping[str, Any], fields: tuple[str, ...], kind: str, mdt_id: str, loaded_ms: int
+) -> WorldRecord:
+    """Every schema field present (null when not given), ``mdt_code`` and timestamps filled."""
+    record: dict[str, Any] = dict.fromkeys(fields)
+    record.update(item)
+    if record.get("mdt_code") is None:
+        record["mdt_code"] = mdt_id
+    for stamp in ("created_at", "updated_at"):
+        if record.get(stamp) is None:
+            record[stamp] = format_ms(loaded_ms)
+    if kind == "active_units" and record.get("last_seen") is None:
+        record["last_seen"] = record["updated_at"]
+    try:
+        updated_ms = parse_iso(record["updated_at"])
+    except (ValueError, OverflowError):
+        updated_ms = loaded_ms
+    return WorldRecord(record, updated_ms)
+
+
+def _sources(
+    records: Mapping[str, Mapping[str, tuple[WorldRecord, ...]]],
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    return {
+        mdt_id: {kind: [entry.record for entry in entries] for kind, entries in kinds.items()}
+        for mdt_id, kinds in records.items()
+    }
 
 
 def _non_empty_string(value: Any, where: str) -> str:
