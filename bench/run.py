@@ -43,14 +43,19 @@ LOGS = OUT / "logs"
 DEFAULT_SERVERS = (
     "prism",
     "mock-serve",
-    "plain-werkzeug",
-    "mock-granian",
     "plain-granian",
-    "mock-waitress",
-    "plain-waitress",
+    "mock-werkzeug",
+    "plain-werkzeug",
 )
 #: ``--survey`` adds these: other servers and thread counts for ``serve``.
-SURVEY_SERVERS = ("mock-granian:4", "mock-cheroot", "plain-cheroot", "mock-werkzeug")
+SURVEY_SERVERS = (
+    "mock-granian:1",
+    "plain-granian:1",
+    "mock-waitress",
+    "plain-waitress",
+    "mock-cheroot",
+    "plain-cheroot",
+)
 MIX_EXPECTED = tuple(sorted({op.expected_status for op in OPS}))
 
 
@@ -330,7 +335,7 @@ class Report:
             columns += [(m, "prism", f"{m} / prism") for m in mocks]
         for mock in mocks:
             server = mock.removeprefix("mock-")
-            plain = "plain-werkzeug" if server == "serve" else f"plain-{server}"
+            plain = "plain-granian" if server == "serve" else f"plain-{server}"
             if plain in self.http:
                 columns.append((mock, plain, f"{mock} / {plain}"))
         if not columns:
@@ -482,8 +487,8 @@ class Report:
             checks.append(
                 ("mock-serve >= 1.2x Prism (geomean of the 5 operations)", f"{g:.2f}x", g >= 1.2)
             )
-        if "plain-werkzeug" in h and "mock-serve" in h:
-            g = _geomean([h["mock-serve"][op].rps / h["plain-werkzeug"][op].rps for op in ops5])
+        if "plain-granian" in h and "mock-serve" in h:
+            g = _geomean([h["mock-serve"][op].rps / h["plain-granian"][op].rps for op in ops5])
             checks.append(
                 ("mock-serve >= 0.9x plain Flask on the same server", f"{g:.2f}x", g >= 0.9)
             )
@@ -632,7 +637,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.profile = inprocess.profile_all()
 
     if "startup" not in args.skip:
-        names = ["mock-serve", "mock-granian", *(["prism"] if "prism" in args.servers else [])]
+        names = ["mock-serve", "mock-werkzeug", *(["prism"] if "prism" in args.servers else [])]
         for name in names:
             print(f"start-up: {name} x{args.startup_runs}", flush=True)
             report.startups.append(

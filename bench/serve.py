@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from bench.apps import FACTORIES
 HOST = "127.0.0.1"
 SERVERS = ("werkzeug", "waitress", "granian", "cheroot")
 #: Default worker threads per server; cheroot needs a thread per kept-alive connection.
-DEFAULT_THREADS = {"werkzeug": 0, "waitress": 4, "granian": 1, "cheroot": 32}
+DEFAULT_THREADS = {"werkzeug": 0, "waitress": 4, "granian": 4, "cheroot": 32}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,24 +34,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     threads = args.threads or DEFAULT_THREADS[args.server]
-    if args.server == "granian":
-        # granian imports the factory itself (its workers are spawned); one worker, N threads.
-        granian = Path(sys.executable).with_name("granian")
-        argv_granian = [
-            str(granian), "--interface", "wsgi", "--host", HOST, "--port", str(args.port),
-            "--workers", "1", "--blocking-threads", str(threads), "--runtime-threads", "1",
-            "--no-access-log", "--log-level", "warning", "--working-dir", str(ROOT),
-            "--factory", f"bench.apps:{args.app}_app",
-        ]  # fmt: skip
-        os.execv(argv_granian[0], argv_granian)
     app = FACTORIES[args.app]()
-    if args.server == "werkzeug":
+    if args.server == "granian":
+        # The same in-process granian that `northca-mock serve` runs: one process, N threads.
+        from mockserver.serving import run
+
+        run(app, HOST, args.port, server="granian", threads=threads)
+    elif args.server == "werkzeug":
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         make_server(HOST, args.port, app, threaded=True).serve_forever()
     elif args.server == "waitress":
-        import waitress  # type: ignore[import-untyped]
+        import waitress
 
         waitress.serve(app, host=HOST, port=args.port, threads=threads, _quiet=True)
     elif args.server == "cheroot":
