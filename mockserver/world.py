@@ -121,6 +121,7 @@ class _WorldParser:
         self._spec = spec
         self._schemas = SchemaCache(spec)
         self._loaded_ms = int(time.time() * 1000)
+        self._loaded_at = format_ms(self._loaded_ms)
 
     def parse(self, raw: Any) -> World:
         if not isinstance(raw, Mapping):
@@ -210,6 +211,7 @@ class _WorldParser:
         if not isinstance(value, Mapping):
             raise WorldError("records: expected a mapping of MDT id -> collections")
         records: dict[str, dict[str, tuple[WorldRecord, ...]]] = {}
+        shared: dict[str, str] = {}
         for mdt_id, collections in value.items():
             where = f"records.{mdt_id}"
             if mdt_id not in mdts:
@@ -233,7 +235,8 @@ class _WorldParser:
                     self._check_schema(RECORD_SCHEMAS[kind], item, at)
                 fields = self._spec.schema_fields(RECORD_SCHEMAS[kind])
                 records[mdt_id][kind] = tuple(
-                    _complete(item, fields, kind, mdt_id, self._loaded_ms) for item in items
+                    _complete(item, fields, kind, mdt_id, self._loaded_ms, self._loaded_at, shared)
+                    for item in items
                 )
         return records
 
@@ -248,16 +251,29 @@ class _WorldParser:
 
 
 def _complete(
-    item: Mapping[str, Any], fields: tuple[str, ...], kind: str, mdt_id: str, loaded_ms: int
+    item: Mapping[str, Any],
+    fields: tuple[str, ...],
+    kind: str,
+    mdt_id: str,
+    loaded_ms: int,
+    loaded_at: str,
+    shared: dict[str, str],
 ) -> WorldRecord:
-    """Every schema field present (null when not given), ``mdt_code`` and timestamps filled."""
+    """Every schema field present (null when not given), ``mdt_code`` and timestamps filled.
+
+    Equal short strings are shared through ``shared`` (one dict per load, dropped after it):
+    large worlds repeat timestamps, departments and statuses in every record.
+    """
     record: dict[str, Any] = dict.fromkeys(fields)
-    record.update(item)
+    for key, value in item.items():
+        if type(value) is str and len(value) <= 64:
+            value = shared.setdefault(value, value)
+        record[key] = value
     if record.get("mdt_code") is None:
         record["mdt_code"] = mdt_id
     for stamp in ("created_at", "updated_at"):
         if record.get(stamp) is None:
-            record[stamp] = format_ms(loaded_ms)
+            record[stamp] = loaded_at
     if kind == "active_units" and record.get("last_seen") is None:
         record["last_seen"] = record["updated_at"]
     try:

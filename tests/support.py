@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 PARTNER_KEY = "test-key"
@@ -33,3 +34,32 @@ def error_of(response: Any) -> tuple[int, str]:
     assert body["ok"] is False, body
     assert isinstance(body["error"], str), body
     return response.status_code, body["error"]
+
+
+#: ISO-8601 UTC with milliseconds and ``Z``, the format of every timestamp the API writes.
+ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+#: A fixed time to set the mock clock to (the panic example's ``ts``).
+CLOCK_START = "2026-03-01T01:23:45.678Z"
+
+
+def ok_data(response: Any, status: int = 200) -> Any:
+    """``data`` of a success envelope; asserts the status and the envelope."""
+    body = response.get_json()
+    assert response.status_code == status, (response.status_code, body)
+    assert body["ok"] is True, body
+    return body["data"]
+
+
+def set_clock(client: Any, now: str = CLOCK_START) -> str:
+    """Set the mock clock through the control plane; returns its new ``now``."""
+    return str(ok_data(client.post("/__mock/clock", json={"now": now}))["now"])
+
+
+def advance_clock(client: Any, seconds: float) -> str:
+    """Move the mock clock forward through the control plane; returns its new ``now``."""
+    return str(ok_data(client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"])
+
+
+def mock_now(client: Any) -> str:
+    """The mock clock's ``now`` as ``/__mock/state`` reports it."""
+    return str(ok_data(client.get("/__mock/state"))["now"])

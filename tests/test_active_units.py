@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from tests.support import ACTOR_ID, MDT_ID, auth_headers, error_of
+from tests.support import (
+    ACTOR_ID,
+    ISO_MS_Z,
+    MDT_ID,
+    advance_clock,
+    auth_headers,
+    error_of,
+    ok_data,
+    set_clock,
+)
 
 UNITS = f"/mdts/{MDT_ID}/units/active"
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-CLOCK_START = "2026-03-01T01:23:45.678Z"
 OTHER_ACTOR = "444444444444444444"
 UNIT_FIELDS = {
     "id",
@@ -52,23 +58,8 @@ MISSING_ID = "Each unit must include a non-empty id"
 DUPLICATE_ID = "Duplicate unit id in request body"
 
 
-def _ok(response: Any, status: int = 200) -> Any:
-    body = response.get_json()
-    assert response.status_code == status, (response.status_code, body)
-    assert body["ok"] is True, body
-    return body["data"]
-
-
-def _set_clock(client: FlaskClient, now: str = CLOCK_START) -> str:
-    return str(_ok(client.post("/__mock/clock", json={"now": now}))["now"])
-
-
-def _advance(client: FlaskClient, seconds: int) -> str:
-    return str(_ok(client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"])
-
-
 def _state(client: FlaskClient) -> dict[str, Any]:
-    data = _ok(client.get("/__mock/state"))
+    data = ok_data(client.get("/__mock/state"))
     assert isinstance(data, dict)
     return data
 
@@ -84,13 +75,13 @@ def _events(client: FlaskClient) -> list[dict[str, Any]]:
 
 
 def _upsert(client: FlaskClient, headers: dict[str, str], body: Any) -> list[dict[str, Any]]:
-    data = _ok(client.put(UNITS, json=body, headers=headers))
+    data = ok_data(client.put(UNITS, json=body, headers=headers))
     assert isinstance(data, list)
     return data
 
 
 def _list(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
-    data = _ok(client.get(UNITS + query, headers=headers))
+    data = ok_data(client.get(UNITS + query, headers=headers))
     assert isinstance(data, list)
     return data
 
@@ -104,7 +95,7 @@ def _by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_seed_example_inserts_both_units_in_request_order(client, headers):
-    before = _set_clock(client)
+    before = set_clock(client)
     units = _upsert(client, headers, SEED_EXAMPLE)
     after = _now(client)
 
@@ -147,9 +138,9 @@ def test_insert_without_actor_sets_created_by_discord_id_null(client):
 
 
 def test_second_upsert_replaces_the_unit_and_keeps_creation_fields(client, headers):
-    _set_clock(client)
+    set_clock(client)
     first = _by_id(_upsert(client, headers, SEED_EXAMPLE))
-    later = _advance(client, 30)
+    later = advance_clock(client, 30)
     (adam,) = _upsert(
         client,
         auth_headers(actor=OTHER_ACTOR),
@@ -184,9 +175,9 @@ def test_second_upsert_without_actor_keeps_created_by_discord_id(client, headers
 
 
 def test_upsert_leaves_units_not_in_the_request_untouched(client, headers):
-    _set_clock(client)
+    set_clock(client)
     first = _by_id(_upsert(client, headers, {"units": [ADAM, LINCOLN, {"id": "KING-1"}]}))
-    _advance(client, 10)
+    advance_clock(client, 10)
     (boy,) = _upsert(client, headers, {"units": [{"id": "BOY-7", "status": "10-8"}]})
     listed = _by_id(_list(client, headers))
     assert listed == {**first, "BOY-7": boy}
@@ -294,14 +285,14 @@ def test_ids_differing_only_in_case_are_not_duplicates(client, headers):
 
 
 def test_list_is_newest_updated_first(client, headers):
-    _set_clock(client)
+    set_clock(client)
     _upsert(client, headers, {"units": [ADAM]})
-    _advance(client, 1)
+    advance_clock(client, 1)
     _upsert(client, headers, {"units": [LINCOLN]})
-    _advance(client, 1)
+    advance_clock(client, 1)
     _upsert(client, headers, {"units": [{"id": "KING-1"}]})
     assert [u["id"] for u in _list(client, headers)] == ["KING-1", "LINCOLN-3", "ADAM-12"]
-    _advance(client, 1)
+    advance_clock(client, 1)
     _upsert(client, headers, {"units": [ADAM]})
     assert [u["id"] for u in _list(client, headers)] == ["ADAM-12", "KING-1", "LINCOLN-3"]
 
@@ -316,10 +307,10 @@ def test_list_without_clock_moves_puts_later_writes_first(client, headers):
 
 @pytest.mark.parametrize(("limit", "expected"), [(1, ["C-3"]), (2, ["C-3", "B-2"]), (100, None)])
 def test_list_limit(client, headers, limit, expected):
-    _set_clock(client)
+    set_clock(client)
     for unit_id in ("A-1", "B-2", "C-3"):
         _upsert(client, headers, {"units": [{"id": unit_id}]})
-        _advance(client, 1)
+        advance_clock(client, 1)
     listed = [u["id"] for u in _list(client, headers, f"?limit={limit}")]
     assert listed == (expected or ["C-3", "B-2", "A-1"])
 
@@ -345,17 +336,17 @@ def test_list_invalid_limit(client, headers, limit):
 def test_delete_returns_the_unit_id_and_removes_only_that_unit(client, headers):
     units = _by_id(_upsert(client, headers, SEED_EXAMPLE))
     response = client.delete(f"{UNITS}/ADAM-12", headers=headers)
-    assert _ok(response) == {"deleted": True, "unit_id": "ADAM-12"}
+    assert ok_data(response) == {"deleted": True, "unit_id": "ADAM-12"}
     assert _list(client, headers) == [units["LINCOLN-3"]]
     again = client.delete(f"{UNITS}/ADAM-12", headers=headers)
     assert error_of(again) == (404, "Unit not found")
 
 
 def test_delete_then_upsert_creates_afresh(client, headers):
-    _set_clock(client)
+    set_clock(client)
     (first,) = _upsert(client, headers, {"units": [ADAM]})
-    _ok(client.delete(f"{UNITS}/ADAM-12", headers=headers))
-    _advance(client, 10)
+    ok_data(client.delete(f"{UNITS}/ADAM-12", headers=headers))
+    advance_clock(client, 10)
     (second,) = _upsert(client, auth_headers(actor=OTHER_ACTOR), {"units": [ADAM]})
     assert second["created_at"] > first["created_at"]
     assert second["created_at"] == second["updated_at"]
@@ -386,9 +377,9 @@ def test_delete_unknown_unit_is_404(client, headers, unit_id):
 )
 def test_panic_acknowledges_and_records_the_event(client, headers, kwargs, address):
     stored = _upsert(client, headers, SEED_EXAMPLE)
-    before = _set_clock(client)
+    before = set_clock(client)
     response = client.post(f"{UNITS}/ADAM-12/panic", headers=headers, **kwargs)
-    data = _ok(response)
+    data = ok_data(response)
     after = _now(client)
 
     assert data == {"panicked": True, "unit_id": "ADAM-12", "ts": data["ts"]}
@@ -407,20 +398,22 @@ def test_panic_acknowledges_and_records_the_event(client, headers, kwargs, addre
 
 
 def test_panic_does_not_change_the_unit_or_the_list_order(client, headers):
-    _set_clock(client)
+    set_clock(client)
     _upsert(client, headers, {"units": [ADAM]})
-    _advance(client, 1)
+    advance_clock(client, 1)
     _upsert(client, headers, {"units": [LINCOLN]})
     listed = _list(client, headers)
-    _advance(client, 1)
-    _ok(client.post(f"{UNITS}/ADAM-12/panic", json={"address": "67 Mango Place"}, headers=headers))
+    advance_clock(client, 1)
+    ok_data(
+        client.post(f"{UNITS}/ADAM-12/panic", json={"address": "67 Mango Place"}, headers=headers)
+    )
     assert _list(client, headers) == listed
 
 
 def test_panic_events_accumulate_with_actor(client, headers):
     _upsert(client, headers, SEED_EXAMPLE)
-    first = _ok(client.post(f"{UNITS}/ADAM-12/panic", json={}, headers=headers))
-    second = _ok(
+    first = ok_data(client.post(f"{UNITS}/ADAM-12/panic", json={}, headers=headers))
+    second = ok_data(
         client.post(
             f"{UNITS}/LINCOLN-3/panic",
             json={"address": "22 Park Ave"},
@@ -448,8 +441,8 @@ def test_panic_events_accumulate_with_actor(client, headers):
 
 def test_panic_ts_follows_the_mock_clock(client, headers):
     _upsert(client, headers, {"units": [ADAM]})
-    _set_clock(client, "2031-07-04T12:00:00.000Z")
-    data = _ok(client.post(f"{UNITS}/ADAM-12/panic", json={}, headers=headers))
+    set_clock(client, "2031-07-04T12:00:00.000Z")
+    data = ok_data(client.post(f"{UNITS}/ADAM-12/panic", json={}, headers=headers))
     assert data["ts"].startswith("2031-07-04T12:00:")
 
 
@@ -496,7 +489,7 @@ def test_panic_unknown_unit_is_404_and_records_nothing(client, headers, kwargs):
 
 def test_panic_on_deleted_unit_is_404(client, headers):
     _upsert(client, headers, {"units": [ADAM]})
-    _ok(client.delete(f"{UNITS}/ADAM-12", headers=headers))
+    ok_data(client.delete(f"{UNITS}/ADAM-12", headers=headers))
     response = client.post(f"{UNITS}/ADAM-12/panic", json={}, headers=headers)
     assert error_of(response) == (404, "Unit not found")
     assert _events(client) == []

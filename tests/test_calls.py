@@ -10,18 +10,21 @@ from flask.testing import FlaskClient
 
 from tests.support import (
     ACTOR_ID,
+    CLOCK_START,
     GUILD_ID,
+    ISO_MS_Z,
     MDT_ID,
     UNLINKED_MDT_ID,
     UNLINKED_MDT_OWNER_ID,
+    advance_clock,
     auth_headers,
     error_of,
+    mock_now,
+    ok_data,
 )
 
 CALLS = f"/mdts/{MDT_ID}/calls"
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-CLOCK_START = "2026-03-01T01:23:45.678Z"
 CALL_FIELDS = {
     "id",
     "mdt_code",
@@ -56,35 +59,20 @@ EXAMPLE = {
 }
 
 
-def _ok(response: Any, status: int = 200) -> Any:
-    body = response.get_json()
-    assert response.status_code == status, (response.status_code, body)
-    assert body["ok"] is True, body
-    return body["data"]
-
-
 def _set_clock(client: FlaskClient, now: str = CLOCK_START) -> str:
-    data = _ok(client.post("/__mock/clock", json={"now": now}))
+    data = ok_data(client.post("/__mock/clock", json={"now": now}))
     assert ISO_MS_Z.match(data["now"]), data
     return str(data["now"])
 
 
-def _advance(client: FlaskClient, seconds: int) -> str:
-    return str(_ok(client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"])
-
-
-def _now(client: FlaskClient) -> str:
-    return str(_ok(client.get("/__mock/state"))["now"])
-
-
 def _create(client: FlaskClient, headers: dict[str, str], body: Any) -> dict[str, Any]:
-    data = _ok(client.post(CALLS, json=body, headers=headers), 201)
+    data = ok_data(client.post(CALLS, json=body, headers=headers), 201)
     assert isinstance(data, dict)
     return data
 
 
 def _list(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
-    data = _ok(client.get(CALLS + query, headers=headers))
+    data = ok_data(client.get(CALLS + query, headers=headers))
     assert isinstance(data, list)
     return data
 
@@ -114,7 +102,7 @@ def _link_both_mdts(client: FlaskClient) -> None:
             {"mdt_id": UNLINKED_MDT_ID, "guild_id": GUILD_ID},
         ],
     }
-    _ok(client.post("/__mock/world", json=world))
+    ok_data(client.post("/__mock/world", json=world))
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,7 +112,7 @@ def _link_both_mdts(client: FlaskClient) -> None:
 def test_create_example_returns_201_with_the_full_record(client, headers):
     before = _set_clock(client)
     call = _create(client, headers, EXAMPLE)
-    after = _now(client)
+    after = mock_now(client)
 
     assert set(call) == CALL_FIELDS
     assert UUID4.match(call["id"]), call["id"]
@@ -217,11 +205,11 @@ def test_same_client_id_is_allowed_in_another_mdt(client, headers):
     response = client.post(
         f"/mdts/{UNLINKED_MDT_ID}/calls", json={"id": "shared-id"}, headers=headers
     )
-    b = _ok(response, 201)
+    b = ok_data(response, 201)
     assert b["id"] == "shared-id"
     assert b["mdt_code"] == UNLINKED_MDT_ID
     assert _list(client, headers) == [a]
-    other = _ok(client.get(f"/mdts/{UNLINKED_MDT_ID}/calls", headers=headers))
+    other = ok_data(client.get(f"/mdts/{UNLINKED_MDT_ID}/calls", headers=headers))
     assert other == [b]
 
 
@@ -232,7 +220,7 @@ def test_create_accepts_json_with_charset(client, headers):
         content_type="application/json; charset=utf-8",
         headers=headers,
     )
-    assert _ok(response, 201)["priority"] == "low"
+    assert ok_data(response, 201)["priority"] == "low"
 
 
 @pytest.mark.parametrize(
@@ -319,12 +307,12 @@ def test_create_with_bad_json_is_invalid_json(client, headers, data, content_typ
 def test_patch_example_applies_fields_and_refreshes_updated_at(client, headers):
     _set_clock(client)
     call = _create(client, headers, EXAMPLE)
-    later = _advance(client, 60)
+    later = advance_clock(client, 60)
     response = client.patch(
         f"{CALLS}/{call['id']}", json={"status": "closed", "priority": "high"}, headers=headers
     )
-    updated = _ok(response)
-    after = _now(client)
+    updated = ok_data(response)
+    after = mock_now(client)
     assert updated == {
         **call,
         "status": "closed",
@@ -349,9 +337,9 @@ def test_patch_applies_every_listed_field_including_null(client, headers):
         "units_assigned": ["ADAM-12", "LINCOLN-3"],
     }
     assert set(changes) == set(PATCHABLE)
-    updated = _ok(client.patch(f"{CALLS}/{call['id']}", json=changes, headers=headers))
+    updated = ok_data(client.patch(f"{CALLS}/{call['id']}", json=changes, headers=headers))
     assert updated == {**call, **changes, "updated_at": updated["updated_at"]}
-    cleared = _ok(
+    cleared = ok_data(
         client.patch(f"{CALLS}/{call['id']}", json={"units_assigned": None}, headers=headers)
     )
     assert cleared["units_assigned"] is None
@@ -361,7 +349,7 @@ def test_patch_applies_every_listed_field_including_null(client, headers):
 def test_patch_ignores_keys_outside_the_listed_fields(client, headers):
     _set_clock(client)
     call = _create(client, headers, EXAMPLE)
-    _advance(client, 5)
+    advance_clock(client, 5)
     body = {
         "id": "something-else",
         "mdt_code": "other",
@@ -372,7 +360,7 @@ def test_patch_ignores_keys_outside_the_listed_fields(client, headers):
         "foo": {"nested": [1, 2]},
         "location": "67 Mango Place",
     }
-    updated = _ok(client.patch(f"{CALLS}/{call['id']}", json=body, headers=headers))
+    updated = ok_data(client.patch(f"{CALLS}/{call['id']}", json=body, headers=headers))
     assert updated == {
         **call,
         "location": "67 Mango Place",
@@ -387,8 +375,8 @@ def test_patch_ignores_keys_outside_the_listed_fields(client, headers):
 def test_patch_empty_object_refreshes_only_updated_at(client, headers):
     _set_clock(client)
     call = _create(client, headers, EXAMPLE)
-    _advance(client, 30)
-    updated = _ok(client.patch(f"{CALLS}/{call['id']}", json={}, headers=headers))
+    advance_clock(client, 30)
+    updated = ok_data(client.patch(f"{CALLS}/{call['id']}", json={}, headers=headers))
     assert updated["updated_at"] > call["updated_at"]
     assert {k: v for k, v in updated.items() if k != "updated_at"} == {
         k: v for k, v in call.items() if k != "updated_at"
@@ -397,13 +385,13 @@ def test_patch_empty_object_refreshes_only_updated_at(client, headers):
 
 def test_patch_by_other_or_no_actor_keeps_created_by_discord_id(client, headers):
     call = _create(client, headers, {})
-    updated = _ok(
+    updated = ok_data(
         client.patch(
             f"{CALLS}/{call['id']}", json={"status": "closed"}, headers=auth_headers(actor=None)
         )
     )
     assert updated["created_by_discord_id"] == ACTOR_ID
-    again = _ok(
+    again = ok_data(
         client.patch(
             f"{CALLS}/{call['id']}",
             json={"status": "open"},
@@ -501,19 +489,19 @@ def test_list_is_newest_updated_first_and_patch_moves_to_front(client, headers):
     ids = []
     for n in range(3):
         ids.append(_create(client, headers, {"description": f"call {n}"})["id"])
-        _advance(client, 1)
+        advance_clock(client, 1)
     assert [c["id"] for c in _list(client, headers)] == ids[::-1]
 
-    _ok(client.patch(f"{CALLS}/{ids[0]}", json={"status": "closed"}, headers=headers))
+    ok_data(client.patch(f"{CALLS}/{ids[0]}", json={"status": "closed"}, headers=headers))
     assert [c["id"] for c in _list(client, headers)] == [ids[0], ids[2], ids[1]]
-    _ok(client.patch(f"{CALLS}/{ids[1]}", json={}, headers=headers))
+    ok_data(client.patch(f"{CALLS}/{ids[1]}", json={}, headers=headers))
     assert [c["id"] for c in _list(client, headers)] == [ids[1], ids[0], ids[2]]
 
 
 def test_list_without_clock_moves_puts_later_writes_first(client, headers):
     ids = [_create(client, headers, {})["id"] for _ in range(6)]
     assert [c["id"] for c in _list(client, headers)] == ids[::-1]
-    _ok(client.patch(f"{CALLS}/{ids[2]}", json={}, headers=headers))
+    ok_data(client.patch(f"{CALLS}/{ids[2]}", json={}, headers=headers))
     expected = [ids[2], *[i for i in ids[::-1] if i != ids[2]]]
     assert [c["id"] for c in _list(client, headers)] == expected
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -12,6 +11,7 @@ from flask.testing import FlaskClient
 from tests.support import (
     ACTOR_ID,
     GUILD_ID,
+    ISO_MS_Z,
     MDT_ID,
     PARTNER_KEY,
     PARTNER_NAME,
@@ -21,7 +21,6 @@ from tests.support import (
     error_of,
 )
 
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 RECORD_KINDS = {"shifts", "calls", "scene_reports", "tickets", "active_units", "events"}
 NEW_KEY = "fresh-key"
 NEW_PARTNER = "Fresh Partner"

@@ -15,6 +15,7 @@ from mockserver.clock import Clock
 from tests.support import (
     ACTOR_ID,
     GUILD_ID,
+    ISO_MS_Z,
     LINK_REQUEST_TTL_SECONDS,
     MDT_ID,
     OTHER_GUILD_ID,
@@ -26,7 +27,6 @@ from tests.support import (
     error_of,
 )
 
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 REQUESTER_ID = "444444444444444444"

@@ -12,7 +12,6 @@ seconds of real time a run takes cannot cross that gap).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +24,7 @@ from mockserver import create_app
 from tests.support import (
     ACTOR_ID,
     GUILD_ID,
+    ISO_MS_Z,
     LINK_REQUEST_TTL_SECONDS,
     MDT_ID,
     OTHER_GUILD_ID,
@@ -35,7 +35,6 @@ from tests.support import (
     error_of,
 )
 
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 OWNERS = {MDT_ID: ACTOR_ID, UNLINKED_MDT_ID: UNLINKED_MDT_OWNER_ID}
 GUILDS = (GUILD_ID, OTHER_GUILD_ID)
 STRANGER_ID = "444444444444444444"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from mockserver import create_app
 from tests.support import (
     ACTOR_ID,
     GUILD_ID,
+    ISO_MS_Z,
     MDT_ID,
     OTHER_GUILD_ID,
     PARTNER_KEY,
@@ -22,7 +22,6 @@ from tests.support import (
     error_of,
 )
 
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 LINK_FIELDS = {"mdt_id", "guild_id", "owner_discord_id", "link_request_id", "linked_at"}
 NOT_LINKED = "MDT not linked to this guild"
 NOT_OWNER = "Only the MDT owner can do this"

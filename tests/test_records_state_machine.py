@@ -8,7 +8,6 @@ write first" (interface; northca-api.md §6) is exactly "latest write first".
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
 from flask import Flask
@@ -17,10 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from mockserver import create_app
-from tests.support import ACTOR_ID, MDT_ID, auth_headers, error_of
+from tests.support import ACTOR_ID, ISO_MS_Z, MDT_ID, auth_headers, error_of, ok_data
 
 BASE = f"/mdts/{MDT_ID}"
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 DEPARTMENTS = ("Patrol", "Traffic", "patrol", "K9")
 UNIT_POOL = ("ADAM-12", "LINCOLN-3", "BOY-7", "KING-1", "adam-12")
 UNIT_FIELDS = ("officer_name", "officer_badge", "department", "rank", "status")
@@ -38,13 +36,6 @@ OTHER_ACTOR = "444444444444444444"
 actors = st.sampled_from([ACTOR_ID, OTHER_ACTOR, None])
 short_text = st.sampled_from(["10-8", "10-7", "", "B. Bubbleton", "512", "PO", "Patrol"])
 limits = st.none() | st.integers(1, 6) | st.just(100)
-
-
-def _ok(response: Any, status: int = 200) -> Any:
-    body = response.get_json()
-    assert response.status_code == status, (response.status_code, body)
-    assert body["ok"] is True, body
-    return body["data"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,7 +59,7 @@ class RecordsMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.client = _app().test_client()
-        _ok(self.client.post("/__mock/reset"))
+        ok_data(self.client.post("/__mock/reset"))
         self.seq = 0
         self.floor = ""  # no write may be stamped before this instant (mock clock)
         # id -> (write sequence, record as the server returned it)
@@ -98,7 +89,7 @@ class RecordsMachine(RuleBasedStateMachine):
     def _get(self, path: str, limit: int | None, **query: str) -> list[dict[str, Any]]:
         if limit is not None:
             query["limit"] = str(limit)
-        data = _ok(self.client.get(path, query_string=query, headers=auth_headers()))
+        data = ok_data(self.client.get(path, query_string=query, headers=auth_headers()))
         assert isinstance(data, list)
         return data
 
@@ -114,7 +105,7 @@ class RecordsMachine(RuleBasedStateMachine):
         if badge is not None:
             body["officer_badge"] = badge
         response = self.client.post(f"{BASE}/shifts", json=body, headers=auth_headers(actor=actor))
-        shift = _ok(response, 201)
+        shift = ok_data(response, 201)
         floor = self.floor
         self._stamp(shift["created_at"])
         assert ISO_MS_Z.match(shift["start_time"]), shift
@@ -142,7 +133,7 @@ class RecordsMachine(RuleBasedStateMachine):
         response = self.client.put(
             f"{BASE}/units/active", json={"units": items}, headers=auth_headers(actor=actor)
         )
-        units = _ok(response)
+        units = ok_data(response)
         assert [unit["id"] for unit in units] == [item["id"] for item in items]
         for item, unit in zip(items, units, strict=True):
             self._stamp(unit["updated_at"])
@@ -164,7 +155,7 @@ class RecordsMachine(RuleBasedStateMachine):
     def delete_unit(self, unit_id: str) -> None:
         response = self.client.delete(f"{BASE}/units/active/{unit_id}", headers=auth_headers())
         if unit_id in self.units:
-            assert _ok(response) == {"deleted": True, "unit_id": unit_id}
+            assert ok_data(response) == {"deleted": True, "unit_id": unit_id}
             del self.units[unit_id]
         else:
             assert error_of(response) == (404, "Unit not found")
@@ -176,7 +167,7 @@ class RecordsMachine(RuleBasedStateMachine):
             json={"classification": "TRAFFIC STOP", "priority": priority},
             headers=auth_headers(actor=actor),
         )
-        call = _ok(response, 201)
+        call = ok_data(response, 201)
         self._stamp(call["created_at"])
         assert call["updated_at"] == call["created_at"]
         assert call == {
@@ -217,7 +208,7 @@ class RecordsMachine(RuleBasedStateMachine):
         response = self.client.patch(
             f"{BASE}/calls/{call_id}", json=body, headers=auth_headers(actor=OTHER_ACTOR)
         )
-        call = _ok(response)
+        call = ok_data(response)
         self._stamp(call["updated_at"])
         before = self.calls[call_id][1]
         applied = {key: value for key, value in body.items() if key in CALL_FIELDS}
@@ -231,8 +222,8 @@ class RecordsMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.integers(0, 5))
     def advance_clock(self, seconds: int) -> None:
-        before = _ok(self.client.get("/__mock/state"))["now"]
-        now = _ok(self.client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"]
+        before = ok_data(self.client.get("/__mock/state"))["now"]
+        now = ok_data(self.client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"]
         assert ISO_MS_Z.match(now), now
         assert now >= before
         self.floor = max(self.floor, now)
@@ -258,7 +249,7 @@ class RecordsMachine(RuleBasedStateMachine):
 
     @invariant()
     def state_holds_exactly_the_model(self) -> None:
-        records = _ok(self.client.get("/__mock/state"))["mdts"][MDT_ID]
+        records = ok_data(self.client.get("/__mock/state"))["mdts"][MDT_ID]
         for name, model in (
             ("shifts", self.shifts),
             ("active_units", self.units),

@@ -20,17 +20,11 @@ from tests.support import (
     UNLINKED_MDT_OWNER_ID,
     auth_headers,
     error_of,
+    ok_data,
 )
 
 UNKNOWN_MDT_ID = "5f0c2a9e-7b1d-4e3a-8c6f-1a2b3c4d5e6f"
 LIST_PATHS = ("calls", "scene-reports", "shifts", "tickets", "units/active")
-
-
-def _ok(response: Any, status: int = 200) -> Any:
-    body = response.get_json()
-    assert response.status_code == status, (response.status_code, body)
-    assert body["ok"] is True, body
-    return body["data"]
 
 
 def _send(
@@ -71,7 +65,7 @@ def _link_both_mdts(client: FlaskClient) -> None:
             {"mdt_id": UNLINKED_MDT_ID, "guild_id": GUILD_ID},
         ],
     }
-    _ok(client.post("/__mock/world", json=world))
+    ok_data(client.post("/__mock/world", json=world))
 
 
 EMPTY_RECORDS: dict[str, list[object]] = {
@@ -85,7 +79,7 @@ EMPTY_RECORDS: dict[str, list[object]] = {
 
 
 def _records_of(client: FlaskClient, mdt_id: str) -> dict[str, Any]:
-    records = _ok(client.get("/__mock/state"))["mdts"][mdt_id]
+    records = ok_data(client.get("/__mock/state"))["mdts"][mdt_id]
     return {name: records[name] for name in EMPTY_RECORDS}
 
 
@@ -141,11 +135,11 @@ def test_401_for_missing_or_bad_key_or_guild(client, bad_headers, method, path):
 
 
 def test_actor_header_is_optional(client):
-    assert _ok(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(actor=None))) == []
+    assert ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(actor=None))) == []
 
 
 def test_control_plane_needs_no_partner_key(client):
-    state = _ok(client.get("/__mock/state"))
+    state = ok_data(client.get("/__mock/state"))
     assert state["mdts"][MDT_ID] == EMPTY_RECORDS
 
 
@@ -168,7 +162,7 @@ def test_403_when_mdt_is_not_linked_to_the_guild(client, mdt_id, guild, method, 
     path = template.format(m=mdt_id)
     response = _send(client, method, path, auth_headers(guild=guild), body)
     assert error_of(response) == (403, "MDT not linked to this guild")
-    state = _ok(client.get("/__mock/state"))
+    state = ok_data(client.get("/__mock/state"))
     for records in state["mdts"].values():
         assert records == EMPTY_RECORDS
     assert len(state["links"]) == 1
@@ -177,7 +171,7 @@ def test_403_when_mdt_is_not_linked_to_the_guild(client, mdt_id, guild, method, 
 def test_403_after_linked_mdt_in_other_guild_keeps_default_guild_working(client, headers):
     response = client.get(f"/mdts/{MDT_ID}/calls", headers=auth_headers(guild=OTHER_GUILD_ID))
     assert error_of(response) == (403, "MDT not linked to this guild")
-    assert _ok(client.get(f"/mdts/{MDT_ID}/calls", headers=headers)) == []
+    assert ok_data(client.get(f"/mdts/{MDT_ID}/calls", headers=headers)) == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,7 +323,7 @@ def test_order_body_before_limit(client, headers):
 
 def test_order_body_before_business_rules(client, headers):
     calls = f"/mdts/{MDT_ID}/calls"
-    _ok(client.post(calls, json={"id": "c-1"}, headers=headers), 201)
+    ok_data(client.post(calls, json={"id": "c-1"}, headers=headers), 201)
     # duplicate id (409) and unknown key (400)
     response = client.post(calls, json={"id": "c-1", "foo": 1}, headers=headers)
     assert error_of(response) == (400, "Invalid request body")
@@ -395,12 +389,12 @@ def test_every_answer_is_a_json_envelope(client, method, path, headers_, kwargs,
 
 def test_v1_prefix_serves_the_same_state(client, headers):
     root = f"/mdts/{MDT_ID}/calls"
-    created = _ok(client.post(f"/v1{root}", json={"priority": "low"}, headers=headers), 201)
-    assert _ok(client.get(root, headers=headers)) == [created]
-    second = _ok(client.post(root, json={"priority": "high"}, headers=headers), 201)
-    assert _ok(client.get(f"/v1{root}", headers=headers)) == [second, created]
-    patched = _ok(client.patch(f"/v1{root}/{created['id']}", json={}, headers=headers))
-    assert _ok(client.get(root, headers=headers)) == [patched, second]
+    created = ok_data(client.post(f"/v1{root}", json={"priority": "low"}, headers=headers), 201)
+    assert ok_data(client.get(root, headers=headers)) == [created]
+    second = ok_data(client.post(root, json={"priority": "high"}, headers=headers), 201)
+    assert ok_data(client.get(f"/v1{root}", headers=headers)) == [second, created]
+    patched = ok_data(client.patch(f"/v1{root}/{created['id']}", json={}, headers=headers))
+    assert ok_data(client.get(root, headers=headers)) == [patched, second]
 
 
 @pytest.mark.parametrize(
@@ -420,7 +414,7 @@ def test_v1_prefix_serves_the_same_state(client, headers):
 )
 def test_v1_prefix_answers_like_the_root(client, headers, method, path, body, status):
     at_root = _send(client, method, path, headers, body)
-    _ok(client.post("/__mock/reset"))
+    ok_data(client.post("/__mock/reset"))
     under_v1 = _send(client, method, f"/v1{path}", headers, body)
     assert at_root.status_code == under_v1.status_code == status
     root_body, v1_body = at_root.get_json(), under_v1.get_json()
@@ -438,17 +432,17 @@ def test_v1_prefix_answers_like_the_root(client, headers, method, path, body, st
 def test_records_of_one_mdt_are_never_visible_through_another(client, headers):
     _link_both_mdts(client)
     a, b = f"/mdts/{MDT_ID}", f"/mdts/{UNLINKED_MDT_ID}"
-    call = _ok(client.post(f"{a}/calls", json={"priority": "low"}, headers=headers), 201)
-    _ok(client.post(f"{a}/shifts", json={"department": "Patrol"}, headers=headers), 201)
-    _ok(client.post(f"{a}/scene-reports", json={"title": "x"}, headers=headers), 201)
-    _ok(client.post(f"{a}/tickets", json={"title": "x"}, headers=headers), 201)
-    _ok(client.put(f"{a}/units/active", json={"units": [{"id": "ADAM-12"}]}, headers=headers))
-    _ok(client.post(f"{a}/units/active/ADAM-12/panic", json={}, headers=headers))
+    call = ok_data(client.post(f"{a}/calls", json={"priority": "low"}, headers=headers), 201)
+    ok_data(client.post(f"{a}/shifts", json={"department": "Patrol"}, headers=headers), 201)
+    ok_data(client.post(f"{a}/scene-reports", json={"title": "x"}, headers=headers), 201)
+    ok_data(client.post(f"{a}/tickets", json={"title": "x"}, headers=headers), 201)
+    ok_data(client.put(f"{a}/units/active", json={"units": [{"id": "ADAM-12"}]}, headers=headers))
+    ok_data(client.post(f"{a}/units/active/ADAM-12/panic", json={}, headers=headers))
 
     for path in LIST_PATHS:
-        assert _ok(client.get(f"{b}/{path}", headers=headers)) == [], path
-        assert len(_ok(client.get(f"{a}/{path}", headers=headers))) == 1, path
-    assert _ok(client.get(f"{b}/shifts?department=Patrol", headers=headers)) == []
+        assert ok_data(client.get(f"{b}/{path}", headers=headers)) == [], path
+        assert len(ok_data(client.get(f"{a}/{path}", headers=headers))) == 1, path
+    assert ok_data(client.get(f"{b}/shifts?department=Patrol", headers=headers)) == []
 
     response = client.patch(f"{b}/calls/{call['id']}", json={"status": "x"}, headers=headers)
     assert error_of(response) == (404, "Call not found")
@@ -467,11 +461,13 @@ def test_records_of_one_mdt_are_never_visible_through_another(client, headers):
 def test_same_unit_id_in_two_mdts_are_separate_units(client, headers):
     _link_both_mdts(client)
     a, b = f"/mdts/{MDT_ID}/units/active", f"/mdts/{UNLINKED_MDT_ID}/units/active"
-    (in_a,) = _ok(client.put(a, json={"units": [{"id": "ADAM-12", "rank": "PO"}]}, headers=headers))
-    (in_b,) = _ok(
+    (in_a,) = ok_data(
+        client.put(a, json={"units": [{"id": "ADAM-12", "rank": "PO"}]}, headers=headers)
+    )
+    (in_b,) = ok_data(
         client.put(b, json={"units": [{"id": "ADAM-12", "rank": "SGT"}]}, headers=headers)
     )
     assert (in_a["mdt_code"], in_b["mdt_code"]) == (MDT_ID, UNLINKED_MDT_ID)
-    _ok(client.delete(f"{b}/ADAM-12", headers=headers))
-    assert _ok(client.get(a, headers=headers)) == [in_a]
-    assert _ok(client.get(b, headers=headers)) == []
+    ok_data(client.delete(f"{b}/ADAM-12", headers=headers))
+    assert ok_data(client.get(a, headers=headers)) == [in_a]
+    assert ok_data(client.get(b, headers=headers)) == []

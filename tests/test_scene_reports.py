@@ -8,12 +8,20 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.support import ACTOR_ID, MDT_ID, auth_headers, error_of
+from tests.support import (
+    ACTOR_ID,
+    ISO_MS_Z,
+    MDT_ID,
+    advance_clock,
+    auth_headers,
+    error_of,
+    mock_now,
+    ok_data,
+    set_clock,
+)
 
 REPORTS = f"/mdts/{MDT_ID}/scene-reports"
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-CLOCK_START = "2026-03-01T01:23:45.678Z"
 REPORT_FIELDS = {
     "id",
     "mdt_code",
@@ -49,41 +57,22 @@ EXAMPLE = {
 }
 
 
-def _ok(response: Any, status: int = 200) -> Any:
-    body = response.get_json()
-    assert response.status_code == status, (response.status_code, body)
-    assert body["ok"] is True, body
-    return body["data"]
-
-
-def _set_clock(client: FlaskClient, now: str = CLOCK_START) -> str:
-    return str(_ok(client.post("/__mock/clock", json={"now": now}))["now"])
-
-
-def _advance(client: FlaskClient, seconds: int) -> str:
-    return str(_ok(client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"])
-
-
-def _now(client: FlaskClient) -> str:
-    return str(_ok(client.get("/__mock/state"))["now"])
-
-
 def _create(client: FlaskClient, headers: dict[str, str], body: Any) -> dict[str, Any]:
-    data = _ok(client.post(REPORTS, json=body, headers=headers), 201)
+    data = ok_data(client.post(REPORTS, json=body, headers=headers), 201)
     assert isinstance(data, dict)
     return data
 
 
 def _list(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
-    data = _ok(client.get(REPORTS + query, headers=headers))
+    data = ok_data(client.get(REPORTS + query, headers=headers))
     assert isinstance(data, list)
     return data
 
 
 def test_create_example_returns_201_with_the_full_record(client, headers):
-    before = _set_clock(client)
+    before = set_clock(client)
     report = _create(client, headers, EXAMPLE)
-    after = _now(client)
+    after = mock_now(client)
 
     assert set(report) == REPORT_FIELDS
     assert UUID4.match(report["id"]), report["id"]
@@ -143,7 +132,7 @@ def test_date_and_time_are_plain_strings_stored_verbatim(client, headers):
 
 
 def test_dispatch_call_id_is_not_checked_against_calls(client, headers):
-    assert _ok(client.get(f"/mdts/{MDT_ID}/calls", headers=headers)) == []
+    assert ok_data(client.get(f"/mdts/{MDT_ID}/calls", headers=headers)) == []
     report = _create(client, headers, {"dispatch_call_id": "no-such-call"})
     assert report["dispatch_call_id"] == "no-such-call"
 
@@ -168,7 +157,7 @@ def test_duplicate_client_id_is_409_and_keeps_the_first_record(client, headers):
 
 
 def test_id_of_a_call_is_not_taken_for_a_report(client, headers):
-    _ok(client.post(f"/mdts/{MDT_ID}/calls", json={"id": "shared"}, headers=headers), 201)
+    ok_data(client.post(f"/mdts/{MDT_ID}/calls", json={"id": "shared"}, headers=headers), 201)
     assert _create(client, headers, {"id": "shared"})["id"] == "shared"
 
 
@@ -241,11 +230,11 @@ def test_create_with_bad_json_is_invalid_json(client, headers, data, content_typ
 
 
 def test_list_is_newest_first(client, headers):
-    _set_clock(client)
+    set_clock(client)
     ids = []
     for n in range(3):
         ids.append(_create(client, headers, {"title": f"report {n}"})["id"])
-        _advance(client, 1)
+        advance_clock(client, 1)
     assert [r["id"] for r in _list(client, headers)] == ids[::-1]
 
 
@@ -255,9 +244,9 @@ def test_list_without_clock_moves_puts_later_writes_first(client, headers):
 
 
 def test_list_orders_by_updated_at_not_by_write_order(client, headers):
-    _set_clock(client, "2026-03-01T02:00:00.000Z")
+    set_clock(client, "2026-03-01T02:00:00.000Z")
     late = _create(client, headers, {"title": "late"})
-    _set_clock(client, "2026-03-01T01:00:00.000Z")
+    set_clock(client, "2026-03-01T01:00:00.000Z")
     early = _create(client, headers, {"title": "early"})
     assert [r["id"] for r in _list(client, headers)] == [late["id"], early["id"]]
 

@@ -8,12 +8,21 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.support import ACTOR_ID, MDT_ID, auth_headers, error_of
+from tests.support import (
+    ACTOR_ID,
+    CLOCK_START,
+    ISO_MS_Z,
+    MDT_ID,
+    advance_clock,
+    auth_headers,
+    error_of,
+    mock_now,
+    ok_data,
+    set_clock,
+)
 
 SHIFTS = f"/mdts/{MDT_ID}/shifts"
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-CLOCK_START = "2026-03-01T01:23:45.678Z"
 SHIFT_FIELDS = {
     "id",
     "mdt_code",
@@ -37,33 +46,14 @@ SEED_EXAMPLE = {
 }
 
 
-def _ok(response: Any, status: int = 200) -> Any:
-    body = response.get_json()
-    assert response.status_code == status, (response.status_code, body)
-    assert body["ok"] is True, body
-    return body["data"]
-
-
-def _set_clock(client: FlaskClient, now: str = CLOCK_START) -> str:
-    return str(_ok(client.post("/__mock/clock", json={"now": now}))["now"])
-
-
-def _advance(client: FlaskClient, seconds: int) -> str:
-    return str(_ok(client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"])
-
-
-def _now(client: FlaskClient) -> str:
-    return str(_ok(client.get("/__mock/state"))["now"])
-
-
 def _create(client: FlaskClient, headers: dict[str, str], body: Any) -> dict[str, Any]:
-    data = _ok(client.post(SHIFTS, json=body, headers=headers), 201)
+    data = ok_data(client.post(SHIFTS, json=body, headers=headers), 201)
     assert isinstance(data, dict)
     return data
 
 
 def _list(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
-    data = _ok(client.get(SHIFTS + query, headers=headers))
+    data = ok_data(client.get(SHIFTS + query, headers=headers))
     assert isinstance(data, list)
     return data
 
@@ -77,9 +67,9 @@ def _ids(records: list[dict[str, Any]]) -> list[str]:
 
 
 def test_seed_example_works_as_written_with_default_headers(client, headers):
-    before = _set_clock(client)
+    before = set_clock(client)
     shift = _create(client, headers, SEED_EXAMPLE)
-    after = _now(client)
+    after = mock_now(client)
 
     assert set(shift) == SHIFT_FIELDS
     assert UUID4.match(shift["id"]), shift["id"]
@@ -103,9 +93,9 @@ def test_seed_example_works_as_written_with_default_headers(client, headers):
 
 @pytest.mark.parametrize("body", [{}, {"status": None}], ids=["absent", "null"])
 def test_create_defaults_status_active_and_start_time_now(client, headers, body):
-    before = _set_clock(client)
+    before = set_clock(client)
     shift = _create(client, headers, body)
-    after = _now(client)
+    after = mock_now(client)
     assert set(shift) == SHIFT_FIELDS
     assert shift["status"] == "active"
     assert ISO_MS_Z.match(shift["start_time"]), shift
@@ -115,7 +105,7 @@ def test_create_defaults_status_active_and_start_time_now(client, headers, body)
 
 
 def test_start_time_default_follows_the_mock_clock(client, headers):
-    _set_clock(client, "2031-07-04T12:00:00.000Z")
+    set_clock(client, "2031-07-04T12:00:00.000Z")
     shift = _create(client, headers, {})
     assert shift["start_time"].startswith("2031-07-04T12:00:")
 
@@ -248,11 +238,11 @@ def test_create_with_bad_json_is_invalid_json(client, headers, data, content_typ
 
 
 def test_list_is_newest_first(client, headers):
-    _set_clock(client)
+    set_clock(client)
     ids = []
     for n in range(3):
         ids.append(_create(client, headers, {"officer_badge": str(n)})["id"])
-        _advance(client, 1)
+        advance_clock(client, 1)
     assert _ids(_list(client, headers)) == ids[::-1]
 
 
@@ -262,16 +252,16 @@ def test_list_without_clock_moves_puts_later_writes_first(client, headers):
 
 
 def test_list_orders_by_updated_at_not_by_start_time_or_write_order(client, headers):
-    _set_clock(client, "2026-03-01T02:00:00.000Z")
+    set_clock(client, "2026-03-01T02:00:00.000Z")
     late = _create(client, headers, {"start_time": "2026-01-01T00:00:00.000Z"})
-    _set_clock(client, "2026-03-01T01:00:00.000Z")
+    set_clock(client, "2026-03-01T01:00:00.000Z")
     early = _create(client, headers, {"start_time": "2026-12-31T00:00:00.000Z"})
     assert _ids(_list(client, headers)) == [late["id"], early["id"]]
 
 
 def _seed_departments(client: FlaskClient, headers: dict[str, str]) -> dict[str, str]:
     """Shifts in Patrol, patrol, PATROL, Traffic, none and Patrol again, oldest first."""
-    _set_clock(client)
+    set_clock(client)
     made = {}
     for name, department in [
         ("p1", "Patrol"),
@@ -283,7 +273,7 @@ def _seed_departments(client: FlaskClient, headers: dict[str, str]) -> dict[str,
         ("space", "Patrol "),
     ]:
         made[name] = _create(client, headers, {"department": department})["id"]
-        _advance(client, 1)
+        advance_clock(client, 1)
     return made
 
 
@@ -322,10 +312,10 @@ def test_department_filter_combines_with_limit(client, headers, query, expected)
 
 
 def test_department_filter_applies_before_limit(client, headers):
-    _set_clock(client)
+    set_clock(client)
     patrol = _create(client, headers, {"department": "Patrol"})["id"]
     for _ in range(3):
-        _advance(client, 1)
+        advance_clock(client, 1)
         _create(client, headers, {"department": "Traffic"})
     assert _ids(_list(client, headers, "?department=Patrol&limit=1")) == [patrol]
 

@@ -8,12 +8,20 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.support import ACTOR_ID, MDT_ID, auth_headers, error_of
+from tests.support import (
+    ACTOR_ID,
+    ISO_MS_Z,
+    MDT_ID,
+    advance_clock,
+    auth_headers,
+    error_of,
+    mock_now,
+    ok_data,
+    set_clock,
+)
 
 TICKETS = f"/mdts/{MDT_ID}/tickets"
-ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-CLOCK_START = "2026-03-01T01:23:45.678Z"
 TICKET_FIELDS = {
     "id",
     "mdt_code",
@@ -46,41 +54,22 @@ EXAMPLE = {
 }
 
 
-def _ok(response: Any, status: int = 200) -> Any:
-    body = response.get_json()
-    assert response.status_code == status, (response.status_code, body)
-    assert body["ok"] is True, body
-    return body["data"]
-
-
-def _set_clock(client: FlaskClient, now: str = CLOCK_START) -> str:
-    return str(_ok(client.post("/__mock/clock", json={"now": now}))["now"])
-
-
-def _advance(client: FlaskClient, seconds: int) -> str:
-    return str(_ok(client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"])
-
-
-def _now(client: FlaskClient) -> str:
-    return str(_ok(client.get("/__mock/state"))["now"])
-
-
 def _create(client: FlaskClient, headers: dict[str, str], body: Any) -> dict[str, Any]:
-    data = _ok(client.post(TICKETS, json=body, headers=headers), 201)
+    data = ok_data(client.post(TICKETS, json=body, headers=headers), 201)
     assert isinstance(data, dict)
     return data
 
 
 def _list(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
-    data = _ok(client.get(TICKETS + query, headers=headers))
+    data = ok_data(client.get(TICKETS + query, headers=headers))
     assert isinstance(data, list)
     return data
 
 
 def test_create_example_returns_201_with_the_full_record(client, headers):
-    before = _set_clock(client)
+    before = set_clock(client)
     ticket = _create(client, headers, EXAMPLE)
-    after = _now(client)
+    after = mock_now(client)
 
     assert set(ticket) == TICKET_FIELDS
     assert UUID4.match(ticket["id"]), ticket["id"]
@@ -217,11 +206,11 @@ def test_create_with_bad_json_is_invalid_json(client, headers, data, content_typ
 
 
 def test_list_is_newest_first(client, headers):
-    _set_clock(client)
+    set_clock(client)
     ids = []
     for n in range(3):
         ids.append(_create(client, headers, {"title": f"ticket {n}"})["id"])
-        _advance(client, 1)
+        advance_clock(client, 1)
     assert [t["id"] for t in _list(client, headers)] == ids[::-1]
 
 
@@ -231,9 +220,9 @@ def test_list_without_clock_moves_puts_later_writes_first(client, headers):
 
 
 def test_list_orders_by_updated_at_not_by_write_order(client, headers):
-    _set_clock(client, "2026-03-01T02:00:00.000Z")
+    set_clock(client, "2026-03-01T02:00:00.000Z")
     late = _create(client, headers, {"title": "late"})
-    _set_clock(client, "2026-03-01T01:00:00.000Z")
+    set_clock(client, "2026-03-01T01:00:00.000Z")
     early = _create(client, headers, {"title": "early"})
     assert [t["id"] for t in _list(client, headers)] == [late["id"], early["id"]]
 
