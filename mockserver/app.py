@@ -28,7 +28,7 @@ from mockserver import persistence
 from mockserver.clock import Clock
 from mockserver.control import NAMESPACE_HEADER, control_plane
 from mockserver.errors import ApiError
-from mockserver.faults import forced_response, parse_prefer
+from mockserver.faults import FaultPlan, FaultPlanError, forced_response, parse_prefer
 from mockserver.handlers import BODY_RULES, HANDLERS, Call, Caller
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec, SpecError, load_spec
@@ -38,6 +38,9 @@ from mockserver.world import RECORD_SCHEMAS, World, load_world
 
 logger = logging.getLogger("mockserver")
 CONTROL_PREFIX = "/__mock/"
+#: Where werkzeug's server puts the connection's socket, and where a view asks to break it.
+SOCKET_ENVIRON = "werkzeug.socket"
+CONNECTION_FAULT_ENVIRON = "northca.connection_fault"
 NAMESPACE_ENVIRON = "HTTP_" + NAMESPACE_HEADER.upper().replace("-", "_")
 PREFER_ENVIRON = "HTTP_PREFER"
 DEFAULT_MAX_BODY_BYTES = 1 << 20
@@ -58,9 +61,13 @@ class MockServer:
         admin_token: str | None = None,
         state_file: str | Path | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        allow_connection_faults: bool = False,
     ) -> None:
         check_handlers(spec)
         self.max_body_bytes = max_body_bytes
+        #: Fault plans may reset or drop connections (needs a server that exposes its socket).
+        self.allow_connection_faults = allow_connection_faults
+        self.check_faults(world.faults)
         self.spec = spec
         self.schemas = SchemaCache(spec)
         self.record_fields = {
@@ -117,7 +124,17 @@ class MockServer:
         return state
 
     def load_world(self, source: WorldSource) -> World:
-        return source if isinstance(source, World) else load_world(source, self.spec)
+        world = source if isinstance(source, World) else load_world(source, self.spec)
+        self.check_faults(world.faults)
+        return world
+
+    def check_faults(self, plan: FaultPlan) -> None:
+        """Connection faults only when the mock was started with them allowed."""
+        if plan.breaks_connections and not self.allow_connection_faults:
+            raise FaultPlanError(
+                "faults: connection faults are off (start the mock with"
+                " --allow-connection-faults --server werkzeug)"
+            )
 
 
 def check_handlers(spec: Spec) -> None:
@@ -139,13 +156,15 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     admin_token: str | None = None,
     state_file: str | Path | None = None,
+    allow_connection_faults: bool = False,
     bugs: Iterable[str] = (),
 ) -> Flask:
     """A Flask app serving the spec's operations from ``world`` (the default world if None).
 
     ``clock`` and ``id_seed`` make time and generated ids controllable; ``max_body_bytes`` caps
     request bodies (413 beyond); ``admin_token`` protects ``/__mock/``; ``state_file`` is read
-    now and written by ``POST /__mock/snapshot`` and ``MockServer.save_state()``.
+    now and written by ``POST /__mock/snapshot`` and ``MockServer.save_state()``;
+    ``allow_connection_faults`` lets fault plans reset or drop connections (werkzeug server).
     ``bugs`` plants named defects (see ``mockserver.bugs``) so the contract checks can be shown
     to catch them; never use it for anything else.
     """
@@ -159,6 +178,7 @@ def create_app(
         admin_token=admin_token,
         state_file=state_file,
         max_body_bytes=max_body_bytes,
+        allow_connection_faults=allow_connection_faults,
     )
 
     app = Flask("mockserver")
@@ -271,24 +291,39 @@ def _injected_response(
             draw = state.faults.draw(op.operation_id)
         if draw.delay_seconds:
             time.sleep(draw.delay_seconds)
+        if draw.connection is not None:
+            return _break_connection(server, environ, draw.connection)
         if draw.error is not None:
             raise ApiError(draw.error, "injected by the mock's fault plan")
     return None
+
+
+def _break_connection(server: MockServer, environ: Mapping[str, Any], kind: str) -> Response:
+    """Ask the server to drop this connection (``connection_faults.BreakConnections`` does it).
+
+    The returned response is never sent; the journal records status 0 (no HTTP answer).
+    """
+    if not server.allow_connection_faults or SOCKET_ENVIRON not in environ:
+        raise ApiError("internalError", "connection faults need --allow-connection-faults")
+    environ[CONNECTION_FAULT_ENVIRON] = kind  # type: ignore[index]
+    return Response(status=500)
 
 
 def record_in_journal(
     state: State, req: Any, operation_id: str | None, status: int, body: Any
 ) -> None:
     """Append one partner-API request to the namespace's journal."""
+    fault = req.environ.get(CONNECTION_FAULT_ENVIRON)
     with state.lock:
         state.journal.append(
             {
                 "method": req.method,
                 "path": req.path,
-                "status": status,
+                "status": 0 if fault else status,
                 "operation_id": operation_id,
                 "timestamp": state.clock.now(),
                 "body": body,
+                **({"connection_fault": fault} if fault else {}),
             }
         )
 

@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON state file: read at start, written on shutdown and on /__mock/snapshot",
     )
     serve.add_argument(
+        "--allow-connection-faults",
+        action="store_true",
+        help="let fault plans reset or drop connections (needs --server werkzeug)",
+    )
+    serve.add_argument(
         "--bug",
         action="append",
         default=[],
@@ -84,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
             id_seed=args.id_seed,
             admin_token=args.admin_token,
             state_file=args.state_file,
+            allow_connection_faults=args.allow_connection_faults,
             bugs=args.bug,
         )
     except (WorldError, SpecError, StateFileError, OSError, ValueError) as exc:

@@ -104,7 +104,7 @@ def world() -> Response:
         return _error("setMockWorld", "expectedWorld")
     try:
         new_world = _server().load_world(body)
-    except WorldError as exc:
+    except (WorldError, FaultPlanError) as exc:
         return _error("setMockWorld", "expectedWorld", str(exc))
     _state().load(new_world)
     return _ok({"loaded": True, "mdts": sorted(new_world.mdts)})
@@ -154,6 +154,7 @@ def set_faults() -> Response:
         return _error("setMockFaults", "expectedFaults")
     try:
         plan = FaultPlan.parse(body, _server().spec.operations)
+        _server().check_faults(plan)
     except FaultPlanError as exc:
         return _error("setMockFaults", "expectedFaults", str(exc))
     state = _state()

@@ -69,19 +69,29 @@ def _response_examples(op: Operation) -> list[tuple[int, str, Any]]:
     return found
 
 
+#: Connection-level faults: ``reset`` aborts the TCP connection (RST), ``empty`` closes it
+#: without an answer. Opt-in (``--allow-connection-faults``), and only where the server hands the
+#: app its socket (``--server werkzeug``).
+CONNECTION_FAULTS = ("reset", "empty")
+
+
 @dataclass(frozen=True)
 class OperationFaults:
-    """Latency range in milliseconds, and the rate of answering with a documented error."""
+    """Latency range in milliseconds, the rate of answering with a documented error, and the
+    rate of breaking the connection instead of answering."""
 
     latency_ms: tuple[float, float] = (0.0, 0.0)
     error_rate: float = 0.0
     error: str = "internalError"
+    connection: str | None = None
+    connection_rate: float = 0.0
 
 
 @dataclass(frozen=True)
 class Draw:
     delay_seconds: float
     error: str | None
+    connection: str | None = None
 
 
 class FaultPlan:
@@ -113,7 +123,16 @@ class FaultPlan:
             if faults.error_rate and self._random.random() < faults.error_rate
             else None
         )
-        return Draw(delay, error)
+        connection = (
+            faults.connection
+            if faults.connection_rate and self._random.random() < faults.connection_rate
+            else None
+        )
+        return Draw(delay, error, connection)
+
+    @property
+    def breaks_connections(self) -> bool:
+        return any(faults.connection for faults in self.operations.values())
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -123,6 +142,11 @@ class FaultPlan:
                     "latency_ms": list(faults.latency_ms),
                     "error_rate": faults.error_rate,
                     "error": faults.error,
+                    **(
+                        {"connection": faults.connection, "connection_rate": faults.connection_rate}
+                        if faults.connection
+                        else {}
+                    ),
                 }
                 for op_id, faults in self.operations.items()
             },
@@ -160,9 +184,19 @@ def _operation_faults(
 ) -> OperationFaults:
     if not isinstance(raw, Mapping):
         raise FaultPlanError(f"{where}: expected a mapping with latency_ms, error_rate, error")
-    unknown = set(raw) - {"latency_ms", "error_rate", "error"}
+    unknown = set(raw) - {"latency_ms", "error_rate", "error", "connection", "connection_rate"}
     if unknown:
         raise FaultPlanError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    connection = raw.get("connection")
+    if connection is not None and connection not in CONNECTION_FAULTS:
+        raise FaultPlanError(f"{where}.connection: expected one of {', '.join(CONNECTION_FAULTS)}")
+    connection_rate = raw.get("connection_rate", 1 if connection else 0)
+    if (
+        isinstance(connection_rate, bool)
+        or not isinstance(connection_rate, (int, float))
+        or not 0 <= connection_rate <= 1
+    ):
+        raise FaultPlanError(f"{where}.connection_rate: expected a number from 0 to 1")
     latency = raw.get("latency_ms", 0)
     if isinstance(latency, (int, float)) and not isinstance(latency, bool):
         low = high = float(latency)
@@ -183,4 +217,4 @@ def _operation_faults(
     targets = [op] if op is not None else list(operations.values())
     if not isinstance(error, str) or any(error not in target.errors for target in targets):
         raise FaultPlanError(f"{where}.error: {error!r} is not an error example of the operation")
-    return OperationFaults((low, high), float(rate), error)
+    return OperationFaults((low, high), float(rate), error, connection, float(connection_rate))

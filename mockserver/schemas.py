@@ -42,7 +42,7 @@ class SchemaValidator:
     def is_valid(self, instance: Any) -> bool:
         return bool(self._validator.is_valid(instance))
 
-    def violations(self, instance: Any, limit: int = 10) -> list[Violation]:
+    def violations(self, instance: Any, limit: int = 3) -> list[Violation]:
         """The first ``limit`` violations (an answer names a few; finding all can be slow)."""
         found = []
         for error in islice(self._validator.iter_errors(instance), limit):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -106,6 +107,10 @@ def _run_granian(
         def _check_gil(self) -> None:
             return None
 
+    from mockserver.app import server_of
+
+    if server_of(app).allow_connection_faults:
+        raise ServingError("connection faults need --server werkzeug (granian hides the socket)")
     _check_bindable(host, port)
     server = InProcessGranian(
         target="mockserver",  # unused: the loader below hands over the app itself
@@ -129,11 +134,25 @@ def _run_granian(
 def _run_werkzeug(app: Flask, host: str, port: int, on_ready: Callable[[str, int], None]) -> None:
     import logging
 
-    from werkzeug.serving import make_server
+    from werkzeug.serving import ThreadedWSGIServer
+
+    from mockserver.app import server_of
+
+    class Server(ThreadedWSGIServer):
+        def shutdown_request(self, request: Any) -> None:
+            """Close a connection a fault plan resets without a FIN first, so the peer gets RST."""
+            if request.fileno() in _RESET_ON_CLOSE:
+                _RESET_ON_CLOSE.discard(request.fileno())
+                self.close_request(request)
+            else:
+                super().shutdown_request(request)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    wsgi_app: Any = app
+    if server_of(app).allow_connection_faults:
+        wsgi_app = _BreakConnections(app)
     try:
-        server = make_server(host, port, app, threaded=True, request_handler=_envelope_handler(app))
+        server = Server(host, port, wsgi_app, handler=_envelope_handler(app))
     except OSError as exc:
         raise ServingError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
@@ -182,4 +201,38 @@ def _envelope_handler(app: Flask) -> type[Any]:
             if getattr(self, "command", None) != "HEAD":
                 self.wfile.write(body)
 
+        def connection_dropped(
+            self, error: BaseException, environ: dict[str, Any] | None = None
+        ) -> None:
+            self.close_connection = True  # never wait for another request on this one
+
     return EnvelopeRequestHandler
+
+
+#: File descriptors of connections to close with RST (SO_LINGER 0, no FIN first).
+_RESET_ON_CLOSE: set[int] = set()
+
+
+class _BreakConnections:
+    """WSGI wrapper: carries out the connection faults a view asked for (werkzeug only)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from mockserver.app import CONNECTION_FAULT_ENVIRON, SOCKET_ENVIRON
+
+        result = self.app(environ, start_response)
+        fault = environ.get(CONNECTION_FAULT_ENVIRON)
+        if fault is None:
+            return result
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        connection = environ[SOCKET_ENVIRON]
+        if fault == "reset":
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            _RESET_ON_CLOSE.add(connection.fileno())
+            raise ConnectionResetError("northca-mock: connection reset by the fault plan")
+        connection.shutdown(socket.SHUT_RDWR)
+        raise ConnectionAbortedError("northca-mock: connection closed by the fault plan")
