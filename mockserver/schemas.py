@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, overload
 
 import jsonschema_rs
 
@@ -49,6 +49,39 @@ class SchemaValidator:
             keyword = str(error.schema_path[-1]) if error.schema_path else ""
             found.append(Violation(tuple(error.instance_path), keyword, error.message))
         return found
+
+
+class LazyViolations(Sequence[Violation]):
+    """The violations of an instance known to be invalid, computed on first use.
+
+    Operation rules often answer from the body's shape alone (``Expected { units: [...] }``);
+    they then never pay for collecting violations.
+    """
+
+    def __init__(self, validator: SchemaValidator, instance: Any) -> None:
+        self._validator = validator
+        self._instance = instance
+        self._found: list[Violation] | None = None
+
+    def _violations(self) -> list[Violation]:
+        if self._found is None:
+            self._found = self._validator.violations(self._instance)
+        return self._found
+
+    def __bool__(self) -> bool:
+        return True  # only built for invalid instances
+
+    def __len__(self) -> int:
+        return len(self._violations())
+
+    @overload
+    def __getitem__(self, index: int) -> Violation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Violation]: ...
+
+    def __getitem__(self, index: int | slice) -> Violation | Sequence[Violation]:
+        return self._violations()[index]
 
 
 class SchemaCache:

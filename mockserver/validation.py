@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -16,7 +16,7 @@ from werkzeug.wsgi import get_content_length, get_input_stream
 
 from mockserver.errors import ApiError
 from mockserver.handlers.registry import BodyRule, schema_violations_rule
-from mockserver.schemas import SchemaCache, SchemaValidator
+from mockserver.schemas import LazyViolations, SchemaCache, SchemaValidator, Violation
 from mockserver.spec import Operation, Parameter
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}")  # longer ones are out of any range, and slow to parse
@@ -165,8 +165,8 @@ class RequestChecker:
             body = parse_json(raw)
         except (ValueError, RecursionError) as exc:
             raise ApiError("invalidJson", f"body: {exc}") from None
-        violations = (
-            [] if self.body_validator.is_valid(body) else self.body_validator.violations(body)
+        violations: Sequence[Violation] = (
+            () if self.body_validator.is_valid(body) else LazyViolations(self.body_validator, body)
         )
         error = self.rule(body, violations)
         if error is not None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
@@ -41,11 +42,28 @@ _MDT_KEYS = {"id", "owner_discord_id", "info"}
 _LINK_KEYS = {"mdt_id", "guild_id", "partner"}
 
 
-class WorldRecord(NamedTuple):
-    """A record of the world, completed, and its ``updated_at`` in milliseconds."""
+class WorldRecords:
+    """Completed records of one collection, and the ``updated_at`` (ms) each sorts by.
 
-    record: dict[str, Any]
-    updated_ms: int
+    The times are kept in an array beside the records, not in a tuple per record: a world may
+    hold 100,000 of them.
+    """
+
+    __slots__ = ("records", "updated_ms")
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.updated_ms = array("q")
+
+    def append(self, record: dict[str, Any], updated_ms: int) -> None:
+        self.records.append(record)
+        self.updated_ms.append(updated_ms)
+
+    def __iter__(self) -> Iterator[tuple[dict[str, Any], int]]:
+        return zip(self.records, self.updated_ms, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.records)
 
 
 class WorldError(ValueError):
@@ -79,7 +97,7 @@ class World:
     links: tuple[WorldLink, ...]
     #: Records per MDT and collection, completed to every schema field at load, with the
     #: ``updated_at`` they sort by. States share these dicts: records are replaced, never edited.
-    records: Mapping[str, Mapping[str, tuple[WorldRecord, ...]]] = field(default_factory=dict)
+    records: Mapping[str, Mapping[str, WorldRecords]] = field(default_factory=dict)
     faults: FaultPlan = field(default_factory=FaultPlan)
     #: The validated source, kept to write it back (state files).
     source: Mapping[str, Any] = field(default_factory=dict)
@@ -205,12 +223,10 @@ class _WorldParser:
             links.append(WorldLink(mdt_id, guild_id, partner))
         return tuple(links)
 
-    def _records(
-        self, value: Any, mdts: Mapping[str, Mdt]
-    ) -> dict[str, dict[str, tuple[WorldRecord, ...]]]:
+    def _records(self, value: Any, mdts: Mapping[str, Mdt]) -> dict[str, dict[str, WorldRecords]]:
         if not isinstance(value, Mapping):
             raise WorldError("records: expected a mapping of MDT id -> collections")
-        records: dict[str, dict[str, tuple[WorldRecord, ...]]] = {}
+        records: dict[str, dict[str, WorldRecords]] = {}
         shared: dict[str, str] = {}
         for mdt_id, collections in value.items():
             where = f"records.{mdt_id}"
@@ -234,10 +250,13 @@ class _WorldParser:
                     seen.add(record_id)
                     self._check_schema(RECORD_SCHEMAS[kind], item, at)
                 fields = self._spec.schema_fields(RECORD_SCHEMAS[kind])
-                records[mdt_id][kind] = tuple(
-                    _complete(item, fields, kind, mdt_id, self._loaded_ms, self._loaded_at, shared)
-                    for item in items
-                )
+                completed = records[mdt_id][kind] = WorldRecords()
+                for item in items:
+                    completed.append(
+                        *_complete(
+                            item, fields, kind, mdt_id, self._loaded_ms, self._loaded_at, shared
+                        )
+                    )
         return records
 
     def _check_schema(self, schema: str, instance: Any, where: str) -> None:
@@ -258,7 +277,7 @@ def _complete(
     loaded_ms: int,
     loaded_at: str,
     shared: dict[str, str],
-) -> WorldRecord:
+) -> tuple[dict[str, Any], int]:
     """Every schema field present (null when not given), ``mdt_code`` and timestamps filled.
 
     Equal short strings are shared through ``shared`` (one dict per load, dropped after it):
@@ -280,14 +299,14 @@ def _complete(
         updated_ms = parse_iso(record["updated_at"])
     except (ValueError, OverflowError):
         updated_ms = loaded_ms
-    return WorldRecord(record, updated_ms)
+    return record, updated_ms
 
 
 def _sources(
-    records: Mapping[str, Mapping[str, tuple[WorldRecord, ...]]],
+    records: Mapping[str, Mapping[str, WorldRecords]],
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {
-        mdt_id: {kind: [entry.record for entry in entries] for kind, entries in kinds.items()}
+        mdt_id: {kind: entries.records for kind, entries in kinds.items()}
         for mdt_id, kinds in records.items()
     }
 
