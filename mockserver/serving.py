@@ -94,6 +94,11 @@ def _announce_when_accepting(host: str, port: int, on_ready: Callable[[str, int]
     threading.Thread(target=wait, name="northca-ready", daemon=True).start()
 
 
+def _allows_connection_faults(app: Flask) -> bool:
+    mock = app.extensions.get("northca")  # absent when serving another app (the bench baseline)
+    return bool(mock is not None and mock.allow_connection_faults)
+
+
 # -- granian ---------------------------------------------------------------------------------
 def _run_granian(
     app: Flask, host: str, port: int, threads: int, on_ready: Callable[[str, int], None]
@@ -107,9 +112,7 @@ def _run_granian(
         def _check_gil(self) -> None:
             return None
 
-    from mockserver.app import server_of
-
-    if server_of(app).allow_connection_faults:
+    if _allows_connection_faults(app):
         raise ServingError("connection faults need --server werkzeug (granian hides the socket)")
     _check_bindable(host, port)
     server = InProcessGranian(
@@ -136,8 +139,6 @@ def _run_werkzeug(app: Flask, host: str, port: int, on_ready: Callable[[str, int
 
     from werkzeug.serving import ThreadedWSGIServer
 
-    from mockserver.app import server_of
-
     class Server(ThreadedWSGIServer):
         def shutdown_request(self, request: Any) -> None:
             """Close a connection a fault plan resets without a FIN first, so the peer gets RST."""
@@ -149,7 +150,7 @@ def _run_werkzeug(app: Flask, host: str, port: int, on_ready: Callable[[str, int
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     wsgi_app: Any = app
-    if server_of(app).allow_connection_faults:
+    if _allows_connection_faults(app):
         wsgi_app = _BreakConnections(app)
     try:
         server = Server(host, port, wsgi_app, handler=_envelope_handler(app))
@@ -181,9 +182,10 @@ def _envelope_handler(app: Flask) -> type[Any]:
 
     from werkzeug.serving import WSGIRequestHandler
 
-    from mockserver.app import server_of
+    from mockserver.spec import load_spec
 
-    spec = server_of(app).spec
+    mock = app.extensions.get("northca")
+    spec = mock.spec if mock is not None else load_spec()
 
     class EnvelopeRequestHandler(WSGIRequestHandler):
         def send_error(

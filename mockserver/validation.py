@@ -123,9 +123,9 @@ class _QueryParameter:
             if not _INTEGER.fullmatch(raw):
                 raise ApiError(self.error, f"{self.name}: expected an integer, got {raw!r}")
             value = int(raw)
-        violations = self.validator.violations(value)
-        if violations:
-            raise ApiError(self.error, f"{self.name}: {violations[0].message}")
+        if not self.validator.is_valid(value):
+            problem = self.validator.violations(value, limit=1)[0].message
+            raise ApiError(self.error, f"{self.name}: {problem}")
         return value
 
 
