@@ -1,8 +1,9 @@
 """The Flask app: routes from the spec's paths, one handler per operationId.
 
 Every partner request goes through the same checks, in this order (see ARCHITECTURE.md):
-1. auth (``before_request``): partner key and guild header -> 401;
+1. auth: partner key and guild header -> 401 (also before a 404 or 405);
 2. routing: unknown path -> 404, undeclared method -> 405 with ``Allow``;
+2b. ``Prefer`` and the fault plan may answer or delay here;
 3. guild link of ``{mdtId}`` operations -> 403;
 4. body (JSON, then schema and operation rules) -> 400;
 5. query parameters -> 400;
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.routing import Rule
 
@@ -203,8 +204,6 @@ def server_of(app: Flask) -> MockServer:
 
 
 def _current() -> MockServer:
-    from flask import current_app
-
     return server_of(current_app)
 
 
