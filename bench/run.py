@@ -49,8 +49,8 @@ DEFAULT_SERVERS = (
 )
 #: ``--survey`` adds these: other servers and thread counts for ``serve``.
 SURVEY_SERVERS = (
-    "mock-granian:1",
-    "plain-granian:1",
+    "mock-granian:4",
+    "plain-granian:4",
     "mock-waitress",
     "plain-waitress",
     "mock-cheroot",

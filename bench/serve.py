@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.apps import FACTORIES
+from mockserver.serving import DEFAULT_THREADS as SERVE_THREADS
 
 HOST = "127.0.0.1"
 SERVERS = ("werkzeug", "waitress", "granian", "cheroot")
 #: Default worker threads per server; cheroot needs a thread per kept-alive connection.
-DEFAULT_THREADS = {"werkzeug": 0, "waitress": 4, "granian": 4, "cheroot": 32}
+DEFAULT_THREADS = {"werkzeug": 0, "waitress": 4, "granian": SERVE_THREADS, "cheroot": 32}
 ROOT = Path(__file__).resolve().parent.parent
 
 

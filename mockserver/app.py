@@ -68,6 +68,8 @@ class MockServer:
         self.max_body_bytes = max_body_bytes
         #: Fault plans may reset or drop connections (needs a server that exposes its socket).
         self.allow_connection_faults = allow_connection_faults
+        #: Request threads of the HTTP server, when it has a fixed number (set by ``serving``).
+        self.request_threads: int | None = None
         self.check_faults(world.faults)
         self.spec = spec
         self.schemas = SchemaCache(spec)

@@ -160,7 +160,14 @@ def set_faults() -> Response:
     state = _state()
     with state.lock:
         state.faults = plan
-    return _ok(plan.describe())
+    described = plan.describe()
+    threads = _server().request_threads
+    if threads == 1 and plan.adds_latency:
+        described["warning"] = (
+            "the server has one request thread: every request waits while one is delayed"
+            " (start the mock with --threads N)"
+        )
+    return _ok(described)
 
 
 @control_plane.post("/snapshot")

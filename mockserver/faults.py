@@ -131,6 +131,10 @@ class FaultPlan:
         return Draw(delay, error, connection)
 
     @property
+    def adds_latency(self) -> bool:
+        return any(faults.latency_ms[1] > 0 for faults in self.operations.values())
+
+    @property
     def breaks_connections(self) -> bool:
         return any(faults.connection for faults in self.operations.values())
 

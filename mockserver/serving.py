@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 SERVERS = ("granian", "werkzeug")
 DEFAULT_SERVER = "granian"
-DEFAULT_THREADS = 4
+#: One request thread: measured fastest (about twice 2 or 4 threads, which contend for the GIL
+#: and stretch p99 to hundreds of ms). Fault-plan latency then delays every request: raise it.
+DEFAULT_THREADS = 1
 
 
 class ServingError(OSError):
@@ -42,6 +44,9 @@ def run(
     on_ready: Callable[[str, int], None] = lambda host, port: None,
 ) -> None:
     """Serve ``app`` until SIGINT or SIGTERM; ``on_ready(host, port)`` once it accepts."""
+    mock = app.extensions.get("northca")
+    if mock is not None:
+        mock.request_threads = threads if server == "granian" else None
     if server == "granian":
         _run_granian(app, host, port or _free_port(host), threads, on_ready)
     elif server == "werkzeug":

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mockserver import create_app
+from mockserver.app import server_of
 from mockserver.spec import load_spec
 from tests.support import MDT_ID, UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, auth_headers
 
@@ -469,3 +470,20 @@ def test_link_flow_still_works_under_a_zero_rate_plan(client: FlaskClient) -> No
     )
     assert confirmed.status_code == 200
     assert confirmed.get_json()["data"]["status"] == "approved"
+
+
+def test_latency_on_a_one_thread_server_comes_with_a_warning() -> None:
+    app = create_app()
+    client = app.test_client()
+    plan = {"operations": {"listShifts": {"latency_ms": 10}}}
+    assert "warning" not in set_faults(client, plan).get_json()["data"]
+    server_of(app).request_threads = 1  # what `serve --threads 1` (the default) records
+    described = set_faults(client, plan).get_json()["data"]
+    assert described["warning"] == (
+        "the server has one request thread: every request waits while one is delayed"
+        " (start the mock with --threads N)"
+    )
+    assert (
+        "warning"
+        not in set_faults(client, {"operations": {"*": {"error_rate": 0.5}}}).get_json()["data"]
+    )
