@@ -10,10 +10,18 @@ from datetime import datetime, timezone
 MAX_CLOCK_MS = 253_402_300_799_999
 
 
+_last_second: tuple[int, str] = (-1, "")
+
+
 def format_ms(epoch_ms: int) -> str:
     """``2026-03-01T01:23:45.678Z`` for a time in milliseconds since the epoch."""
+    global _last_second
     seconds, millis = divmod(epoch_ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    cached_second, prefix = _last_second  # requests in the same second share the date part
+    if cached_second != seconds:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _last_second = (seconds, prefix)
+    return f"{prefix}.{millis:03d}Z"
 
 
 def parse_iso(text: str) -> int:
