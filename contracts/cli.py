@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--mdt", required=True, metavar="MDT_ID", help="an MDT linked to the guild")
     check.add_argument("--actor", help="x-discord-actor for ordinary requests")
     check.add_argument("--owner", help="the MDT owner's Discord id (default: from the server)")
+    check.add_argument(
+        "--second-mdt",
+        metavar="MDT_ID",
+        help="an MDT the target knows that is not linked to the guild, for the link-request"
+        " state machine (default on northca-mock: one of its world)",
+    )
     check.add_argument("--seed", type=int, help="seed for data generation (default: random)")
     check.add_argument("--max-examples", type=int, default=10, help="per operation (default 10)")
     check.add_argument(
@@ -96,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_id=args.run_id,
         clock_control=False if args.no_clock_control else None,
         spec_path=args.spec,
+        second_mdt=args.second_mdt,
     )
     try:
         target = HttpTarget(_base_url(args.url, args.spec))

@@ -49,6 +49,7 @@ class CheckOptions:
     clock_control: bool | None = None  # None: detect the mock's /__mock/clock
     spec_path: str | None = None
     state_machine_examples: int = 5
+    second_mdt: str | None = None  # None: on the mock, an MDT of its world that is not linked
     extra: dict[str, object] = field(default_factory=dict)
 
     def resolved_seed(self) -> int:
@@ -173,18 +174,23 @@ def run_check(
         results += run_workflows(target, spec, options, coverage, emit, run_id)
     if "stateful" in options.stages:
         from contracts.stateful import run_state_machine
+        from contracts.stateful_links import discover_second_mdt
 
-        results.append(
-            run_state_machine(
-                target,
-                spec,
-                options.auth,
-                coverage,
-                emit,
-                run_id=run_id,
-                seed=seed,
-                max_examples=options.state_machine_examples,
-            )
+        second_mdt = options.second_mdt
+        if second_mdt is None and options.include_destructive and options.clock_control:
+            second_mdt = discover_second_mdt(target, options.auth.guild, options.auth.mdt)
+        results += run_state_machine(
+            target,
+            spec,
+            options.auth,
+            coverage,
+            emit,
+            run_id=run_id,
+            seed=seed,
+            max_examples=options.state_machine_examples,
+            include_destructive=options.include_destructive,
+            clock_control=bool(options.clock_control),
+            second_mdt=second_mdt,
         )
     failures: list[Failure] = [f for r in results for f in r.failures]
     finished = RunFinished(tuple(failures), time.monotonic() - started, coverage, tuple(results))

@@ -169,6 +169,52 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
     return NorthcaModel
 
 
+def run_machine(
+    ctx: CheckContext,
+    machine_class: type[RuleBasedStateMachine],
+    *,
+    stage: str,
+    name: str,
+    seed: int,
+    max_examples: int,
+    steps: int,
+    shrink: bool = True,
+) -> CheckFinished:
+    """Run one bound machine class; a violation is reported once (after shrinking, if
+    ``shrink``: the report shows the failing exchange, so shrinking only simplifies it)."""
+    started = time.monotonic()
+    machine = hypothesis.seed(seed)(machine_class)
+    settings = hypothesis.settings(
+        max_examples=max_examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        report_multiple_bugs=False,
+        phases=[p for p in hypothesis.Phase if shrink or p is not hypothesis.Phase.shrink],
+    )
+    failures = list(ctx.failures)
+    try:
+        hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
+    except ContractViolation as violation:
+        failures.append(violation.failure)
+    except Exception as exc:
+        failures.append(
+            Failure(
+                name,
+                "workflow.error",
+                "(model)",
+                "the state machine to run",
+                f"{type(exc).__name__}: {exc}",
+                stage=stage,
+            )
+        )
+    failures += [f for f in ctx.failures if f not in failures]
+    return CheckFinished(
+        stage, name, tuple(failures), time.monotonic() - started, None, ctx.requests
+    )
+
+
 def run_state_machine(
     target: Target,
     spec: ContractSpec,
@@ -180,41 +226,56 @@ def run_state_machine(
     seed: int,
     max_examples: int = 5,
     steps: int = 8,
-) -> CheckFinished:
-    """Run the model-based machine; a violation is reported once, after shrinking."""
-    emit(StageStarted(STAGE, 1))
-    emit(CheckStarted(STAGE, NAME))
+    include_destructive: bool = False,
+    clock_control: bool = False,
+    second_mdt: str | None = None,
+) -> list[CheckFinished]:
+    """The stateful stage: the units/calls machine, then the link-request machine."""
+    from contracts.stateful_links import NAME as LINKS_NAME
+    from contracts.stateful_links import make_links_machine, skip_reason
+
     started = time.monotonic()
+    emit(StageStarted(STAGE, 2))
+    emit(CheckStarted(STAGE, NAME))
     ctx = CheckContext(target, auth, spec, run_id=run_id, seed=seed, coverage=coverage, check=NAME)
-    machine = hypothesis.seed(seed)(make_machine(ctx))
-    settings = hypothesis.settings(
+    result = run_machine(
+        ctx,
+        make_machine(ctx),
+        stage=STAGE,
+        name=NAME,
+        seed=seed,
         max_examples=max_examples,
-        stateful_step_count=steps,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(hypothesis.HealthCheck),
-        report_multiple_bugs=False,
-    )
-    failures = list(ctx.failures)
-    try:
-        hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
-    except ContractViolation as violation:
-        failures.append(violation.failure)
-    except Exception as exc:
-        failures.append(
-            Failure(
-                NAME,
-                "workflow.error",
-                "(model)",
-                "the state machine to run",
-                f"{type(exc).__name__}: {exc}",
-                stage=STAGE,
-            )
-        )
-    failures += [f for f in ctx.failures if f not in failures]
-    result = CheckFinished(
-        STAGE, NAME, tuple(failures), time.monotonic() - started, None, ctx.requests
+        steps=steps,
     )
     emit(result)
+    results = [result]
+    emit(CheckStarted(STAGE, LINKS_NAME))
+    skip = skip_reason(include_destructive=include_destructive, second_mdt=second_mdt)
+    if skip is not None or second_mdt is None:
+        result = CheckFinished(STAGE, LINKS_NAME, (), 0.0, skip or "no second MDT", 0)
+    else:
+        ctx = CheckContext(
+            target,
+            auth,
+            spec,
+            run_id=run_id,
+            seed=seed,
+            coverage=coverage,
+            include_destructive=include_destructive,
+            clock_control=clock_control,
+            check=LINKS_NAME,
+        )
+        result = run_machine(
+            ctx,
+            make_links_machine(ctx, second_mdt),
+            stage=STAGE,
+            name=LINKS_NAME,
+            seed=seed,
+            max_examples=max(max_examples, 20),
+            steps=max(steps, 10),
+            shrink=False,  # bounded: shrinking a lifecycle program takes seconds, not ms
+        )
+    emit(result)
+    results.append(result)
     emit(StageFinished(STAGE, time.monotonic() - started))
-    return result
+    return results

@@ -416,6 +416,27 @@ def invalid_json(ctx: CheckContext) -> None:
         ctx.expect_error(ex, "body.invalid-json", "invalidJson")
 
 
+#: Create operations: a body sent with a non-JSON content type is a 400 `Invalid JSON`.
+CREATE_OPERATIONS = (
+    "createLinkRequest",
+    "createCall",
+    "createSceneReport",
+    "createShift",
+    "createTicket",
+)
+
+
+@workflow("body.not-json-content-type")
+def not_json_content_type(ctx: CheckContext) -> None:
+    """A create whose body is valid JSON text sent as `text/plain` answers 400 `Invalid JSON`."""
+    import json
+
+    for operation_id in CREATE_OPERATIONS:
+        body = json.dumps(_sample_body(ctx, operation_id)).encode()
+        ex = ctx.call(operation_id, raw=body, content_type="text/plain")
+        ctx.expect_error(ex, "body.not-json-content-type", "invalidJson")
+
+
 def _seed_records(ctx: CheckContext, list_op: str, count: int) -> list[str]:
     """Write ``count`` fresh records of the list's kind, oldest first; returns their ids."""
     ids: list[str] = []

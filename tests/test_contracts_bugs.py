@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from contracts import Auth, CheckOptions, WsgiTarget, run_check
+from contracts import Auth, CheckOptions, HttpTarget, WsgiTarget, run_check
+from contracts.target import serve_wsgi
 from mockserver import create_app
 from mockserver.bugs import BUGS
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY
+from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID
 
 AUTH = Auth(PARTNER_KEY, GUILD_ID, MDT_ID, actor=ACTOR_ID)
 
@@ -41,6 +42,7 @@ def test_clean_mock_passes_everything() -> None:
     assert result.ok, "\n".join(f.summary() for f in result.failures)
     assert {c.stage for c in result.checks} == {"schemathesis", "workflows", "stateful"}
     assert not [c.name for c in result.checks if c.skipped]
+    assert {"stateful.model", "stateful.links"} <= {c.name for c in result.checks}
 
 
 def test_workflows_tolerate_data_they_did_not_make() -> None:
@@ -59,3 +61,46 @@ def test_planted_bug_is_caught(bug: str) -> None:
     rules = {f.rule for f in result.failures}
     assert not result.ok
     assert EXPECTED_RULE[bug] in rules, rules
+
+
+#: Planted bug -> the rule the link-request state machine alone must report.
+LINK_MACHINE_RULE = {
+    "confirm-by-non-owner": "link.owner-only",
+    "expired-request-confirmable": "link.expiry",
+}
+
+
+@pytest.mark.parametrize("bug", sorted(LINK_MACHINE_RULE))
+def test_link_state_machine_catches_lifecycle_bugs(bug: str) -> None:
+    options = CheckOptions(AUTH, seed=3, include_destructive=True, stages=("stateful",))
+    result = run_check(WsgiTarget(create_app(bugs=[bug])), options)
+    links = next(c for c in result.checks if c.name == "stateful.links")
+    assert not links.skipped
+    assert LINK_MACHINE_RULE[bug] in {f.rule for f in links.failures}, links.failures
+
+
+def test_link_state_machine_passes_over_http_and_restores_the_link() -> None:
+    """Over HTTP, with the second MDT named explicitly; it is left unlinked afterwards."""
+    app = create_app()
+    with serve_wsgi(app) as url:
+        target = HttpTarget(url)
+        options = CheckOptions(
+            AUTH,
+            seed=11,
+            include_destructive=True,
+            stages=("stateful",),
+            second_mdt=UNLINKED_MDT_ID,
+        )
+        result = run_check(target, options)
+        assert result.ok, "\n".join(f.summary() for f in result.failures)
+        links = next(c for c in result.checks if c.name == "stateful.links")
+        assert not links.skipped and links.requests > 0
+        info = target.send("GET", f"/mdts/{UNLINKED_MDT_ID}", headers=AUTH.headers())
+        assert info.status == 403, info.received()
+
+
+def test_link_state_machine_needs_include_destructive() -> None:
+    options = CheckOptions(AUTH, seed=1, stages=("stateful",))
+    result = run_check(WsgiTarget(create_app()), options)
+    links = next(c for c in result.checks if c.name == "stateful.links")
+    assert links.skipped and "--include-destructive" in links.skipped
