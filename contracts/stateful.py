@@ -39,6 +39,23 @@ class ContractViolation(AssertionError):
         self.failure = failure
 
 
+def model_violation(
+    check: str, rule_name: str, ex: Exchange | None, expected: str
+) -> ContractViolation:
+    """The failure a model-based machine reports: its rule, the exchange, what it expected."""
+    return ContractViolation(
+        Failure(
+            check=check,
+            rule=rule_name,
+            operation=(ex.operation_id if ex else None) or "(model)",
+            expected=expected,
+            received=ex.received() if ex else "",
+            curl=ex.curl() if ex else "",
+            stage=STAGE,
+        )
+    )
+
+
 def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
     """A state machine class bound to one check context."""
 
@@ -51,17 +68,7 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
 
         def check(self, ok: bool, rule_name: str, ex: Exchange | None, expected: str) -> None:
             if not ok:
-                raise ContractViolation(
-                    Failure(
-                        check=NAME,
-                        rule=rule_name,
-                        operation=(ex.operation_id if ex else None) or "(model)",
-                        expected=expected,
-                        received=ex.received() if ex else "",
-                        curl=ex.curl() if ex else "",
-                        stage=STAGE,
-                    )
-                )
+                raise model_violation(NAME, rule_name, ex, expected)
 
         def unit_id(self, n: int) -> str:
             return f"{self.prefix}U{n}"

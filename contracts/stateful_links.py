@@ -23,8 +23,7 @@ from hypothesis.stateful import (
 )
 
 from contracts.context import CheckContext
-from contracts.events import Failure
-from contracts.stateful import STAGE, ContractViolation
+from contracts.stateful import model_violation
 from contracts.target import Exchange, HttpTarget, Target, TargetUnreachable, WsgiTarget
 
 NAME = "stateful.links"
@@ -98,17 +97,7 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
 
         # -- helpers -----------------------------------------------------------------------
         def violation(self, rule_name: str, ex: Exchange | None, expected: str) -> None:
-            raise ContractViolation(
-                Failure(
-                    check=NAME,
-                    rule=rule_name,
-                    operation=(ex.operation_id if ex else None) or "(model)",
-                    expected=expected,
-                    received=ex.received() if ex else "",
-                    curl=ex.curl() if ex else "",
-                    stage=STAGE,
-                )
-            )
+            raise model_violation(NAME, rule_name, ex, expected)
 
         def check(self, ok: bool, rule_name: str, ex: Exchange | None, expected: str) -> None:
             if not ok:

@@ -266,7 +266,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                     call = Call(op, state, caller, path, query, body, now_ms)
                     response = envelope(success_status, {"ok": True, "data": handler(call)})
         except ApiError as error:
-            response = render_error(server, op, error.name, error.detail, error.headers)
+            response = render_error(server, op, error.name, error.detail)
         except RequestEntityTooLarge:
             response = _too_large(server, op, req)
         except Exception as unexpected:
@@ -376,7 +376,7 @@ def _render_http_error(error: HTTPException) -> Response:
         else:
             response = _render_unexpected_error(error)
     except ApiError as failure:
-        response = render_error(server, None, failure.name, failure.detail, failure.headers)
+        response = render_error(server, None, failure.name, failure.detail)
     record_in_journal(state, req, None, response.status_code, None)
     return response
 

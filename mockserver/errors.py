@@ -7,13 +7,9 @@ class ApiError(Exception):
     """Answer the current request with the operation's error example ``name``.
 
     ``detail`` (optional) names the field and the problem; it is sent beside ``error``.
-    ``headers`` are added to the answer (``Allow`` on a 405).
     """
 
-    def __init__(
-        self, name: str, detail: str | None = None, headers: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, name: str, detail: str | None = None) -> None:
         super().__init__(name if detail is None else f"{name}: {detail}")
         self.name = name
         self.detail = detail
-        self.headers = headers or {}

@@ -136,13 +136,6 @@ class Spec:
                 node = node[part.replace("~1", "/").replace("~0", "~")]
         return node
 
-    def paths(self) -> Iterator[tuple[str, list[Operation]]]:
-        """Each spec path with its operations."""
-        by_path: dict[str, list[Operation]] = {}
-        for op in self.operations.values():
-            by_path.setdefault(op.path, []).append(op)
-        yield from by_path.items()
-
     # -- indexing ---------------------------------------------------------------------------
     def _operation(
         self, path: str, method: str, item: Mapping[str, Any], raw: Mapping[str, Any]

@@ -63,3 +63,31 @@ def advance_clock(client: Any, seconds: float) -> str:
 def mock_now(client: Any) -> str:
     """The mock clock's ``now`` as ``/__mock/state`` reports it."""
     return str(ok_data(client.get("/__mock/state"))["now"])
+
+
+def link_both_default_mdts(client: Any) -> None:
+    """Replace the world with one where both default MDTs are linked to the default guild."""
+
+    def info(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "logo_url": None,
+            "map": "ER:LC",
+            "departments": ["Patrol", "Traffic"],
+            "divisions": [],
+            "settings": {},
+        }
+
+    world = {
+        "partner_keys": {PARTNER_KEY: PARTNER_NAME},
+        "link_request_ttl_seconds": LINK_REQUEST_TTL_SECONDS,
+        "mdts": [
+            {"id": MDT_ID, "owner_discord_id": ACTOR_ID, "info": info("A")},
+            {"id": UNLINKED_MDT_ID, "owner_discord_id": UNLINKED_MDT_OWNER_ID, "info": info("B")},
+        ],
+        "links": [
+            {"mdt_id": MDT_ID, "guild_id": GUILD_ID},
+            {"mdt_id": UNLINKED_MDT_ID, "guild_id": GUILD_ID},
+        ],
+    }
+    ok_data(client.post("/__mock/world", json=world))

@@ -11,14 +11,13 @@ from flask.testing import FlaskClient
 from tests.support import (
     ACTOR_ID,
     CLOCK_START,
-    GUILD_ID,
     ISO_MS_Z,
     MDT_ID,
     UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
     advance_clock,
     auth_headers,
     error_of,
+    link_both_default_mdts,
     mock_now,
     ok_data,
 )
@@ -75,34 +74,6 @@ def _list(client: FlaskClient, headers: dict[str, str], query: str = "") -> list
     data = ok_data(client.get(CALLS + query, headers=headers))
     assert isinstance(data, list)
     return data
-
-
-def _link_both_mdts(client: FlaskClient) -> None:
-    """Replace the world with one where both default MDTs are linked to the default guild."""
-
-    def info(name: str) -> dict[str, Any]:
-        return {
-            "name": name,
-            "logo_url": None,
-            "map": "ER:LC",
-            "departments": ["Patrol", "Traffic"],
-            "divisions": [],
-            "settings": {},
-        }
-
-    world = {
-        "partner_keys": {"test-key": "Test Partner"},
-        "link_request_ttl_seconds": 900,
-        "mdts": [
-            {"id": MDT_ID, "owner_discord_id": ACTOR_ID, "info": info("A")},
-            {"id": UNLINKED_MDT_ID, "owner_discord_id": UNLINKED_MDT_OWNER_ID, "info": info("B")},
-        ],
-        "links": [
-            {"mdt_id": MDT_ID, "guild_id": GUILD_ID},
-            {"mdt_id": UNLINKED_MDT_ID, "guild_id": GUILD_ID},
-        ],
-    }
-    ok_data(client.post("/__mock/world", json=world))
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,7 +171,7 @@ def test_duplicate_of_a_generated_id_is_409(client, headers):
 
 
 def test_same_client_id_is_allowed_in_another_mdt(client, headers):
-    _link_both_mdts(client)
+    link_both_default_mdts(client)
     a = _create(client, headers, {"id": "shared-id", "priority": "low"})
     response = client.post(
         f"/mdts/{UNLINKED_MDT_ID}/calls", json={"id": "shared-id"}, headers=headers
@@ -444,7 +415,7 @@ def test_patch_unknown_call_is_404(client, headers, call_id):
 
 
 def test_patch_call_of_another_mdt_is_404(client, headers):
-    _link_both_mdts(client)
+    link_both_default_mdts(client)
     call = _create(client, headers, EXAMPLE)
     response = client.patch(
         f"/mdts/{UNLINKED_MDT_ID}/calls/{call['id']}", json={"status": "closed"}, headers=headers

@@ -12,14 +12,13 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.support import (
-    ACTOR_ID,
     GUILD_ID,
     MDT_ID,
     OTHER_GUILD_ID,
     UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
     auth_headers,
     error_of,
+    link_both_default_mdts,
     ok_data,
 )
 
@@ -38,34 +37,6 @@ def _send(
     if body is not None:
         kwargs["json"] = body
     return client.open(path, method=method, headers=headers, **kwargs)
-
-
-def _info(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "logo_url": None,
-        "map": "ER:LC",
-        "departments": ["Patrol", "Traffic"],
-        "divisions": [],
-        "settings": {},
-    }
-
-
-def _link_both_mdts(client: FlaskClient) -> None:
-    """Replace the world with one where both default MDTs are linked to the default guild."""
-    world = {
-        "partner_keys": {"test-key": "Test Partner"},
-        "link_request_ttl_seconds": 900,
-        "mdts": [
-            {"id": MDT_ID, "owner_discord_id": ACTOR_ID, "info": _info("A")},
-            {"id": UNLINKED_MDT_ID, "owner_discord_id": UNLINKED_MDT_OWNER_ID, "info": _info("B")},
-        ],
-        "links": [
-            {"mdt_id": MDT_ID, "guild_id": GUILD_ID},
-            {"mdt_id": UNLINKED_MDT_ID, "guild_id": GUILD_ID},
-        ],
-    }
-    ok_data(client.post("/__mock/world", json=world))
 
 
 EMPTY_RECORDS: dict[str, list[object]] = {
@@ -430,7 +401,7 @@ def test_v1_prefix_answers_like_the_root(client, headers, method, path, body, st
 
 
 def test_records_of_one_mdt_are_never_visible_through_another(client, headers):
-    _link_both_mdts(client)
+    link_both_default_mdts(client)
     a, b = f"/mdts/{MDT_ID}", f"/mdts/{UNLINKED_MDT_ID}"
     call = ok_data(client.post(f"{a}/calls", json={"priority": "low"}, headers=headers), 201)
     ok_data(client.post(f"{a}/shifts", json={"department": "Patrol"}, headers=headers), 201)
@@ -459,7 +430,7 @@ def test_records_of_one_mdt_are_never_visible_through_another(client, headers):
 
 
 def test_same_unit_id_in_two_mdts_are_separate_units(client, headers):
-    _link_both_mdts(client)
+    link_both_default_mdts(client)
     a, b = f"/mdts/{MDT_ID}/units/active", f"/mdts/{UNLINKED_MDT_ID}/units/active"
     (in_a,) = ok_data(
         client.put(a, json={"units": [{"id": "ADAM-12", "rank": "PO"}]}, headers=headers)
