@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 import yaml
@@ -672,6 +672,23 @@ def test_success_envelope_shape(spec: dict[str, Any], registry: Registry[Any], o
         assert not validator.is_valid({"ok": True, "data": []})
 
 
+def _success_schema(document: dict[str, Any], op_id: str) -> dict[str, Any]:
+    node: Any = document
+    for part in _success_fragment(document, op_id).split("/")[1:]:
+        node = node[unquote(part).replace("~1", "/").replace("~0", "~")]
+    return dict(node)
+
+
+@pytest.mark.parametrize("op_id", OPERATION_IDS)
+def test_success_branch_requires_data(spec: dict[str, Any], op_id: str) -> None:
+    """Generators that read each `allOf` branch alone (openapi-typescript) see `data` required."""
+    envelope, branch = _success_schema(spec, op_id)["allOf"]
+    assert envelope == {"$ref": "#/components/schemas/OkEnvelope"}
+    assert branch["type"] == "object"
+    assert branch["required"] == ["data"]
+    assert set(branch["properties"]) == {"data"}
+
+
 @needs_seeds
 def test_seed_envelope_rejects_every_array_payload() -> None:
     """§7.1: the seed's upsert 200 schema demands `data` be an object and an array at once."""
@@ -707,6 +724,34 @@ def test_spec_accepts_null_where_seeds_meant_nullable(registry: Registry[Any]) -
     validator = _validator(registry, SPEC_URI, "/components/schemas/Shift")
     assert validator.is_valid({"id": "x", "officer_name": None, "end_time": None})
     assert not validator.is_valid({"id": None})
+
+
+MAPS = ["ER:LC", "ER:LC Roadmap", "Maple County"]
+
+
+def test_no_enum_lists_null(spec: dict[str, Any]) -> None:
+    """A nullable enum is `anyOf: [{$ref: <enum>}, {type: 'null'}]`: one enum for generators."""
+    enums = [
+        (path, node) for path, node in _walk(spec) if isinstance(node, dict) and "enum" in node
+    ]
+    assert len(enums) >= 2  # not vacuous: the link request status and the MDT map
+    assert [path for path, node in enums if None in node["enum"]] == []
+    assert [path for path, node in enums if isinstance(node.get("type"), list)] == []
+
+
+def test_mdt_map_is_one_nullable_enum(spec: dict[str, Any], registry: Registry[Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert schemas["MdtMap"]["type"] == "string"
+    assert schemas["MdtMap"]["enum"] == MAPS
+    assert schemas["MdtInfo"]["properties"]["map"] == {
+        "anyOf": [{"$ref": "#/components/schemas/MdtMap"}, {"type": "null"}]
+    }
+    # The same values as the seed-style `type: [string, "null"]` enum that listed null.
+    validator = _validator(registry, SPEC_URI, "/components/schemas/MdtInfo")
+    for value in [*MAPS, None]:
+        assert validator.is_valid({"id": "x", "map": value}), value
+    for bad in ("er:lc", "", "Liberty County", 3, ["ER:LC"]):
+        assert not validator.is_valid({"id": "x", "map": bad}), bad
 
 
 def test_non_empty_ids(registry: Registry[Any]) -> None:
@@ -772,7 +817,7 @@ def test_deviations_are_listed(spec: dict[str, Any]) -> None:
     whats = [deviation["what"] for deviation in deviations]
     # Each fix of §7 and §11 is named by one entry.
     for needle in ("OkEnvelope", "nullable", "UpsertActiveUnitsBody", "CreateLinkRequestBody",
-                   "x-discord-guild", "operationId"):  # fmt: skip
+                   "x-discord-guild", "operationId", "MdtMap", "`allOf` branch"):  # fmt: skip
         assert any(needle in what for what in whats), needle
 
 
