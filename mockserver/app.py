@@ -31,7 +31,7 @@ from mockserver.bodies import read_body, reject_oversized
 from mockserver.bugs import plant_bugs
 from mockserver.clock import Clock
 from mockserver.control import NAMESPACE_HEADER, control_plane, render_control_http_error
-from mockserver.envelopes import envelope, render_error, success
+from mockserver.envelopes import envelope, render_error
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
 from mockserver.handlers.registry import Call
@@ -176,7 +176,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                     )
                     query = checker.query_values(req.args) if has_query else {}
                     call = Call(op, state, caller, path, query, body, now_ms)
-                    response = success(success_status, handler(call))
+                    response = envelope(success_status, {"ok": True, "data": handler(call)})
         except ApiError as error:
             response = render_error(server.spec, op, error.name, error.detail)
         except RequestEntityTooLarge:

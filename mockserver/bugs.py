@@ -1,10 +1,9 @@
 """Planted bugs: named defects a mock can be started with, to prove the contract checks catch them.
 
-Each bug is a small modifier: a frozen dataclass whose ``apply`` adds to the app's declared
-seams (``mockserver.seams``) before the app is built. None edits a live object, the app's code
-or the handlers. They exist so that ``tests/test_contracts_bugs.py`` can show that
-``northca-contracts check`` fails on each, and so users can calibrate the checker
-(``northca-mock serve --bug NAME``).
+Each bug is a small modifier: a frozen ``PlantedBug`` dataclass naming what it adds to the app's
+declared seams (``mockserver.seams``) before the app is built. None edits a live object, the
+app's code or the handlers. ``tests/test_contracts_bugs.py`` shows that ``northca-contracts
+check`` fails on each; users calibrate the checker with them (``northca-mock serve --bug NAME``).
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mockserver.errors import ApiError, NorthcaMockError
 from mockserver.handlers.registry import Call, Caller, Handler
-from mockserver.seams import Seams
+from mockserver.seams import Authenticator, ResponsePostProcessor, Seams
 from mockserver.state import State
 from mockserver.validation import RequestChecker
 
@@ -44,22 +43,36 @@ class UnknownBugError(NorthcaMockError, ValueError):
 
 @dataclass(frozen=True)
 class PlantedBug:
-    """A named defect; ``apply`` adds it to the seams an app is about to be built from."""
+    """A named defect, as what it adds to the seams an app is about to be built from."""
 
-    name: ClassVar[str]
-    description: ClassVar[str]
+    name: str
+    description: str
+    #: Appended to ``Seams.post_processors``.
+    post_processor: ResponsePostProcessor | None = None
+    #: Put on top of ``Seams.checker_class`` (a ``RequestChecker`` subclass).
+    checker: type[RequestChecker] | None = None
+    #: Put on top of ``Seams.state_class`` (a ``State`` subclass).
+    state: type[State] | None = None
+    #: Wraps ``Seams.authenticate``.
+    authenticator: Callable[[Authenticator], Authenticator] | None = None
+    #: ``(operationId, wrapper)``: wraps the handler of that operation.
+    handler: tuple[str, Callable[[Handler], Handler]] | None = None
+    #: Added to ``Seams.quiet_errors``.
+    quiet: tuple[type[BaseException], ...] = ()
 
     def apply(self, seams: Seams) -> None:
-        raise NotImplementedError
-
-
-#: Bug name -> the modifier that plants it.
-BUGS: dict[str, PlantedBug] = {}
-
-
-def _bug(cls: type[PlantedBug]) -> type[PlantedBug]:
-    BUGS[cls.name] = cls()
-    return cls
+        if self.post_processor is not None:
+            seams.post_processors.append(self.post_processor)
+        if self.checker is not None:
+            seams.checker_class = _extend(seams.checker_class, self.checker)
+        if self.state is not None:
+            seams.state_class = _extend(seams.state_class, self.state)
+        if self.authenticator is not None:
+            seams.authenticate = self.authenticator(seams.authenticate)
+        if self.handler is not None:
+            operation_id, wrap = self.handler
+            seams.handlers[operation_id] = wrap(seams.handler(operation_id))
+        seams.quiet_errors = (*seams.quiet_errors, *self.quiet)
 
 
 def plant_bugs(seams: Seams, names: Sequence[str]) -> Seams:
@@ -106,26 +119,13 @@ def _set_json(response: Response, payload: Any) -> None:
     response.set_data(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
 
 
-# -- the bugs --------------------------------------------------------------------------------
-@_bug
-@dataclass(frozen=True)
-class WrongErrorString(PlantedBug):
-    name = "wrong-error-string"
-    description = "`Duplicate unit id in request body` is answered as `Duplicate id`"
-
-    def apply(self, seams: Seams) -> None:
-        seams.post_processors.append(self.rename)
-
-    @staticmethod
-    def rename(op: Operation | None, response: Response) -> Response:
-        payload = _json_of(response)
-        if (
-            isinstance(payload, dict)
-            and payload.get("error") == "Duplicate unit id in request body"
-        ):
-            payload["error"] = "Duplicate id"
-            _set_json(response, payload)
-        return response
+# -- what the bugs do ------------------------------------------------------------------------
+def _rename_duplicate_id(op: Operation | None, response: Response) -> Response:
+    payload = _json_of(response)
+    if isinstance(payload, dict) and payload.get("error") == "Duplicate unit id in request body":
+        payload["error"] = "Duplicate id"
+        _set_json(response, payload)
+    return response
 
 
 class _AcceptsDuplicates(RequestChecker):
@@ -140,32 +140,14 @@ class _AcceptsDuplicates(RequestChecker):
         self.rule = lenient
 
 
-@_bug
-@dataclass(frozen=True)
-class AcceptsDuplicateUnitIds(PlantedBug):
-    name = "accepts-duplicate-unit-ids"
-    description = "an upsert repeating a unit id is accepted (200)"
+def _any_partner_key(strict: Authenticator) -> Authenticator:
+    def lenient(state: State, environ: Mapping[str, Any]) -> Caller:
+        keys = state.world.partner_keys
+        if environ.get("HTTP_X_PARTNER_KEY") not in keys:
+            environ = {**environ, "HTTP_X_PARTNER_KEY": next(iter(keys))}
+        return strict(state, environ)
 
-    def apply(self, seams: Seams) -> None:
-        seams.checker_class = _extend(seams.checker_class, _AcceptsDuplicates)
-
-
-@_bug
-@dataclass(frozen=True)
-class IgnoresPartnerKey(PlantedBug):
-    name = "ignores-partner-key"
-    description = "any x-partner-key (or none) is accepted"
-
-    def apply(self, seams: Seams) -> None:
-        strict = seams.authenticate
-
-        def lenient(state: State, environ: Mapping[str, Any]) -> Caller:
-            keys = state.world.partner_keys
-            if environ.get("HTTP_X_PARTNER_KEY") not in keys:
-                environ = {**environ, "HTTP_X_PARTNER_KEY": next(iter(keys))}
-            return strict(state, environ)
-
-        seams.authenticate = lenient
+    return lenient
 
 
 class _LinkedEverywhere(State):
@@ -177,37 +159,13 @@ class _LinkedEverywhere(State):
         return found
 
 
-@_bug
-@dataclass(frozen=True)
-class SkipsGuildLinkCheck(PlantedBug):
-    name = "skips-guild-link-check"
-    description = "MDT-scoped operations work in any guild"
-
-    def apply(self, seams: Seams) -> None:
-        seams.state_class = _extend(seams.state_class, _LinkedEverywhere)
-
-
-def _lists(op: Operation | None) -> bool:
-    """List operations are the ones the spec gives a ``limit``."""
-    return op is not None and op.has_query("limit")
-
-
-@_bug
-@dataclass(frozen=True)
-class ListsNotNewestFirst(PlantedBug):
-    name = "lists-not-newest-first"
-    description = "list operations answer oldest first"
-
-    def apply(self, seams: Seams) -> None:
-        seams.post_processors.append(self.reverse)
-
-    @staticmethod
-    def reverse(op: Operation | None, response: Response) -> Response:
-        payload = _json_of(response) if _lists(op) else None
-        if isinstance(payload, dict) and isinstance(payload.get("data"), list):
-            payload["data"].reverse()
-            _set_json(response, payload)
-        return response
+def _oldest_first(op: Operation | None, response: Response) -> Response:
+    """List operations (the ones the spec gives a ``limit``) answer in reverse."""
+    payload = _json_of(response) if op is not None and op.has_query("limit") else None
+    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
+        payload["data"].reverse()
+        _set_json(response, payload)
+    return response
 
 
 class _LimitIgnored(RequestChecker):
@@ -218,43 +176,23 @@ class _LimitIgnored(RequestChecker):
         return values
 
 
-@_bug
-@dataclass(frozen=True)
-class LimitIgnored(PlantedBug):
-    name = "limit-ignored"
-    description = "list operations ignore `limit` (it is still validated)"
+def _day_first(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _day_first(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_day_first(item) for item in value]
+    if isinstance(value, str) and _ISO.match(value):
+        moment = time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
+        return time.strftime("%d/%m/%Y %H:%M:%S", moment)
+    return value
 
-    def apply(self, seams: Seams) -> None:
-        seams.checker_class = _extend(seams.checker_class, _LimitIgnored)
 
-
-@_bug
-@dataclass(frozen=True)
-class DatesNotIso8601(PlantedBug):
-    name = "dates-not-iso8601"
-    description = "timestamps in success answers are `DD/MM/YYYY HH:MM:SS`"
-
-    def apply(self, seams: Seams) -> None:
-        seams.post_processors.append(self.reformat)
-
-    @classmethod
-    def reformat(cls, op: Operation | None, response: Response) -> Response:
-        payload = _json_of(response)
-        if isinstance(payload, dict) and payload.get("ok") is True and "data" in payload:
-            payload["data"] = cls.convert(payload["data"])
-            _set_json(response, payload)
-        return response
-
-    @classmethod
-    def convert(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: cls.convert(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [cls.convert(item) for item in value]
-        if isinstance(value, str) and _ISO.match(value):
-            moment = time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
-            return time.strftime("%d/%m/%Y %H:%M:%S", moment)
-        return value
+def _dates_day_first(op: Operation | None, response: Response) -> Response:
+    payload = _json_of(response)
+    if isinstance(payload, dict) and payload.get("ok") is True and "data" in payload:
+        payload["data"] = _day_first(payload["data"])
+        _set_json(response, payload)
+    return response
 
 
 class _FailsOnInvalidJson(RequestChecker):
@@ -267,85 +205,34 @@ class _FailsOnInvalidJson(RequestChecker):
             raise
 
 
-@_bug
-@dataclass(frozen=True)
-class FailsOnInvalidJson(PlantedBug):
-    name = "500-on-invalid-json"
-    description = "an unparseable body is answered 500 instead of 400 `Invalid JSON`"
-
-    def apply(self, seams: Seams) -> None:
-        seams.checker_class = _extend(seams.checker_class, _FailsOnInvalidJson)
-        seams.quiet_errors = (*seams.quiet_errors, PlantedBugError)
+def _ticket_accepted(op: Operation | None, response: Response) -> Response:
+    if op is not None and op.operation_id == "createTicket" and response.status_code == 201:
+        response.status_code = 202
+    return response
 
 
-@_bug
-@dataclass(frozen=True)
-class UndocumentedStatus(PlantedBug):
-    name = "undocumented-status"
-    description = "createTicket answers 202, a status the spec does not document"
-
-    def apply(self, seams: Seams) -> None:
-        seams.post_processors.append(self.accepted)
-
-    @staticmethod
-    def accepted(op: Operation | None, response: Response) -> Response:
-        if op is not None and op.operation_id == "createTicket" and response.status_code == 201:
-            response.status_code = 202
-        return response
+def _drop_allow(op: Operation | None, response: Response) -> Response:
+    if response.status_code == 405:
+        response.headers.pop("Allow", None)
+    return response
 
 
-@_bug
-@dataclass(frozen=True)
-class MissingAllowOn405(PlantedBug):
-    name = "missing-allow-on-405"
-    description = "405 answers carry no `Allow` header"
-
-    def apply(self, seams: Seams) -> None:
-        seams.post_processors.append(self.drop_allow)
-
-    @staticmethod
-    def drop_allow(op: Operation | None, response: Response) -> Response:
-        if response.status_code == 405:
-            response.headers.pop("Allow", None)
-        return response
+def _drop_ok(op: Operation | None, response: Response) -> Response:
+    payload = _json_of(response)
+    if isinstance(payload, dict) and payload.get("ok") is True:
+        del payload["ok"]
+        _set_json(response, payload)
+    return response
 
 
-@_bug
-@dataclass(frozen=True)
-class EnvelopeWithoutOk(PlantedBug):
-    name = "envelope-without-ok"
-    description = 'success answers lack the `"ok": true` of the envelope'
+def _as_owner(confirm: Handler) -> Handler:
+    def confirm_as_owner(call: Call) -> Any:
+        found = call.state.link_requests.get(call.path.get("id", ""))
+        if found is not None and found["owner_discord_id"] is not None:
+            call.caller = call.caller._replace(actor=found["owner_discord_id"])
+        return confirm(call)
 
-    def apply(self, seams: Seams) -> None:
-        seams.post_processors.append(self.drop_ok)
-
-    @staticmethod
-    def drop_ok(op: Operation | None, response: Response) -> Response:
-        payload = _json_of(response)
-        if isinstance(payload, dict) and payload.get("ok") is True:
-            del payload["ok"]
-            _set_json(response, payload)
-        return response
-
-
-@_bug
-@dataclass(frozen=True)
-class ConfirmByNonOwner(PlantedBug):
-    name = "confirm-by-non-owner"
-    description = "confirm succeeds whoever the actor is (no owner check)"
-
-    def apply(self, seams: Seams) -> None:
-        seams.handlers["confirmLinkRequest"] = self.as_owner(seams.handler("confirmLinkRequest"))
-
-    @staticmethod
-    def as_owner(confirm: Handler) -> Handler:
-        def confirm_as_owner(call: Call) -> Any:
-            found = call.state.link_requests.get(call.path.get("id", ""))
-            if found is not None and found["owner_discord_id"] is not None:
-                call.caller = call.caller._replace(actor=found["owner_discord_id"])
-            return confirm(call)
-
-        return confirm_as_owner
+    return confirm_as_owner
 
 
 class _NeverExpires(State):
@@ -353,11 +240,76 @@ class _NeverExpires(State):
         return self.link_requests[request_id]
 
 
-@_bug
-@dataclass(frozen=True)
-class ExpiredRequestConfirmable(PlantedBug):
-    name = "expired-request-confirmable"
-    description = "link requests never expire (confirm after the TTL works)"
-
-    def apply(self, seams: Seams) -> None:
-        seams.state_class = _extend(seams.state_class, _NeverExpires)
+# -- the bugs --------------------------------------------------------------------------------
+#: Bug name -> the modifier that plants it.
+BUGS: dict[str, PlantedBug] = {
+    bug.name: bug
+    for bug in (
+        PlantedBug(
+            "wrong-error-string",
+            "`Duplicate unit id in request body` is answered as `Duplicate id`",
+            post_processor=_rename_duplicate_id,
+        ),
+        PlantedBug(
+            "accepts-duplicate-unit-ids",
+            "an upsert repeating a unit id is accepted (200)",
+            checker=_AcceptsDuplicates,
+        ),
+        PlantedBug(
+            "ignores-partner-key",
+            "any x-partner-key (or none) is accepted",
+            authenticator=_any_partner_key,
+        ),
+        PlantedBug(
+            "skips-guild-link-check",
+            "MDT-scoped operations work in any guild",
+            state=_LinkedEverywhere,
+        ),
+        PlantedBug(
+            "lists-not-newest-first",
+            "list operations answer oldest first",
+            post_processor=_oldest_first,
+        ),
+        PlantedBug(
+            "limit-ignored",
+            "list operations ignore `limit` (it is still validated)",
+            checker=_LimitIgnored,
+        ),
+        PlantedBug(
+            "dates-not-iso8601",
+            "timestamps in success answers are `DD/MM/YYYY HH:MM:SS`",
+            post_processor=_dates_day_first,
+        ),
+        PlantedBug(
+            "500-on-invalid-json",
+            "an unparseable body is answered 500 instead of 400 `Invalid JSON`",
+            checker=_FailsOnInvalidJson,
+            quiet=(PlantedBugError,),
+        ),
+        PlantedBug(
+            "undocumented-status",
+            "createTicket answers 202, a status the spec does not document",
+            post_processor=_ticket_accepted,
+        ),
+        PlantedBug(
+            "missing-allow-on-405",
+            "405 answers carry no `Allow` header",
+            post_processor=_drop_allow,
+        ),
+        PlantedBug(
+            "envelope-without-ok",
+            'success answers lack the `"ok": true` of the envelope',
+            post_processor=_drop_ok,
+        ),
+        PlantedBug(
+            "confirm-by-non-owner",
+            "confirm succeeds whoever the actor is (no owner check)",
+            handler=("confirmLinkRequest", _as_owner),
+        ),
+        PlantedBug(
+            "expired-request-confirmable",
+            "link requests never expire (confirm after the TTL works)",
+            state=_NeverExpires,
+        ),
+    )
+}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,8 @@ class MockServer:
             state_class(world, self.record_fields, clock=clock, id_seed=id_seed),
             lambda: state_class(self.world, self.record_fields, id_seed=id_seed),
         )
+        #: The state of a namespace (None or "": the default), created on first use.
+        self.state_for: Callable[[str | None], State] = self.states.state_for
         self.checkers = {
             op_id: seams.checker_class(op, self.schemas, BODY_RULES.get(op_id))
             for op_id, op in spec.operations.items()
@@ -95,10 +97,6 @@ class MockServer:
     def state(self) -> State:
         """The default namespace's state."""
         return self.states[""]
-
-    def state_for(self, namespace: str | None) -> State:
-        """The state of a namespace, created from the server's world on first use."""
-        return self.states.state_for(namespace)
 
     def load_world(self, source: WorldSource) -> World:
         world = source if isinstance(source, World) else load_world(source, self.spec)
