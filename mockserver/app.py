@@ -35,7 +35,7 @@ from mockserver.envelopes import envelope, render_error
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
 from mockserver.handlers.registry import Call
-from mockserver.seams import Seams
+from mockserver.seams import ResponsePostProcessor, Seams
 from mockserver.server import (
     DEFAULT_MAX_BODY_BYTES,
     EXTENSION,
@@ -191,7 +191,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
 
 
 def _post_processing(
-    server: MockServer, post_processors: list[Any]
+    server: MockServer, post_processors: list[ResponsePostProcessor]
 ) -> Callable[[Response], Response]:
     """One ``after_request`` function running the post-processors in order (only if any)."""
     operations = server.spec.operations
