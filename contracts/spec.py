@@ -90,20 +90,15 @@ class ContractSpec:
         return frozenset(found)
 
     def _errors(self, op: Operation) -> Iterator[tuple[str, DocumentedError]]:
-        for code, response in op.raw.get("responses", {}).items():
-            status = int(code)
-            if 200 <= status < 300:
-                continue
-            resolved = self.spec.resolve(response)
-            media = resolved.get("content", {}).get("application/json", {})
-            for name, example in media.get("examples", {}).items():
-                example = self.spec.resolve(example)
-                value = example.get("value", {})
-                if isinstance(value, Mapping) and value.get("ok") is False:
-                    evidence = str(example.get("x-northca-evidence", "documented"))
-                    yield (
-                        name,
-                        DocumentedError(
-                            op.operation_id, name, status, str(value["error"]), evidence
-                        ),
-                    )
+        for example in op.examples():
+            if example.is_error:
+                yield (
+                    example.name,
+                    DocumentedError(
+                        op.operation_id,
+                        example.name,
+                        example.status,
+                        example.message,
+                        example.evidence,
+                    ),
+                )

@@ -1,4 +1,4 @@
-"""The Flask app: routes from the spec's paths, one handler per operationId.
+"""The Flask app: routes from the spec's paths, one compiled view per operationId.
 
 Every partner request goes through the same checks, in this order (see ARCHITECTURE.md):
 1. auth: partner key and guild header -> 401 (also before a 404 or 405);
@@ -12,142 +12,50 @@ Every partner request goes through the same checks, in this order (see ARCHITECT
 
 from __future__ import annotations
 
-import json
-import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    RequestEntityTooLarge,
+)
 from werkzeug.routing import Rule
 
-from mockserver import persistence
+from mockserver.bodies import read_body, reject_oversized
+from mockserver.bugs import plant_bugs
 from mockserver.clock import Clock
-from mockserver.control import NAMESPACE_HEADER, control_plane
+from mockserver.control import NAMESPACE_HEADER, control_plane, render_control_http_error
+from mockserver.envelopes import envelope, render_error
 from mockserver.errors import ApiError
-from mockserver.faults import FaultPlan, FaultPlanError, forced_response, parse_prefer
-from mockserver.handlers import BODY_RULES, HANDLERS, Call, Caller
-from mockserver.schemas import SchemaCache
-from mockserver.spec import Operation, Spec, SpecError, load_spec
+from mockserver.faults import forced_response, parse_prefer
+from mockserver.handlers.registry import Call
+from mockserver.seams import ResponsePostProcessor, Seams
+from mockserver.server import (
+    DEFAULT_MAX_BODY_BYTES,
+    EXTENSION,
+    MockServer,
+    WorldSource,
+    server_of,
+)
+from mockserver.spec import Operation, load_spec
 from mockserver.state import State
-from mockserver.validation import RequestChecker, read_body, reject_oversized
-from mockserver.world import RECORD_SCHEMAS, World, load_world
+from mockserver.world import World, load_world
 
-logger = logging.getLogger("mockserver")
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "MockServer", "WorldSource", "create_app", "server_of"]
+
 CONTROL_PREFIX = "/__mock/"
 #: Where werkzeug's server puts the connection's socket, and where a view asks to break it.
 SOCKET_ENVIRON = "werkzeug.socket"
 CONNECTION_FAULT_ENVIRON = "northca.connection_fault"
 NAMESPACE_ENVIRON = "HTTP_" + NAMESPACE_HEADER.upper().replace("-", "_")
 PREFER_ENVIRON = "HTTP_PREFER"
-DEFAULT_MAX_BODY_BYTES = 1 << 20
 _PATH_PARAM = re.compile(r"\{([^}/]+)\}")
-WorldSource = str | Path | Mapping[str, Any] | World | None
-
-
-class MockServer:
-    """The spec, the compiled checks and the state behind one app."""
-
-    def __init__(
-        self,
-        spec: Spec,
-        world: World,
-        *,
-        clock: Clock | None = None,
-        id_seed: int | None = None,
-        admin_token: str | None = None,
-        state_file: str | Path | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        allow_connection_faults: bool = False,
-    ) -> None:
-        check_handlers(spec)
-        self.max_body_bytes = max_body_bytes
-        #: Fault plans may reset or drop connections (needs a server that exposes its socket).
-        self.allow_connection_faults = allow_connection_faults
-        #: Request threads of the HTTP server, when it has a fixed number (set by ``serving``).
-        self.request_threads: int | None = None
-        self.check_faults(world.faults)
-        self.spec = spec
-        self.schemas = SchemaCache(spec)
-        self.record_fields = {
-            kind: spec.schema_fields(schema) for kind, schema in RECORD_SCHEMAS.items()
-        }
-        self.world = world
-        self._id_seed = id_seed
-        self._namespaces_lock = threading.Lock()
-        #: State per namespace (``x-mock-namespace``); "" is the default namespace.
-        self.states: dict[str, State] = {
-            "": State(world, self.record_fields, clock=clock, id_seed=id_seed)
-        }
-        self.checkers = {
-            op_id: RequestChecker(op, self.schemas, BODY_RULES.get(op_id))
-            for op_id, op in spec.operations.items()
-        }
-        #: Unexpected exceptions raised while serving (each was answered with a 500).
-        self.errors: list[BaseException] = []
-        #: When set, the control plane needs it in ``x-mock-admin-token``.
-        self.admin_token = admin_token
-        self.state_file = Path(state_file) if state_file is not None else None
-        if self.state_file is not None:
-            persistence.load(self, self.state_file)
-
-    def authenticate(self, state: State, environ: Mapping[str, Any]) -> Caller:
-        """Who is calling: a known ``x-partner-key`` and a non-empty ``x-discord-guild``, or 401."""
-        key = environ.get("HTTP_X_PARTNER_KEY")
-        partner = state.world.partner_keys.get(key) if key else None
-        guild = environ.get("HTTP_X_DISCORD_GUILD")
-        if partner is None or not guild:
-            raise ApiError("unauthorized", "x-partner-key and x-discord-guild are required")
-        return Caller(partner, guild, environ.get("HTTP_X_DISCORD_ACTOR") or None)
-
-    def save_state(self) -> None:
-        """Write every namespace to the state file (atomically), if there is one."""
-        if self.state_file is not None:
-            persistence.save(self, self.state_file)
-
-    @property
-    def state(self) -> State:
-        """The default namespace's state."""
-        return self.states[""]
-
-    def state_for(self, namespace: str | None) -> State:
-        """The state of a namespace, created from the server's world on first use."""
-        name = namespace or ""
-        state = self.states.get(name)
-        if state is None:
-            with self._namespaces_lock:
-                state = self.states.get(name)
-                if state is None:
-                    state = State(self.world, self.record_fields, id_seed=self._id_seed)
-                    self.states[name] = state
-        return state
-
-    def load_world(self, source: WorldSource) -> World:
-        world = source if isinstance(source, World) else load_world(source, self.spec)
-        self.check_faults(world.faults)
-        return world
-
-    def check_faults(self, plan: FaultPlan) -> None:
-        """Connection faults only when the mock was started with them allowed."""
-        if plan.breaks_connections and not self.allow_connection_faults:
-            raise FaultPlanError(
-                "faults: connection faults are off (start the mock with"
-                " --allow-connection-faults --server werkzeug)"
-            )
-
-
-def check_handlers(spec: Spec) -> None:
-    """Every operation of the spec has a handler, and every handler an operation."""
-    missing = sorted(set(spec.operations) - set(HANDLERS))
-    orphans = sorted(set(HANDLERS) - set(spec.operations))
-    if missing or orphans:
-        raise SpecError(
-            f"operations without handler: {missing}; handlers without operation: {orphans}"
-        )
 
 
 def create_app(
@@ -161,18 +69,30 @@ def create_app(
     state_file: str | Path | None = None,
     allow_connection_faults: bool = False,
     bugs: Iterable[str] = (),
+    seams: Seams | None = None,
 ) -> Flask:
-    """A Flask app serving the spec's operations from ``world`` (the default world if None).
+    """A Flask app serving the spec's operations from ``world``.
 
-    ``clock`` and ``id_seed`` make time and generated ids controllable; ``max_body_bytes`` caps
-    request bodies (413 beyond); ``admin_token`` protects ``/__mock/``; ``state_file`` is read
-    now and written by ``POST /__mock/snapshot`` and ``MockServer.save_state()``;
-    ``allow_connection_faults`` lets fault plans reset or drop connections (werkzeug server).
-    ``bugs`` plants named defects (see ``mockserver.bugs``) so the contract checks can be shown
-    to catch them; never use it for anything else.
+    :param spec_path: the OpenAPI file (None: the packaged ``openapi.yaml``).
+    :param world: a world file path, a dict, a loaded ``World``, or None for the default world.
+    :param clock: the clock of the default namespace (None: real time, controllable later).
+    :param id_seed: makes generated ids reproducible.
+    :param max_body_bytes: request bodies larger than this are answered 413.
+    :param admin_token: when set, ``/__mock/`` needs it in ``x-mock-admin-token``.
+    :param state_file: read now, written by ``POST /__mock/snapshot`` and
+        ``MockServer.save_state()``.
+    :param allow_connection_faults: lets fault plans reset or drop connections (werkzeug
+        server only).
+    :param bugs: names of planted defects (``mockserver.bugs``), so the contract checks can be
+        shown to catch them; never use it for anything else. An unknown name is an
+        ``UnknownBugError``.
+    :param seams: what to build the app from beyond spec and world (authenticator, request
+        checker and state factories, handler overrides, response post-processors); see
+        ``mockserver.seams``. Planted bugs are added to a copy of it.
     """
     spec = load_spec(spec_path)
     world_model = world if isinstance(world, World) else load_world(world, spec)
+    chosen = plant_bugs(seams or Seams(), tuple(bugs))
     server = MockServer(
         spec,
         world_model,
@@ -182,31 +102,19 @@ def create_app(
         state_file=state_file,
         max_body_bytes=max_body_bytes,
         allow_connection_faults=allow_connection_faults,
+        seams=chosen,
     )
 
     app = Flask("mockserver")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.url_map.merge_slashes = False
-    app.extensions["northca"] = server
+    app.extensions[EXTENSION] = server
     _register_operations(app, server)
     app.register_blueprint(control_plane)
     app.register_error_handler(HTTPException, _render_http_error)
-    app.register_error_handler(Exception, _render_unexpected_error)
-    bugs = tuple(bugs)
-    if bugs:
-        from mockserver.bugs import plant_bugs
-
-        plant_bugs(app, server, bugs)
+    if chosen.post_processors:
+        app.after_request(_post_processing(server, chosen.post_processors))
     return app
-
-
-def server_of(app: Flask) -> MockServer:
-    server: MockServer = app.extensions["northca"]
-    return server
-
-
-def _current() -> MockServer:
-    return server_of(current_app)
 
 
 # -- routing ---------------------------------------------------------------------------------
@@ -228,10 +136,11 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     """The view of one operation: the whole check pipeline, then the handler, then the journal.
 
     It reads the WSGI environ directly and renders errors itself: Flask's proxies and exception
-    machinery cost more than the checks.
+    machinery cost more than the checks. The seams are read here, once.
     """
     checker = server.checkers[op.operation_id]
-    handler = HANDLERS[op.operation_id]
+    handler = server.seams.handler(op.operation_id)
+    authenticate = server.authenticate
     mdt_scoped = "mdtId" in op.path_params
     has_query = bool(checker.query)
     success_status = op.success_status
@@ -240,10 +149,13 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     def view(**path: str) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
         environ = req.environ
-        state = server.state_for(environ.get(NAMESPACE_ENVIRON))
+        try:
+            state = server.state_for(environ.get(NAMESPACE_ENVIRON))
+        except Exception as unexpected:
+            return _unexpected(server, op, req, unexpected)
         body: Any = None
         try:
-            caller = server.authenticate(state, environ)
+            caller = authenticate(state, environ)
             injected = _injected_response(server, state, op, environ)
             if injected is not None:
                 response = injected
@@ -266,9 +178,9 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                     call = Call(op, state, caller, path, query, body, now_ms)
                     response = envelope(success_status, {"ok": True, "data": handler(call)})
         except ApiError as error:
-            response = render_error(server, op, error.name, error.detail)
+            response = render_error(server.spec, op, error.name, error.detail)
         except RequestEntityTooLarge:
-            response = _too_large(server, op, req)
+            response = _too_large(server, op)
         except Exception as unexpected:
             response = _unexpected(server, op, req, unexpected)
         record_in_journal(state, req, op.operation_id, response.status_code, body)
@@ -276,6 +188,21 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
 
     view.__name__ = op.operation_id
     return view
+
+
+def _post_processing(
+    server: MockServer, post_processors: list[ResponsePostProcessor]
+) -> Callable[[Response], Response]:
+    """One ``after_request`` function running the post-processors in order (only if any)."""
+    operations = server.spec.operations
+
+    def post_process(response: Response) -> Response:
+        op = operations.get(request.endpoint or "")
+        for post_processor in post_processors:
+            response = post_processor(op, response)
+        return response
+
+    return post_process
 
 
 def _injected_response(
@@ -329,84 +256,65 @@ def record_in_journal(
         )
 
 
-# -- rendering -------------------------------------------------------------------------------
-def envelope(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status=status, headers=headers, mimetype="application/json")
-
-
-def render_error(
-    server: MockServer,
-    op: Operation | None,
-    name: str,
-    detail: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """The documented answer ``name`` of ``op`` (or of the shared responses), in the envelope."""
-    example = op.errors.get(name) if op is not None else None
-    if example is None:
-        example = server.spec.shared_error(name)
-    payload: dict[str, Any] = {"ok": False, "error": example.message}
-    if detail:
-        payload["detail"] = detail
-    return envelope(example.status, payload, headers)
-
-
-def _too_large(server: MockServer, op: Operation | None, req: Any) -> Response:
+# -- errors outside the views ----------------------------------------------------------------
+def _too_large(server: MockServer, op: Operation | None) -> Response:
     limit = server.max_body_bytes
-    return render_error(server, op, "payloadTooLarge", f"body: larger than {limit} bytes")
+    return render_error(server.spec, op, "payloadTooLarge", f"body: larger than {limit} bytes")
 
 
 def _render_http_error(error: HTTPException) -> Response:
-    """404 and 405 from routing (after the auth check, which comes first), and 413."""
-    server = _current()
+    """404 and 405 from routing (after the auth check, which comes first), and 413.
+
+    An exception no compiled view caught (a post-processor's, or a view a test swapped in)
+    arrives here as Flask's ``InternalServerError``: see :func:`_escaped`.
+    """
+    server = server_of(current_app)
     req = request._get_current_object()  # type: ignore[attr-defined]
+    if isinstance(error, InternalServerError):
+        return _escaped(server, req, error.original_exception or error)
     if req.path.startswith(CONTROL_PREFIX):
-        return _render_control_http_error(server, error)
-    state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
+        return render_control_http_error(server, error)
+    try:
+        state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
+    except Exception as unexpected:
+        return _unexpected(server, None, req, unexpected)
     try:
         server.authenticate(state, req.environ)
         if isinstance(error, MethodNotAllowed):
             allowed = ", ".join(sorted(error.valid_methods or ()))
-            response = render_error(server, None, "methodNotAllowed", None, {"Allow": allowed})
+            response = render_error(server.spec, None, "methodNotAllowed", None, {"Allow": allowed})
         elif isinstance(error, RequestEntityTooLarge):
-            response = _too_large(server, None, req)
+            response = _too_large(server, None)
         elif error.code == 404:
-            response = render_error(server, None, "notFound", f"path: no operation at {req.path}")
+            response = render_error(
+                server.spec, None, "notFound", f"path: no operation at {req.path}"
+            )
         else:
-            response = _render_unexpected_error(error)
+            response = _unexpected(server, None, req, error)
     except ApiError as failure:
-        response = render_error(server, None, failure.name, failure.detail)
+        response = render_error(server.spec, None, failure.name, failure.detail)
+    except Exception as unexpected:
+        response = _unexpected(server, None, req, unexpected)
     record_in_journal(state, req, None, response.status_code, None)
     return response
 
 
-def _render_control_http_error(server: MockServer, error: HTTPException) -> Response:
-    if isinstance(error, MethodNotAllowed):
-        allowed = ", ".join(sorted(error.valid_methods or ()))
-        return render_error(server, None, "methodNotAllowed", None, {"Allow": allowed})
-    if isinstance(error, RequestEntityTooLarge):
-        return _too_large(server, None, request)
-    return render_error(server, None, "notFound", f"path: no operation at {request.path}")
-
-
-def _unexpected(server: MockServer, op: Operation | None, req: Any, error: Exception) -> Response:
+def _unexpected(
+    server: MockServer, op: Operation | None, req: Any, error: BaseException
+) -> Response:
     """A 500 in the envelope, never a traceback; the exception is kept in ``server.errors``."""
-    server.errors.append(error)
-    logger.error("unexpected error while serving %s %s", req.method, req.path, exc_info=error)
-    return render_error(server, op, "internalError")
+    server.record_unexpected(error, f"{req.method} {req.path}")
+    return render_error(server.spec, op, "internalError")
 
 
-def _render_unexpected_error(error: Exception) -> Response:
-    """An exception that escaped a view (a replaced or wrapped one): 500, journaled."""
-    server = _current()
-    req = request._get_current_object()  # type: ignore[attr-defined]
+def _escaped(server: MockServer, req: Any, error: BaseException) -> Response:
+    """500 in the envelope for an exception that escaped the views, journaled like theirs."""
     op = server.spec.operations.get(req.endpoint or "")
     response = _unexpected(server, op, req, error)
     if not req.path.startswith(CONTROL_PREFIX):
         try:
             state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
             record_in_journal(state, req, op.operation_id if op else None, 500, None)
-        except Exception:  # the state itself is what failed: answer anyway
-            logger.exception("could not journal a failed request")
+        except Exception as unjournaled:  # the state itself is what failed: answer anyway
+            server.record_unexpected(unjournaled, "journaling a failed request")
     return response

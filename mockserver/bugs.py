@@ -1,72 +1,111 @@
 """Planted bugs: named defects a mock can be started with, to prove the contract checks catch them.
 
-Each bug wraps what the built app already has (view functions, request hooks, request checkers,
-state methods of this one instance); none edits the app's code or the handlers. They exist only
-so that ``tests/test_contracts_bugs.py`` can show that ``northca-contracts check`` fails on each.
+Each bug is a small modifier: a frozen ``PlantedBug`` dataclass naming what it adds to the app's
+declared seams (``mockserver.seams``) before the app is built. None edits a live object, the
+app's code or the handlers. ``tests/test_contracts_bugs.py`` shows that ``northca-contracts
+check`` fails on each; users calibrate the checker with them (``northca-mock serve --bug NAME``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Response, request
-
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, NorthcaMockError
+from mockserver.handlers.registry import Call, Caller, Handler
+from mockserver.seams import Authenticator, ResponsePostProcessor, Seams
+from mockserver.state import State
+from mockserver.validation import RequestChecker
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from flask import Response
 
-    from mockserver.app import MockServer
-    from mockserver.handlers import Caller
-    from mockserver.state import State
-
-Planter = Callable[["Flask", "MockServer"], None]
-
-#: Bug name -> function that plants it into an app.
-BUGS: dict[str, Planter] = {}
-#: Bug name -> what the planted defect does.
-DESCRIPTIONS: dict[str, str] = {}
+    from mockserver.schemas import SchemaCache, Violation
+    from mockserver.spec import Operation
+    from mockserver.validation import BodyRule
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-_LIST_OPERATIONS = ("listCalls", "listSceneReports", "listShifts", "listTickets", "listActiveUnits")
+_T = TypeVar("_T")
 
 
 class PlantedBugError(RuntimeError):
     """Raised on purpose by a planted bug (the mock answers it with a 500)."""
 
 
-class _QuietPlantedBugs(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, PlantedBugError)
+class UnknownBugError(NorthcaMockError, ValueError):
+    """``--bug`` named no planted bug."""
 
 
-def plant_bugs(app: Flask, server: MockServer, names: Iterable[str]) -> None:
-    """Plant each named bug; an unknown name is a ValueError listing the known ones."""
+@dataclass(frozen=True)
+class PlantedBug:
+    """A named defect, as what it adds to the seams an app is about to be built from."""
+
+    name: str
+    description: str
+    #: Appended to ``Seams.post_processors``.
+    post_processor: ResponsePostProcessor | None = None
+    #: Put on top of ``Seams.checker_class`` (a ``RequestChecker`` subclass).
+    checker: type[RequestChecker] | None = None
+    #: Put on top of ``Seams.state_class`` (a ``State`` subclass).
+    state: type[State] | None = None
+    #: Wraps ``Seams.authenticate``.
+    authenticator: Callable[[Authenticator], Authenticator] | None = None
+    #: ``(operationId, wrapper)``: wraps the handler of that operation.
+    handler: tuple[str, Callable[[Handler], Handler]] | None = None
+    #: Added to ``Seams.quiet_errors``.
+    quiet: tuple[type[BaseException], ...] = ()
+
+    def apply(self, seams: Seams) -> None:
+        if self.post_processor is not None:
+            seams.post_processors.append(self.post_processor)
+        if self.checker is not None:
+            seams.checker_class = _extend(seams.checker_class, self.checker)
+        if self.state is not None:
+            seams.state_class = _extend(seams.state_class, self.state)
+        if self.authenticator is not None:
+            seams.authenticate = self.authenticator(seams.authenticate)
+        if self.handler is not None:
+            operation_id, wrap = self.handler
+            seams.handlers[operation_id] = wrap(seams.handler(operation_id))
+        seams.quiet_errors = (*seams.quiet_errors, *self.quiet)
+
+
+def plant_bugs(seams: Seams, names: Sequence[str]) -> Seams:
+    """A copy of ``seams`` with each named bug applied (``seams`` itself when there is none)."""
+    if not names:
+        return seams
+    planted = dataclasses.replace(
+        seams, handlers=dict(seams.handlers), post_processors=list(seams.post_processors)
+    )
     for name in names:
         try:
-            planter = BUGS[name]
+            bug = BUGS[name]
         except KeyError:
             known = ", ".join(sorted(BUGS)) or "none"
-            raise ValueError(f"unknown bug {name!r} (known: {known})") from None
-        planter(app, server)
+            raise UnknownBugError(f"unknown bug {name!r} (known: {known})") from None
+        bug.apply(planted)
+    return planted
 
 
-def _bug(name: str, description: str) -> Callable[[Planter], Planter]:
-    def register(planter: Planter) -> Planter:
-        BUGS[name] = planter
-        DESCRIPTIONS[name] = description
-        return planter
-
-    return register
+def describe_bugs() -> Iterable[tuple[str, str]]:
+    """``(name, description)`` of every planted bug, by name."""
+    return ((name, BUGS[name].description) for name in sorted(BUGS))
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _extend(base: type[_T], mixin: type[_T]) -> type[_T]:
+    """``mixin`` on top of ``base`` (itself possibly extended by another bug)."""
+    if base is mixin.__mro__[1]:
+        return mixin
+    extended: type[_T] = type(mixin.__name__, (mixin, base), {})
+    return extended
+
+
 def _json_of(response: Response) -> Any:
     if response.mimetype != "application/json":
         return None
@@ -80,214 +119,197 @@ def _set_json(response: Response, payload: Any) -> None:
     response.set_data(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
 
 
-def _on_every_state(server: MockServer, patch: Callable[[State], None]) -> None:
-    """Apply ``patch`` to the default state and to every state created later (namespaces)."""
-    patched: set[int] = set()
-
-    def once(state: State) -> State:
-        if id(state) not in patched:
-            patched.add(id(state))
-            patch(state)
-        return state
-
-    once(server.state)
-    state_for = getattr(server, "state_for", None)
-    if state_for is not None:
-
-        def patched_state_for(*args: Any, **kwargs: Any) -> State:
-            return once(state_for(*args, **kwargs))
-
-        server.state_for = patched_state_for  # type: ignore[method-assign]
+# -- what the bugs do ------------------------------------------------------------------------
+def _rename_duplicate_id(op: Operation | None, response: Response) -> Response:
+    payload = _json_of(response)
+    if isinstance(payload, dict) and payload.get("error") == "Duplicate unit id in request body":
+        payload["error"] = "Duplicate id"
+        _set_json(response, payload)
+    return response
 
 
-def _wrap_view(
-    app: Flask, operation_id: str, around: Callable[[Callable[..., Any], dict[str, str]], Any]
-) -> None:
-    original = app.view_functions[operation_id]
+class _AcceptsDuplicates(RequestChecker):
+    def __init__(self, op: Operation, schemas: SchemaCache, rule: BodyRule | None) -> None:
+        super().__init__(op, schemas, rule)
+        strict = self.rule
 
-    def view(**path: str) -> Any:
-        return around(original, path)
+        def lenient(body: Any, violations: Sequence[Violation]) -> ApiError | None:
+            error = strict(body, violations)
+            return None if error is not None and error.name == "duplicateId" else error
 
-    view.__name__ = operation_id
-    app.view_functions[operation_id] = view
-
-
-# -- the bugs --------------------------------------------------------------------------------
-@_bug("wrong-error-string", "`Duplicate unit id in request body` is answered as `Duplicate id`")
-def _wrong_error_string(app: Flask, server: MockServer) -> None:
-    @app.after_request
-    def rename(response: Response) -> Response:
-        payload = _json_of(response)
-        if (
-            isinstance(payload, dict)
-            and payload.get("error") == "Duplicate unit id in request body"
-        ):
-            payload["error"] = "Duplicate id"
-            _set_json(response, payload)
-        return response
+        self.rule = lenient
 
 
-@_bug("accepts-duplicate-unit-ids", "an upsert repeating a unit id is accepted (200)")
-def _accepts_duplicate_unit_ids(app: Flask, server: MockServer) -> None:
-    checker = server.checkers["upsertActiveUnits"]
-    original = checker.rule
-
-    def rule(body: Any, violations: Any) -> ApiError | None:
-        error = original(body, violations)
-        return None if error is not None and error.name == "duplicateId" else error
-
-    checker.rule = rule
-
-
-@_bug("ignores-partner-key", "any x-partner-key (or none) is accepted")
-def _ignores_partner_key(app: Flask, server: MockServer) -> None:
-    original = server.authenticate
-
+def _any_partner_key(strict: Authenticator) -> Authenticator:
     def lenient(state: State, environ: Mapping[str, Any]) -> Caller:
         keys = state.world.partner_keys
         if environ.get("HTTP_X_PARTNER_KEY") not in keys:
             environ = {**environ, "HTTP_X_PARTNER_KEY": next(iter(keys))}
-        return original(state, environ)
+        return strict(state, environ)
 
-    server.authenticate = lenient  # type: ignore[method-assign]
-
-
-@_bug("skips-guild-link-check", "MDT-scoped operations work in any guild")
-def _skips_guild_link_check(app: Flask, server: MockServer) -> None:
-    def patch(state: State) -> None:
-        original = state.link
-
-        def link(partner: str, guild_id: str, mdt_id: str) -> dict[str, Any] | None:
-            found = original(partner, guild_id, mdt_id)
-            if found is None and mdt_id in state.mdts:
-                owner = state.world.mdts[mdt_id].owner_discord_id
-                return {"mdt_id": mdt_id, "guild_id": guild_id, "owner_discord_id": owner}
-            return found
-
-        state.link = link  # type: ignore[method-assign]
-
-    _on_every_state(server, patch)
+    return lenient
 
 
-@_bug("lists-not-newest-first", "list operations answer oldest first")
-def _lists_not_newest_first(app: Flask, server: MockServer) -> None:
-    def reverse(view: Callable[..., Any], path: dict[str, str]) -> Any:
-        response = view(**path)
-        payload = _json_of(response)
-        if isinstance(payload, dict) and isinstance(payload.get("data"), list):
-            payload["data"].reverse()
-            _set_json(response, payload)
-        return response
-
-    for operation_id in _LIST_OPERATIONS:
-        _wrap_view(app, operation_id, reverse)
+class _LinkedEverywhere(State):
+    def link(self, partner: str, guild_id: str, mdt_id: str) -> dict[str, Any] | None:
+        found = super().link(partner, guild_id, mdt_id)
+        if found is None and mdt_id in self.mdts:
+            owner = self.world.mdts[mdt_id].owner_discord_id
+            return {"mdt_id": mdt_id, "guild_id": guild_id, "owner_discord_id": owner}
+        return found
 
 
-@_bug("limit-ignored", "list operations ignore `limit` (it is still validated)")
-def _limit_ignored(app: Flask, server: MockServer) -> None:
-    for operation_id in _LIST_OPERATIONS:
-        checker = server.checkers[operation_id]
-        original = checker.query_values
-
-        def query_values(args: Any, original: Callable[[Any], dict[str, Any]] = original) -> Any:
-            values = original(args)
-            if "limit" in values:
-                values["limit"] = 1_000_000
-            return values
-
-        checker.query_values = query_values  # type: ignore[method-assign]
+def _oldest_first(op: Operation | None, response: Response) -> Response:
+    """List operations (the ones the spec gives a ``limit``) answer in reverse."""
+    payload = _json_of(response) if op is not None and op.has_query("limit") else None
+    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
+        payload["data"].reverse()
+        _set_json(response, payload)
+    return response
 
 
-@_bug("dates-not-iso8601", "timestamps in success answers are `DD/MM/YYYY HH:MM:SS`")
-def _dates_not_iso8601(app: Flask, server: MockServer) -> None:
-    def convert(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: convert(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [convert(item) for item in value]
-        if isinstance(value, str) and _ISO.match(value):
-            moment = time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
-            return time.strftime("%d/%m/%Y %H:%M:%S", moment)
-        return value
-
-    @app.after_request
-    def reformat(response: Response) -> Response:
-        payload = _json_of(response)
-        if isinstance(payload, dict) and payload.get("ok") is True and "data" in payload:
-            payload["data"] = convert(payload["data"])
-            _set_json(response, payload)
-        return response
+class _LimitIgnored(RequestChecker):
+    def query_values(self, args: Mapping[str, str]) -> dict[str, Any]:
+        values = super().query_values(args)
+        if "limit" in values:
+            values["limit"] = 1_000_000
+        return values
 
 
-@_bug("500-on-invalid-json", "an unparseable body is answered 500 instead of 400 `Invalid JSON`")
-def _500_on_invalid_json(app: Flask, server: MockServer) -> None:
-    logging.getLogger("mockserver").addFilter(_QuietPlantedBugs())
-    for checker in server.checkers.values():
-        original = checker.body
-
-        def body(
-            raw: bytes | Callable[[], bytes],
-            content_type: str | None,
-            original: Callable[..., Any] = original,
-        ) -> Any:
-            try:
-                return original(raw, content_type)
-            except ApiError as error:
-                if error.name == "invalidJson":
-                    raise PlantedBugError("could not parse the body") from error
-                raise
-
-        checker.body = body  # type: ignore[method-assign]
+def _day_first(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _day_first(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_day_first(item) for item in value]
+    if isinstance(value, str) and _ISO.match(value):
+        moment = time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
+        return time.strftime("%d/%m/%Y %H:%M:%S", moment)
+    return value
 
 
-@_bug("undocumented-status", "createTicket answers 202, a status the spec does not document")
-def _undocumented_status(app: Flask, server: MockServer) -> None:
-    def accepted(view: Callable[..., Any], path: dict[str, str]) -> Any:
-        response = view(**path)
-        if response.status_code == 201:
-            response.status_code = 202
-        return response
-
-    _wrap_view(app, "createTicket", accepted)
+def _dates_day_first(op: Operation | None, response: Response) -> Response:
+    payload = _json_of(response)
+    if isinstance(payload, dict) and payload.get("ok") is True and "data" in payload:
+        payload["data"] = _day_first(payload["data"])
+        _set_json(response, payload)
+    return response
 
 
-@_bug("missing-allow-on-405", "405 answers carry no `Allow` header")
-def _missing_allow_on_405(app: Flask, server: MockServer) -> None:
-    @app.after_request
-    def drop_allow(response: Response) -> Response:
-        if response.status_code == 405:
-            response.headers.pop("Allow", None)
-        return response
+class _FailsOnInvalidJson(RequestChecker):
+    def body(self, raw: bytes | Callable[[], bytes], content_type: str | None) -> Any:
+        try:
+            return super().body(raw, content_type)
+        except ApiError as error:
+            if error.name == "invalidJson":
+                raise PlantedBugError("could not parse the body") from error
+            raise
 
 
-@_bug("envelope-without-ok", 'success answers lack the `"ok": true` of the envelope')
-def _envelope_without_ok(app: Flask, server: MockServer) -> None:
-    @app.after_request
-    def drop_ok(response: Response) -> Response:
-        payload = _json_of(response)
-        if isinstance(payload, dict) and payload.get("ok") is True:
-            del payload["ok"]
-            _set_json(response, payload)
-        return response
+def _ticket_accepted(op: Operation | None, response: Response) -> Response:
+    if op is not None and op.operation_id == "createTicket" and response.status_code == 201:
+        response.status_code = 202
+    return response
 
 
-@_bug("confirm-by-non-owner", "confirm succeeds whoever the actor is (no owner check)")
-def _confirm_by_non_owner(app: Flask, server: MockServer) -> None:
-    def as_owner(view: Callable[..., Any], path: dict[str, str]) -> Any:
-        found = server.state.link_requests.get(path.get("id", ""))
+def _drop_allow(op: Operation | None, response: Response) -> Response:
+    if response.status_code == 405:
+        response.headers.pop("Allow", None)
+    return response
+
+
+def _drop_ok(op: Operation | None, response: Response) -> Response:
+    payload = _json_of(response)
+    if isinstance(payload, dict) and payload.get("ok") is True:
+        del payload["ok"]
+        _set_json(response, payload)
+    return response
+
+
+def _as_owner(confirm: Handler) -> Handler:
+    def confirm_as_owner(call: Call) -> Any:
+        found = call.state.link_requests.get(call.path.get("id", ""))
         if found is not None and found["owner_discord_id"] is not None:
-            request.environ["HTTP_X_DISCORD_ACTOR"] = found["owner_discord_id"]
-        return view(**path)
+            call.caller = call.caller._replace(actor=found["owner_discord_id"])
+        return confirm(call)
 
-    _wrap_view(app, "confirmLinkRequest", as_owner)
+    return confirm_as_owner
 
 
-@_bug("expired-request-confirmable", "link requests never expire (confirm after the TTL works)")
-def _expired_request_confirmable(app: Flask, server: MockServer) -> None:
-    def patch(state: State) -> None:
-        def never_expire(request_id: str, now_ms: int) -> dict[str, Any]:
-            return state.link_requests[request_id]
+class _NeverExpires(State):
+    def expire_if_due(self, request_id: str, now_ms: int) -> dict[str, Any]:
+        return self.link_requests[request_id]
 
-        state.expire_if_due = never_expire  # type: ignore[method-assign]
 
-    _on_every_state(server, patch)
+# -- the bugs --------------------------------------------------------------------------------
+#: Bug name -> the modifier that plants it.
+BUGS: dict[str, PlantedBug] = {
+    bug.name: bug
+    for bug in (
+        PlantedBug(
+            "wrong-error-string",
+            "`Duplicate unit id in request body` is answered as `Duplicate id`",
+            post_processor=_rename_duplicate_id,
+        ),
+        PlantedBug(
+            "accepts-duplicate-unit-ids",
+            "an upsert repeating a unit id is accepted (200)",
+            checker=_AcceptsDuplicates,
+        ),
+        PlantedBug(
+            "ignores-partner-key",
+            "any x-partner-key (or none) is accepted",
+            authenticator=_any_partner_key,
+        ),
+        PlantedBug(
+            "skips-guild-link-check",
+            "MDT-scoped operations work in any guild",
+            state=_LinkedEverywhere,
+        ),
+        PlantedBug(
+            "lists-not-newest-first",
+            "list operations answer oldest first",
+            post_processor=_oldest_first,
+        ),
+        PlantedBug(
+            "limit-ignored",
+            "list operations ignore `limit` (it is still validated)",
+            checker=_LimitIgnored,
+        ),
+        PlantedBug(
+            "dates-not-iso8601",
+            "timestamps in success answers are `DD/MM/YYYY HH:MM:SS`",
+            post_processor=_dates_day_first,
+        ),
+        PlantedBug(
+            "500-on-invalid-json",
+            "an unparseable body is answered 500 instead of 400 `Invalid JSON`",
+            checker=_FailsOnInvalidJson,
+            quiet=(PlantedBugError,),
+        ),
+        PlantedBug(
+            "undocumented-status",
+            "createTicket answers 202, a status the spec does not document",
+            post_processor=_ticket_accepted,
+        ),
+        PlantedBug(
+            "missing-allow-on-405",
+            "405 answers carry no `Allow` header",
+            post_processor=_drop_allow,
+        ),
+        PlantedBug(
+            "envelope-without-ok",
+            'success answers lack the `"ok": true` of the envelope',
+            post_processor=_drop_ok,
+        ),
+        PlantedBug(
+            "confirm-by-non-owner",
+            "confirm succeeds whoever the actor is (no owner check)",
+            handler=("confirmLinkRequest", _as_owner),
+        ),
+        PlantedBug(
+            "expired-request-confirmable",
+            "link requests never expire (confirm after the TTL works)",
+            state=_NeverExpires,
+        ),
+    )
+}

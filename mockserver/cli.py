@@ -8,9 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mockserver.bugs import describe_bugs
+from mockserver.errors import NorthcaMockError
 from mockserver.serving import DEFAULT_SERVER, DEFAULT_THREADS, SERVERS
-from mockserver.spec import SpecError
-from mockserver.world import WorldError, default_world_path
+from mockserver.world import default_world_path
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -30,7 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="northca-mock", description="Stateful mock of the Northca Partner API."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the mock over HTTP")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the mock over HTTP",
+        epilog="planted bugs (--bug NAME):\n"
+        + "\n".join(f"  {name:<28} {text}" for name, text in describe_bugs()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=4010, help="port (default 4010; 0 picks one)")
     serve.add_argument(
@@ -65,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME",
-        help="plant a named defect (repeatable), to prove contract checks catch it",
+        help="plant a named defect (repeatable), to prove contract checks catch it;"
+        " the defects are listed below",
     )
     return parser
 
@@ -79,7 +87,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app, server_of
-    from mockserver.persistence import StateFileError
     from mockserver.serving import ServingError, run
 
     try:
@@ -92,7 +99,7 @@ def serve(args: argparse.Namespace) -> int:
             allow_connection_faults=args.allow_connection_faults,
             bugs=args.bug,
         )
-    except (WorldError, SpecError, StateFileError, OSError, ValueError) as exc:
+    except (NorthcaMockError, OSError) as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
         return 2
     # The world (possibly large) lives as long as the process: keep it out of the cyclic

@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from mockserver.bodies import parse_json, read_body
 from mockserver.clock import MAX_CLOCK_MS, parse_iso
+from mockserver.envelopes import error_envelope, render_error, success
 from mockserver.faults import FaultPlan, FaultPlanError
+from mockserver.server import MockServer, server_of
 from mockserver.spec import Spec, load_spec
-from mockserver.validation import parse_json, read_body
 from mockserver.world import WorldError
 
 if TYPE_CHECKING:
-    from mockserver.app import MockServer
     from mockserver.state import State
 
 control_plane = Blueprint("northca_control", __name__, url_prefix="/__mock")
@@ -41,8 +43,7 @@ def control_spec() -> Spec:
 
 
 def _server() -> MockServer:
-    server: MockServer = current_app.extensions["northca"]
-    return server
+    return server_of(current_app)
 
 
 def _state() -> State:
@@ -50,16 +51,12 @@ def _state() -> State:
 
 
 def _ok(data: Any) -> Response:
-    from mockserver.app import envelope
-
-    return envelope(200, {"ok": True, "data": data})
+    return success(200, data)
 
 
 def _error(operation_id: str, name: str, message: str | None = None) -> Response:
-    from mockserver.app import envelope
-
-    example = control_spec().operations[operation_id].error(name)
-    return envelope(example.status, {"ok": False, "error": message or example.message})
+    """The control operation's documented error ``name``; ``message`` replaces its string."""
+    return error_envelope(control_spec().operations[operation_id].error(name), message=message)
 
 
 def _json_object() -> dict[str, Any] | None:
@@ -79,10 +76,34 @@ def _require_admin_token() -> Response | None:
     given = request.headers.get(ADMIN_TOKEN_HEADER, "")
     if hmac.compare_digest(given.encode(), expected.encode()):
         return None
-    from mockserver.app import envelope
+    return error_envelope(control_spec().shared_error("adminTokenRequired"))
 
-    example = control_spec().shared_error("adminTokenRequired")
-    return envelope(example.status, {"ok": False, "error": example.message})
+
+def render_control_http_error(server: MockServer, error: HTTPException) -> Response:
+    """404, 405 and 413 under ``/__mock/`` (no partner key needed); 500 for anything else."""
+    if isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(sorted(error.valid_methods or ()))
+        return render_error(server.spec, None, "methodNotAllowed", None, {"Allow": allowed})
+    if isinstance(error, RequestEntityTooLarge):
+        detail = f"body: larger than {server.max_body_bytes} bytes"
+        return render_error(server.spec, None, "payloadTooLarge", detail)
+    if error.code == 404:
+        return render_error(server.spec, None, "notFound", f"path: no operation at {request.path}")
+    return _unexpected(error)
+
+
+@control_plane.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    return render_control_http_error(_server(), error)
+
+
+@control_plane.errorhandler(Exception)
+def _unexpected(error: BaseException) -> Response:
+    """A failure of the control plane itself: 500 in the envelope, kept in ``server.errors``."""
+    server = _server()
+    original = getattr(error, "original_exception", None) or error
+    server.record_unexpected(original, f"{request.method} {request.path}")
+    return render_error(server.spec, None, "internalError")
 
 
 @control_plane.post("/reset")

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.errors import NorthcaMockError
 from mockserver.spec import Operation
 
 PREFER_HEADER = "Prefer"
@@ -21,7 +22,7 @@ _PREFERENCE = re.compile(r"\s*(code|example)\s*=\s*\"?([^\",;\s]+)\"?\s*")
 ANY_OPERATION = "*"
 
 
-class FaultPlanError(ValueError):
+class FaultPlanError(NorthcaMockError, ValueError):
     """A fault plan that cannot be used; the message names the key."""
 
 
@@ -48,25 +49,14 @@ def forced_response(op: Operation, prefer: Mapping[str, str]) -> ForcedResponse 
     """The documented response ``prefer`` asks for, or None when the operation has none such."""
     name = prefer.get("example")
     code = prefer.get("code")
-    examples = _response_examples(op)
-    for status, example_name, value in examples:
-        if name is not None and example_name != name:
+    for example in op.examples():
+        if name is not None and example.name != name:
             continue
-        if code is not None and str(status) != code:
+        if code is not None and str(example.status) != code:
             continue
         applied = ", ".join(f"{key}={prefer[key]}" for key in ("code", "example") if key in prefer)
-        return ForcedResponse(status, value, applied)
+        return ForcedResponse(example.status, example.value, applied)
     return None
-
-
-def _response_examples(op: Operation) -> list[tuple[int, str, Any]]:
-    found = []
-    for code, response in op.raw_responses.items():
-        media = response.get("content", {}).get("application/json", {})
-        for example_name, example in media.get("examples", {}).items():
-            if "value" in example:
-                found.append((int(code), example_name, example["value"]))
-    return found
 
 
 #: Connection-level faults: ``reset`` aborts the TCP connection (RST), ``empty`` closes it

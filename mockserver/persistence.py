@@ -9,21 +9,28 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockserver.clock import format_ms
+from mockserver.errors import NorthcaMockError
 from mockserver.faults import FaultPlan
 
 if TYPE_CHECKING:
-    from mockserver.app import MockServer
+    from mockserver.namespaces import Namespaces
+    from mockserver.spec import Operation
+    from mockserver.state import State
+    from mockserver.world import World
+
+#: Turns a saved world (a dict) into a ``World``, raising ``ValueError`` if it cannot be used.
+WorldLoader = Callable[[Any], "World"]
 
 FORMAT = "northca-mock-state"
 VERSION = 1
 
 
-class StateFileError(ValueError):
+class StateFileError(NorthcaMockError, ValueError):
     """A state file that cannot be read back."""
 
 
@@ -48,20 +55,28 @@ def write_atomically(path: Path, payload: Mapping[str, Any]) -> None:
         os.close(directory)
 
 
-def save(server: MockServer, path: Path) -> None:
-    """Write every namespace of ``server`` to ``path``."""
-    namespaces = {name: state.dump() for name, state in list(server.states.items())}
+def save(namespaces: Mapping[str, State], path: Path) -> None:
+    """Write every namespace to ``path`` (stamped with the default namespace's clock)."""
+    dumps = {name: state.dump() for name, state in list(namespaces.items())}
     payload = {
         "format": FORMAT,
         "version": VERSION,
-        "written_at": format_ms(server.state.clock.now_ms()),
-        "namespaces": namespaces,
+        "written_at": format_ms(namespaces[""].clock.now_ms()),
+        "namespaces": dumps,
     }
     write_atomically(path, payload)
 
 
-def load(server: MockServer, path: Path) -> None:
-    """Restore every namespace saved in ``path`` (a missing file is an empty start)."""
+def load(
+    namespaces: Namespaces,
+    path: Path,
+    load_world: WorldLoader,
+    operations: Mapping[str, Operation],
+) -> None:
+    """Restore every namespace saved in ``path`` (a missing file is an empty start).
+
+    ``load_world`` reads each saved world; ``operations`` are the ones fault plans may name.
+    """
     try:
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -72,16 +87,16 @@ def load(server: MockServer, path: Path) -> None:
         raise StateFileError(f"{path}: not a northca-mock state file")
     if payload.get("version") != VERSION:
         raise StateFileError(f"{path}: state file version {payload.get('version')!r} unsupported")
-    namespaces = payload.get("namespaces", {})
-    if not isinstance(namespaces, dict):
+    saved = payload.get("namespaces", {})
+    if not isinstance(saved, dict):
         raise StateFileError(f"{path}: namespaces: expected a mapping")
-    for name, dump in namespaces.items():
+    for name, dump in saved.items():
         try:
             if not isinstance(dump, dict) or not isinstance(dump.get("world"), dict):
                 raise ValueError("expected a mapping with a world")
-            state = server.state_for(name)
-            state.load(server.load_world(dump["world"]))
-            faults = FaultPlan.parse(dump.get("faults"), server.spec.operations, "faults")
+            state = namespaces.state_for(name)
+            state.load(load_world(dump["world"]))
+            faults = FaultPlan.parse(dump.get("faults"), operations, "faults")
             state.restore(dump, faults)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)

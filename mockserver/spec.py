@@ -16,13 +16,15 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from mockserver.errors import NorthcaMockError
+
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 #: libyaml's safe loader when PyYAML was built with it (ten times faster), else the Python one.
 YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PARAM_IN_PATH = re.compile(r"\{([^}/]+)\}")
 
 
-class SpecError(ValueError):
+class SpecError(NorthcaMockError, ValueError):
     """The spec is missing something the mock relies on."""
 
 
@@ -44,6 +46,43 @@ class ErrorExample:
     name: str
     status: int
     message: str
+
+
+@dataclass(frozen=True)
+class ResponseExample:
+    """One named example of a documented response, with its status and evidence."""
+
+    status: int
+    name: str
+    value: Any
+    #: ``x-northca-evidence`` of the example: ``documented`` unless the spec says otherwise.
+    evidence: str = "documented"
+
+    @property
+    def is_error(self) -> bool:
+        """A non-2xx example in the error envelope (``ok: false`` with an ``error`` string)."""
+        return (
+            not 200 <= self.status < 300
+            and isinstance(self.value, Mapping)
+            and self.value.get("ok") is False
+        )
+
+    @property
+    def message(self) -> str:
+        return str(self.value["error"])
+
+
+def response_examples(status: int, response: Mapping[str, Any]) -> Iterator[ResponseExample]:
+    """The JSON examples (those with a ``value``) of one response whose ``$ref``s are resolved.
+
+    The one walker of the spec's examples: error indexing, ``Prefer`` and the contract checks
+    all read them through it.
+    """
+    media = response.get("content", {}).get("application/json", {})
+    for name, example in media.get("examples", {}).items():
+        if isinstance(example, Mapping) and "value" in example:
+            evidence = str(example.get("x-northca-evidence", "documented"))
+            yield ResponseExample(status, name, example["value"], evidence)
 
 
 @dataclass(frozen=True)
@@ -76,6 +115,15 @@ class Operation:
     @property
     def path_params(self) -> tuple[str, ...]:
         return tuple(_PARAM_IN_PATH.findall(self.path))
+
+    def has_query(self, name: str) -> bool:
+        """Whether the operation declares the query parameter ``name``."""
+        return any(p.location == "query" and p.name == name for p in self.parameters)
+
+    def examples(self) -> Iterator[ResponseExample]:
+        """Every JSON example of every documented response, in the spec's order."""
+        for code, response in self.raw_responses.items():
+            yield from response_examples(int(code), response)
 
     def error(self, name: str) -> ErrorExample:
         try:
@@ -173,14 +221,16 @@ class Spec:
         for code, response in raw.get("responses", {}).items():
             status = int(code)
             statuses.add(status)
-            raw_responses[str(code)] = self._resolved_response(response)
+            resolved = raw_responses[str(code)] = self._resolved_response(response)
             if 200 <= status < 300:
                 success.append(status)
                 continue
-            for name, message in self._error_examples(self.resolve(response)):
-                if name in errors:
-                    raise SpecError(f"{op_id}: error example {name!r} is named twice")
-                errors[name] = ErrorExample(name, status, message)
+            for example in response_examples(status, resolved):
+                if not example.is_error:
+                    continue
+                if example.name in errors:
+                    raise SpecError(f"{op_id}: error example {example.name!r} is named twice")
+                errors[example.name] = ErrorExample(example.name, status, example.message)
         if len(success) != 1:
             raise SpecError(f"{op_id} must document exactly one success status")
         return Operation(
@@ -211,13 +261,6 @@ class Spec:
         resolved["content"] = content
         return resolved
 
-    def _error_examples(self, response: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-        media = response.get("content", {}).get("application/json", {})
-        for name, example in media.get("examples", {}).items():
-            value = self.resolve(example).get("value", {})
-            if isinstance(value, Mapping) and value.get("ok") is False:
-                yield name, value["error"]
-
     def _shared_errors(self) -> dict[str, ErrorExample]:
         """Error examples of response components, with the status they are used under.
 
@@ -236,8 +279,9 @@ class Spec:
             status = response.get("x-northca-status", used_as.get(component))
             if status is None:
                 continue
-            for name, message in self._error_examples(response):
-                shared[name] = ErrorExample(name, int(status), message)
+            for example in response_examples(int(status), self._resolved_response(response)):
+                if example.is_error:
+                    shared[example.name] = ErrorExample(example.name, int(status), example.message)
         return shared
 
 

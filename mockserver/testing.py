@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mockserver.app import MockServer, create_app, server_of
+from mockserver.app import create_app
 from mockserver.clock import parse_iso
+from mockserver.server import MockServer, WorldSource, server_of
 from mockserver.world import World
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ __all__ = [
 
 #: Base URL of the in-process mock (``northca_inprocess``): requests to it never leave Python.
 INPROCESS_URL = "http://northca-mock.local"
-WorldSource = str | Path | Mapping[str, Any] | World | None
 Entry = dict[str, Any]
 
 
@@ -158,6 +158,21 @@ def _strip_v1(path: str) -> str:
 
 
 # -- the handle ----------------------------------------------------------------------------------
+class ErrorCursor:
+    """How many of a server's errors were already reported; shared by the handles of one test."""
+
+    def __init__(self) -> None:
+        self.position = 0
+
+    def unseen(self, errors: list[BaseException]) -> list[BaseException]:
+        """The errors after the cursor."""
+        return list(errors[self.position :])
+
+    def catch_up(self, errors: list[BaseException]) -> None:
+        """Mark every error so far as reported."""
+        self.position = len(errors)
+
+
 @dataclass
 class NorthcaMock:
     """One mock as a test sees it: where it is, who to be, and control of its state.
@@ -170,12 +185,12 @@ class NorthcaMock:
     url: str
     in_process: bool = False
     #: How many of ``server.errors`` were already reported; shared by the handles of one test.
-    _seen: list[int] = field(default_factory=lambda: [0], repr=False)
+    _errors_seen: ErrorCursor = field(default_factory=ErrorCursor, repr=False)
     _session: Any = field(default=None, repr=False)
 
     def over(self, url: str) -> NorthcaMock:
         """The same mock and test, reached over a socket at ``url``."""
-        return NorthcaMock(self.app, url, False, self._seen)
+        return NorthcaMock(self.app, url, False, self._errors_seen)
 
     @property
     def server(self) -> MockServer:
@@ -294,14 +309,14 @@ class NorthcaMock:
     @property
     def errors(self) -> list[BaseException]:
         """Unexpected exceptions raised while serving since this test started."""
-        return list(self.server.errors[self._seen[0] :])
+        return self._errors_seen.unseen(self.server.errors)
 
     def check_errors(self, test_failure: BaseException | None = None) -> None:
         """Raise :class:`NorthcaServerError` (from the first one) if the mock raised since the
         last check; later checks only see newer errors."""
         __tracebackhide__ = True
         errors = self.errors
-        self._seen[0] = len(self.server.errors)
+        self._errors_seen.catch_up(self.server.errors)
         if not errors:
             return
         failed = [
@@ -340,7 +355,7 @@ def prepare(app: Flask, world: WorldSource) -> NorthcaMock:
     and only errors raised from now on reported."""
     mock = NorthcaMock(app, INPROCESS_URL, in_process=True)
     mock.set_world(world)
-    mock._seen[0] = len(mock.server.errors)
+    mock._errors_seen.catch_up(mock.server.errors)
     return mock
 
 

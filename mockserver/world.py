@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from mockserver.clock import format_ms, parse_iso
+from mockserver.errors import NorthcaMockError
 from mockserver.faults import FaultPlan, FaultPlanError
 from mockserver.schemas import SchemaCache
 from mockserver.spec import YAML_LOADER, Spec, load_spec
@@ -66,7 +67,7 @@ class WorldRecords:
         return len(self.records)
 
 
-class WorldError(ValueError):
+class WorldError(NorthcaMockError, ValueError):
     """A world file or dict that cannot be used; the message names the key and the record."""
 
 

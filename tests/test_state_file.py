@@ -232,7 +232,7 @@ def test_failure_mid_write_keeps_the_old_file_and_no_temp_file(
 
     monkeypatch.setattr(json, "dump", half_dump)  # persistence calls json.dump
     with pytest.raises(OSError, match="No space left"):
-        persistence.save(server_of(app), state_file)
+        persistence.save(server_of(app).states, state_file)
     assert state_file.read_bytes() == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
 
@@ -375,14 +375,16 @@ def test_unreadable_state_file_exits_2_with_one_line(tmp_path: Path, kind: str) 
     assert state_file.read_bytes() == before  # never overwritten by a failed start
 
 
-def test_state_file_error_is_a_value_error_handled_by_the_cli() -> None:
+def test_state_file_error_is_a_user_error_handled_by_the_cli() -> None:
     import inspect
 
     from mockserver import cli
+    from mockserver.errors import NorthcaMockError
 
+    assert issubclass(persistence.StateFileError, NorthcaMockError)
     assert issubclass(persistence.StateFileError, ValueError)
     source = inspect.getsource(cli.serve)
-    assert "ValueError" in source or "StateFileError" in source
+    assert "NorthcaMockError" in source
 
 
 def test_missing_state_file_is_an_empty_start(tmp_path: Path) -> None:

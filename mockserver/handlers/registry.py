@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from mockserver.clock import format_ms
-from mockserver.errors import ApiError
-from mockserver.schemas import Violation
 from mockserver.spec import Operation
 from mockserver.state import State
 from mockserver.store import RecordTable
+from mockserver.validation import BodyRule, schema_violations_rule
+
+__all__ = ["BODY_RULES", "HANDLERS", "BodyRule", "Call", "Caller", "schema_violations_rule"]
 
 
 class Caller(NamedTuple):
@@ -67,8 +68,6 @@ class Call:
 
 
 Handler = Callable[[Call], Any]
-#: Maps a parsed body and its schema violations (empty when valid) to the error to answer.
-BodyRule = Callable[[Any, Sequence[Violation]], ApiError | None]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 HANDLERS: dict[str, Handler] = {}
@@ -95,10 +94,3 @@ def body_rule(operation_id: str) -> Callable[[_F], _F]:
         return function
 
     return register
-
-
-def schema_violations_rule(body: Any, violations: Sequence[Violation]) -> ApiError | None:
-    """Default rule: any schema violation is ``invalidBody``, naming the first field and problem."""
-    if violations:
-        return ApiError("invalidBody", "; ".join(v.describe() for v in violations[:3]))
-    return None
