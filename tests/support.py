@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 PARTNER_KEY = "test-key"
 PARTNER_NAME = "Test Partner"
@@ -38,6 +42,8 @@ def error_of(response: Any) -> tuple[int, str]:
 
 #: ISO-8601 UTC with milliseconds and ``Z``, the format of every timestamp the API writes.
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+#: A server-generated id: a lowercase UUID4.
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 #: A fixed time to set the mock clock to (the panic example's ``ts``).
 CLOCK_START = "2026-03-01T01:23:45.678Z"
 
@@ -91,3 +97,81 @@ def link_both_default_mdts(client: Any) -> None:
         ],
     }
     ok_data(client.post("/__mock/world", json=world))
+
+
+# --------------------------------------------------------------------------------------------
+# Records (calls, scene reports, shifts, tickets)
+
+
+def create_record(client: Any, headers: dict[str, str], path: str, body: Any) -> dict[str, Any]:
+    """POST ``body`` to a record collection; asserts the 201 and returns the record."""
+    data = ok_data(client.post(path, json=body, headers=headers), 201)
+    assert isinstance(data, dict), data
+    return data
+
+
+def list_records(
+    client: Any, headers: dict[str, str], path: str, query: str = ""
+) -> list[dict[str, Any]]:
+    """GET a record collection; asserts the 200 and a bare array."""
+    data = ok_data(client.get(path + query, headers=headers))
+    assert isinstance(data, list), data
+    return data
+
+
+def ids_of(records: list[dict[str, Any]]) -> list[str]:
+    return [record["id"] for record in records]
+
+
+# --------------------------------------------------------------------------------------------
+# The spec, read as a plain document (independent of the mock's own spec loader)
+
+SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
+
+
+@functools.cache
+def spec_document() -> dict[str, Any]:
+    document = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+def resolve(node: Any) -> Any:
+    """Follow local ``$ref``s (``#/a/b``) until a node without one."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = spec_document()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def spec_operation(operation_id: str) -> tuple[str, str, dict[str, Any]]:
+    """(method, path template, operation object) of an operationId."""
+    for path, item in spec_document()["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
+                return method, path, operation
+    raise AssertionError(f"no operation {operation_id} in the spec")
+
+
+def body_schema(operation_id: str) -> dict[str, Any]:
+    """The resolved JSON request body schema of an operation."""
+    operation = spec_operation(operation_id)[2]
+    schema = resolve(resolve(operation["requestBody"])["content"]["application/json"]["schema"])
+    assert isinstance(schema, dict)
+    return schema
+
+
+def request_example(operation_id: str) -> dict[str, Any]:
+    """The operation's request body example: its first named example, else the schema's."""
+    operation = spec_operation(operation_id)[2]
+    media = resolve(operation["requestBody"])["content"]["application/json"]
+    examples = media.get("examples")
+    example = (
+        resolve(next(iter(examples.values())))["value"]
+        if examples
+        else body_schema(operation_id)["example"]
+    )
+    assert isinstance(example, dict), example
+    return dict(example)
