@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,18 @@ CLOCK_START = "2026-03-01T01:23:45.678Z"
 
 
 def ok_data(response: Any, status: int = 200) -> Any:
-    """``data`` of a success envelope; asserts the status and the envelope."""
+    """``data`` of a success envelope; asserts the status, JSON and the envelope."""
     body = response.get_json()
     assert response.status_code == status, (response.status_code, body)
+    assert response.mimetype == "application/json", response.mimetype
     assert body["ok"] is True, body
     return body["data"]
+
+
+def parse_ts(text: str) -> datetime:
+    """The instant of an API timestamp; asserts its format (``ISO_MS_Z``)."""
+    assert ISO_MS_Z.match(text), text
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
 def set_clock(client: Any, now: str = CLOCK_START) -> str:
@@ -71,32 +79,58 @@ def mock_now(client: Any) -> str:
     return str(ok_data(client.get("/__mock/state"))["now"])
 
 
+def mdt_info(
+    name: str, *, map: str | None = "ER:LC", departments: tuple[str, ...] = ("Patrol", "Traffic")
+) -> dict[str, Any]:
+    """The ``info`` of a world MDT: no logo, no divisions, no settings."""
+    return {
+        "name": name,
+        "logo_url": None,
+        "map": map,
+        "departments": list(departments),
+        "divisions": [],
+        "settings": {},
+    }
+
+
+def world_mdt(mdt_id: str, owner: str | None, info: dict[str, Any] | str) -> dict[str, Any]:
+    """An MDT of a world; ``info`` may be just a name (``mdt_info(name)``)."""
+    return {
+        "id": mdt_id,
+        "owner_discord_id": owner,
+        "info": mdt_info(info) if isinstance(info, str) else info,
+    }
+
+
+def world(
+    *mdts: dict[str, Any],
+    links: list[dict[str, Any]] | None = None,
+    partner_keys: dict[str, str] | None = None,
+    ttl: int = LINK_REQUEST_TTL_SECONDS,
+    **more: Any,
+) -> dict[str, Any]:
+    """A world document: the default partner key unless ``partner_keys``, these MDTs and links."""
+    return {
+        "partner_keys": {PARTNER_KEY: PARTNER_NAME} if partner_keys is None else partner_keys,
+        "link_request_ttl_seconds": ttl,
+        "mdts": list(mdts),
+        "links": links or [],
+        **more,
+    }
+
+
+def link(mdt_id: str, guild_id: str = GUILD_ID, **more: str) -> dict[str, Any]:
+    return {"mdt_id": mdt_id, "guild_id": guild_id, **more}
+
+
 def link_both_default_mdts(client: Any) -> None:
     """Replace the world with one where both default MDTs are linked to the default guild."""
-
-    def info(name: str) -> dict[str, Any]:
-        return {
-            "name": name,
-            "logo_url": None,
-            "map": "ER:LC",
-            "departments": ["Patrol", "Traffic"],
-            "divisions": [],
-            "settings": {},
-        }
-
-    world = {
-        "partner_keys": {PARTNER_KEY: PARTNER_NAME},
-        "link_request_ttl_seconds": LINK_REQUEST_TTL_SECONDS,
-        "mdts": [
-            {"id": MDT_ID, "owner_discord_id": ACTOR_ID, "info": info("A")},
-            {"id": UNLINKED_MDT_ID, "owner_discord_id": UNLINKED_MDT_OWNER_ID, "info": info("B")},
-        ],
-        "links": [
-            {"mdt_id": MDT_ID, "guild_id": GUILD_ID},
-            {"mdt_id": UNLINKED_MDT_ID, "guild_id": GUILD_ID},
-        ],
-    }
-    ok_data(client.post("/__mock/world", json=world))
+    both = world(
+        world_mdt(MDT_ID, ACTOR_ID, "A"),
+        world_mdt(UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, "B"),
+        links=[link(MDT_ID), link(UNLINKED_MDT_ID)],
+    )
+    ok_data(client.post("/__mock/world", json=both))
 
 
 # --------------------------------------------------------------------------------------------
