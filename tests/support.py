@@ -74,9 +74,16 @@ def advance_clock(client: Any, seconds: float) -> str:
     return str(ok_data(client.post("/__mock/clock", json={"advance_seconds": seconds}))["now"])
 
 
+def mock_state(client: Any) -> dict[str, Any]:
+    """The whole state of the default namespace (``GET /__mock/state``)."""
+    data = ok_data(client.get("/__mock/state"))
+    assert isinstance(data, dict), data
+    return data
+
+
 def mock_now(client: Any) -> str:
     """The mock clock's ``now`` as ``/__mock/state`` reports it."""
-    return str(ok_data(client.get("/__mock/state"))["now"])
+    return str(mock_state(client)["now"])
 
 
 def mdt_info(

@@ -21,6 +21,7 @@ from tests.support import (
     error_of,
     link,
     mdt_info,
+    mock_state,
     ok_data,
     parse_ts,
     world,
@@ -36,11 +37,6 @@ NEW_OWNER_ID = "555555555555555555"
 
 def _real_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _state(client: FlaskClient) -> dict[str, Any]:
-    data: dict[str, Any] = ok_data(client.get("/__mock/state"))
-    return data
 
 
 def _journal(client: FlaskClient) -> list[dict[str, Any]]:
@@ -98,7 +94,7 @@ def _make_changes(client: FlaskClient) -> None:
 
 def test_state_of_the_default_world(client: FlaskClient) -> None:
     before = _real_now()
-    state = _state(client)
+    state = mock_state(client)
     assert set(state) >= {"now", "links", "link_requests", "mdts"}
     now = parse_ts(state["now"])
     assert before - timedelta(seconds=1) <= now <= _real_now() + timedelta(seconds=1)
@@ -139,7 +135,7 @@ def test_state_shows_records_and_events(client: FlaskClient) -> None:
             headers=auth_headers(),
         )
     )
-    records = _state(client)["mdts"][MDT_ID]
+    records = mock_state(client)["mdts"][MDT_ID]
     assert records["shifts"] == [shift]
     assert [unit["id"] for unit in records["active_units"]] == ["ADAM-12"]
     assert len(records["events"]) == 1
@@ -149,7 +145,7 @@ def test_state_shows_records_and_events(client: FlaskClient) -> None:
     assert event["address"] == "67 Mango Place"
     assert event["ts"] == panic["ts"]
     assert event["actor"] == ACTOR_ID
-    assert _state(client)["mdts"][UNLINKED_MDT_ID]["shifts"] == []
+    assert mock_state(client)["mdts"][UNLINKED_MDT_ID]["shifts"] == []
 
 
 def test_state_shows_link_requests(client: FlaskClient) -> None:
@@ -157,7 +153,7 @@ def test_state_shows_link_requests(client: FlaskClient) -> None:
         "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
     )
     created = ok_data(response, 201)
-    assert _state(client)["link_requests"] == [created]
+    assert mock_state(client)["link_requests"] == [created]
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,16 +161,16 @@ def test_state_shows_link_requests(client: FlaskClient) -> None:
 
 
 def test_reset_returns_to_the_world(client: FlaskClient) -> None:
-    initial = _state(client)
+    initial = mock_state(client)
     _make_changes(client)
-    changed = _state(client)
+    changed = mock_state(client)
     assert changed["link_requests"] != []
     assert changed["mdts"][MDT_ID]["shifts"] != []
     assert _journal(client) != []
 
     ok_data(client.post("/__mock/reset"))
 
-    state = _state(client)
+    state = mock_state(client)
     assert state["link_requests"] == []
     assert state["mdts"] == initial["mdts"]
     assert [(link["mdt_id"], link["guild_id"]) for link in state["links"]] == [(MDT_ID, GUILD_ID)]
@@ -202,7 +198,7 @@ def test_reset_keeps_a_replaced_world(client: FlaskClient) -> None:
 def test_world_replace(client: FlaskClient) -> None:
     _make_changes(client)
     ok_data(client.post("/__mock/world", json=_new_world()))
-    state = _state(client)
+    state = mock_state(client)
     assert state["link_requests"] == []
     assert set(state["mdts"]) == {NEW_MDT_ID}
     assert [(link["partner"], link["mdt_id"]) for link in state["links"]] == [
@@ -266,12 +262,12 @@ def test_world_not_json_is_rejected(client: FlaskClient) -> None:
 
 
 def test_clock_advance(client: FlaskClient) -> None:
-    before = parse_ts(_state(client)["now"])
+    before = parse_ts(mock_state(client)["now"])
     now = parse_ts(ok_data(_clock(client, {"advance_seconds": 3600}))["now"])
     assert before + timedelta(seconds=3600) <= now < before + timedelta(seconds=3605)
     again = parse_ts(ok_data(_clock(client, {"advance_seconds": 0.5}))["now"])
     assert now + timedelta(milliseconds=500) <= again < now + timedelta(seconds=5)
-    assert parse_ts(_state(client)["now"]) >= again
+    assert parse_ts(mock_state(client)["now"]) >= again
 
 
 def test_clock_set_now_keeps_running(client: FlaskClient) -> None:
@@ -279,7 +275,7 @@ def test_clock_set_now_keeps_running(client: FlaskClient) -> None:
     target = datetime(2030, 1, 2, 3, 4, 5, 678_000, tzinfo=timezone.utc)
     now = parse_ts(data["now"])
     assert target <= now < target + timedelta(seconds=5)
-    later = parse_ts(_state(client)["now"])
+    later = parse_ts(mock_state(client)["now"])
     assert now <= later < target + timedelta(seconds=5)
     # Records take the mock clock's time.
     response = client.post(
@@ -310,7 +306,7 @@ def test_clock_can_go_back_to_the_past(client: FlaskClient) -> None:
 def test_reset_returns_clock_to_real_time(client: FlaskClient) -> None:
     ok_data(_clock(client, {"now": "2030-01-02T03:04:05.678Z"}))
     ok_data(client.post("/__mock/reset"))
-    assert abs(parse_ts(_state(client)["now"]) - _real_now()) < timedelta(seconds=5)
+    assert abs(parse_ts(mock_state(client)["now"]) - _real_now()) < timedelta(seconds=5)
 
 
 @pytest.mark.parametrize(
@@ -339,14 +335,14 @@ def test_reset_returns_clock_to_real_time(client: FlaskClient) -> None:
     ],
 )
 def test_clock_bad_input(client: FlaskClient, body: Any) -> None:
-    before = parse_ts(_state(client)["now"])
+    before = parse_ts(mock_state(client)["now"])
     response = _clock(client, body)
     status, error = error_of(response)
     assert status == 400
     assert error
     assert response.mimetype == "application/json"
     # The clock did not move.
-    assert abs(parse_ts(_state(client)["now"]) - before) < timedelta(seconds=5)
+    assert abs(parse_ts(mock_state(client)["now"]) - before) < timedelta(seconds=5)
 
 
 def test_clock_body_not_json(client: FlaskClient) -> None:
@@ -398,7 +394,7 @@ def test_journal_has_unauthorized_requests(client: FlaskClient) -> None:
 
 
 def test_journal_skips_control_plane(client: FlaskClient) -> None:
-    _state(client)
+    mock_state(client)
     _clock(client, {"advance_seconds": 1})
     _clock(client, {"bogus": 1})
     client.post("/__mock/world", json={"bogus": 1})

@@ -21,9 +21,11 @@ from tests.support import (
     PARTNER_NAME,
     UNLINKED_MDT_ID,
     UNLINKED_MDT_OWNER_ID,
+    advance_clock,
     auth_headers,
     error_of,
     mdt_info,
+    mock_state,
     ok_data,
     parse_ts,
     world,
@@ -99,20 +101,13 @@ def _decide(
     )
 
 
-def _advance(client: FlaskClient, seconds: float) -> str:
-    response = client.post("/__mock/clock", json={"advance_seconds": seconds})
-    assert response.status_code == 200, response.get_json()
-    now: str = response.get_json()["data"]["now"]
-    return now
-
-
 def _set_now(client: FlaskClient, now: str) -> None:
     response = client.post("/__mock/clock", json={"now": now})
     assert response.status_code == 200, response.get_json()
 
 
 def _state_request(client: FlaskClient, request_id: str) -> dict[str, Any]:
-    state = client.get("/__mock/state").get_json()["data"]
+    state = mock_state(client)
     matches = [item for item in state["link_requests"] if item["id"] == request_id]
     assert len(matches) == 1, state["link_requests"]
     found: dict[str, Any] = matches[0]
@@ -339,7 +334,7 @@ def test_confirm_link_appears_in_guild_list_and_state(client: FlaskClient) -> No
 def test_confirm_twice_answers_already(client: FlaskClient) -> None:
     created = _create(client)
     first = ok_data(_decide(client, created["id"], "confirm"))
-    _advance(client, 30)
+    advance_clock(client, 30)
     second = ok_data(_decide(client, created["id"], "confirm"))
     assert second["already"] is True
     assert second["status"] == "approved"
@@ -351,7 +346,7 @@ def test_confirm_twice_answers_already(client: FlaskClient) -> None:
 def test_confirm_already_approved_after_ttl_still_answers_already(client: FlaskClient) -> None:
     created = _create(client)
     ok_data(_decide(client, created["id"], "confirm"))
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 60)
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 60)
     again = ok_data(_decide(client, created["id"], "confirm"))
     assert again["already"] is True
     assert again["status"] == "approved"
@@ -394,7 +389,7 @@ def test_confirm_after_deny_is_conflict(client: FlaskClient) -> None:
 def test_deny_twice_answers_already(client: FlaskClient) -> None:
     created = _create(client)
     first = ok_data(_decide(client, created["id"], "deny"))
-    _advance(client, 30)
+    advance_clock(client, 30)
     second = ok_data(_decide(client, created["id"], "deny"))
     assert second["already"] is True
     assert second["status"] == "denied"
@@ -404,7 +399,7 @@ def test_deny_twice_answers_already(client: FlaskClient) -> None:
 def test_deny_already_denied_after_ttl_still_answers_already(client: FlaskClient) -> None:
     created = _create(client)
     ok_data(_decide(client, created["id"], "deny"))
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 60)
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 60)
     again = ok_data(_decide(client, created["id"], "deny"))
     assert again["already"] is True
     assert again["status"] == "denied"
@@ -417,7 +412,7 @@ def test_deny_already_denied_after_ttl_still_answers_already(client: FlaskClient
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
 def test_expired_request_answers_410_and_is_marked_expired(client: FlaskClient, verb: str) -> None:
     created = _create(client)
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 1)
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 1)
     assert error_of(_decide(client, created["id"], verb)) == (410, EXPIRED)
     stored = _state_request(client, created["id"])
     assert stored["status"] == "expired"
@@ -469,10 +464,10 @@ def test_expiry_boundary_with_a_stopped_clock(verb: str) -> None:
 def test_expiry_uses_the_world_ttl() -> None:
     client = create_app(world=_world(60, UNLINKED_MDT_OWNER_ID)).test_client()
     first = _create(client)
-    _advance(client, 61)
+    advance_clock(client, 61)
     assert error_of(_decide(client, first["id"], "confirm")) == (410, EXPIRED)
     second = _create(client)
-    _advance(client, 30)
+    advance_clock(client, 30)
     assert ok_data(_decide(client, second["id"], "confirm"))["status"] == "approved"
 
 
@@ -532,7 +527,7 @@ def test_owner_check_comes_before_state(client: FlaskClient, verb: str, decided_
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
 def test_owner_check_comes_before_expiry(client: FlaskClient, verb: str) -> None:
     created = _create(client)
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 1)
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 1)
     assert error_of(_decide(client, created["id"], verb, actor=ACTOR_ID)) == (403, NOT_OWNER)
     assert error_of(_decide(client, created["id"], verb)) == (410, EXPIRED)
 
@@ -573,7 +568,7 @@ def test_confirm_and_deny_served_under_v1(client: FlaskClient) -> None:
         403,
         NOT_OWNER,
     )
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 1)
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 1)
     assert error_of(_decide(client, third["id"], "confirm", prefix="/v1")) == (410, EXPIRED)
     response = client.get(f"/v1/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
     assert response.status_code == 200

@@ -18,6 +18,7 @@ from tests.support import (
     PARTNER_NAME,
     UNLINKED_MDT_ID,
     UNLINKED_MDT_OWNER_ID,
+    advance_clock,
     auth_headers,
     error_of,
     link,
@@ -62,11 +63,6 @@ def _list(client: FlaskClient, guild: str = GUILD_ID, key: str = PARTNER_KEY) ->
     data = ok_data(response)
     assert isinstance(data, list), data
     return data
-
-
-def _advance(client: FlaskClient, seconds: float) -> None:
-    response = client.post("/__mock/clock", json={"advance_seconds": seconds})
-    assert response.status_code == 200, response.get_json()
 
 
 def _link(
@@ -155,7 +151,7 @@ def test_list_unauthorized_before_guild_mismatch(client: FlaskClient) -> None:
 
 
 def test_list_newest_linked_first(client: FlaskClient) -> None:
-    _advance(client, 60)
+    advance_clock(client, 60)
     request_id = _link(client)
     data = _list(client)
     assert [item["mdt_id"] for item in data] == [UNLINKED_MDT_ID, MDT_ID]
@@ -168,11 +164,11 @@ def test_list_newest_linked_first(client: FlaskClient) -> None:
 
 
 def test_list_relinked_mdt_moves_to_front(client: FlaskClient) -> None:
-    _advance(client, 60)
+    advance_clock(client, 60)
     _link(client)
     assert ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))["unlinked"] is True
     assert [item["mdt_id"] for item in _list(client)] == [UNLINKED_MDT_ID]
-    _advance(client, 60)
+    advance_clock(client, 60)
     request_id = _link(client, MDT_ID, ACTOR_ID)
     data = _list(client)
     assert [item["mdt_id"] for item in data] == [MDT_ID, UNLINKED_MDT_ID]
@@ -214,7 +210,7 @@ def test_links_of_another_partner_do_not_open_mdt_endpoints() -> None:
 
 def test_list_partner_link_created_by_request_is_partner_scoped() -> None:
     client = create_app(world=_two_partner_world()).test_client()
-    _advance(client, 60)
+    advance_clock(client, 60)
     _link(client, THIRD_MDT_ID, THIRD_MDT_OWNER_ID, guild=GUILD_ID, key=OTHER_KEY)
     assert [item["mdt_id"] for item in _list(client, key=OTHER_KEY)] == [
         THIRD_MDT_ID,

@@ -199,28 +199,21 @@ def test_world_error_is_a_value_error() -> None:
     assert issubclass(WorldError, ValueError)
 
 
-def test_default_ttl_is_fifteen_minutes() -> None:
+@pytest.mark.parametrize(
+    ("ttl", "seconds"), [(None, 900), (600, 600)], ids=["default-is-fifteen-minutes", "world-ttl"]
+)
+def test_link_request_ttl(ttl: int | None, seconds: int) -> None:
     world = _world()
-    del world["link_request_ttl_seconds"]
+    assert world["link_request_ttl_seconds"] == 600
+    if ttl is None:
+        del world["link_request_ttl_seconds"]
     client = create_app(world=world).test_client()
     response = client.post(
         "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
     )
     data = ok_data(response, 201)
-    created = parse_ts(data["created_at"])
-    expires = parse_ts(data["expires_at"])
-    assert expires - created == timedelta(seconds=900)
-
-
-def test_world_ttl_is_used() -> None:
-    client = create_app(world=_world()).test_client()
-    response = client.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
-    )
-    data = ok_data(response, 201)
-    created = parse_ts(data["created_at"])
-    expires = parse_ts(data["expires_at"])
-    assert expires - created == timedelta(seconds=600)
+    expires, created = parse_ts(data["expires_at"]), parse_ts(data["created_at"])
+    assert expires - created == timedelta(seconds=seconds)
 
 
 # --------------------------------------------------------------------------------------------
