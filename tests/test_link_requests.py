@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.support import (
     PARTNER_NAME,
     UNLINKED_MDT_ID,
     UNLINKED_MDT_OWNER_ID,
+    UUID4,
     advance_clock,
     auth_headers,
     error_of,
@@ -32,7 +32,6 @@ from tests.support import (
     world_mdt,
 )
 
-UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 REQUESTER_ID = "444444444444444444"
 LINK_REQUEST_FIELDS = {
