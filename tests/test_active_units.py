@@ -14,6 +14,9 @@ from tests.support import (
     advance_clock,
     auth_headers,
     error_of,
+    list_records,
+    mock_now,
+    mock_state,
     ok_data,
     set_clock,
 )
@@ -58,18 +61,8 @@ MISSING_ID = "Each unit must include a non-empty id"
 DUPLICATE_ID = "Duplicate unit id in request body"
 
 
-def _state(client: FlaskClient) -> dict[str, Any]:
-    data = ok_data(client.get("/__mock/state"))
-    assert isinstance(data, dict)
-    return data
-
-
-def _now(client: FlaskClient) -> str:
-    return str(_state(client)["now"])
-
-
 def _events(client: FlaskClient) -> list[dict[str, Any]]:
-    events = _state(client)["mdts"][MDT_ID]["events"]
+    events = mock_state(client)["mdts"][MDT_ID]["events"]
     assert isinstance(events, list)
     return events
 
@@ -81,9 +74,7 @@ def _upsert(client: FlaskClient, headers: dict[str, str], body: Any) -> list[dic
 
 
 def _list(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
-    data = ok_data(client.get(UNITS + query, headers=headers))
-    assert isinstance(data, list)
-    return data
+    return list_records(client, headers, UNITS, query)
 
 
 def _by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -97,7 +88,7 @@ def _by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_seed_example_inserts_both_units_in_request_order(client, headers):
     before = set_clock(client)
     units = _upsert(client, headers, SEED_EXAMPLE)
-    after = _now(client)
+    after = mock_now(client)
 
     assert [u["id"] for u in units] == ["ADAM-12", "LINCOLN-3"]
     for sent, unit in zip([ADAM, LINCOLN], units, strict=True):
@@ -146,7 +137,7 @@ def test_second_upsert_replaces_the_unit_and_keeps_creation_fields(client, heade
         auth_headers(actor=OTHER_ACTOR),
         {"units": [{"id": "ADAM-12", "status": "10-7", "rank": None}]},
     )
-    after = _now(client)
+    after = mock_now(client)
 
     assert adam == {
         "id": "ADAM-12",
@@ -260,11 +251,11 @@ UPSERT_ERRORS = [
 @pytest.mark.parametrize(("body", "error"), UPSERT_ERRORS)
 def test_upsert_errors_in_documented_order_and_nothing_is_stored(client, headers, body, error):
     stored = _upsert(client, headers, {"units": [{"id": "KING-1", "status": "10-8"}]})
-    snapshot = _state(client)["mdts"][MDT_ID]["active_units"]
+    snapshot = mock_state(client)["mdts"][MDT_ID]["active_units"]
     response = client.put(UNITS, json=body, headers=headers)
     assert error_of(response) == (400, error)
     assert _list(client, headers) == stored
-    assert _state(client)["mdts"][MDT_ID]["active_units"] == snapshot
+    assert mock_state(client)["mdts"][MDT_ID]["active_units"] == snapshot
 
 
 def test_duplicate_ids_store_nothing_at_all(client, headers):
@@ -380,7 +371,7 @@ def test_panic_acknowledges_and_records_the_event(client, headers, kwargs, addre
     before = set_clock(client)
     response = client.post(f"{UNITS}/ADAM-12/panic", headers=headers, **kwargs)
     data = ok_data(response)
-    after = _now(client)
+    after = mock_now(client)
 
     assert data == {"panicked": True, "unit_id": "ADAM-12", "ts": data["ts"]}
     assert ISO_MS_Z.match(data["ts"]), data

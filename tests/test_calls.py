@@ -1,8 +1,11 @@
-"""Dispatch calls: listCalls, createCall, updateCall (northca-api.md §4.4, §5, §6)."""
+"""Dispatch calls: the rules of updateCall and listCalls alone (northca-api.md §4.4, §5, §6).
+
+The rules every record collection shares (creates, ids, unknown keys, types, ordering, ``limit``)
+are in ``test_record_lists``.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -10,242 +13,35 @@ from flask.testing import FlaskClient
 
 from tests.support import (
     ACTOR_ID,
-    CLOCK_START,
     ISO_MS_Z,
     MDT_ID,
     UNLINKED_MDT_ID,
     advance_clock,
     auth_headers,
+    body_schema,
+    create_record,
     error_of,
+    ids_of,
     link_both_default_mdts,
+    list_records,
     mock_now,
     ok_data,
+    request_example,
+    set_clock,
 )
 
 CALLS = f"/mdts/{MDT_ID}/calls"
-UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-CALL_FIELDS = {
-    "id",
-    "mdt_code",
-    "classification",
-    "description",
-    "location",
-    "status",
-    "call_type",
-    "priority",
-    "units_assigned",
-    "created_by",
-    "created_by_discord_id",
-    "created_at",
-    "updated_at",
-}
-PATCHABLE = (
-    "classification",
-    "description",
-    "location",
-    "status",
-    "call_type",
-    "priority",
-    "units_assigned",
-)
-EXAMPLE = {
-    "classification": "TRAFFIC STOP",
-    "description": "Vehicle stopped for speeding",
-    "location": "Mango St & 67th Ave",
-    "status": "open",
-    "priority": "low",
-    "units_assigned": ["ADAM-12"],
-}
-
-
-def _set_clock(client: FlaskClient, now: str = CLOCK_START) -> str:
-    data = ok_data(client.post("/__mock/clock", json={"now": now}))
-    assert ISO_MS_Z.match(data["now"]), data
-    return str(data["now"])
+#: The fields updateCall applies: the ones its body schema declares.
+PATCHABLE = tuple(body_schema("updateCall")["properties"])
+EXAMPLE = request_example("createCall")
 
 
 def _create(client: FlaskClient, headers: dict[str, str], body: Any) -> dict[str, Any]:
-    data = ok_data(client.post(CALLS, json=body, headers=headers), 201)
-    assert isinstance(data, dict)
-    return data
+    return create_record(client, headers, CALLS, body)
 
 
 def _list(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
-    data = ok_data(client.get(CALLS + query, headers=headers))
-    assert isinstance(data, list)
-    return data
-
-
-# --------------------------------------------------------------------------------------------
-# createCall
-
-
-def test_create_example_returns_201_with_the_full_record(client, headers):
-    before = _set_clock(client)
-    call = _create(client, headers, EXAMPLE)
-    after = mock_now(client)
-
-    assert set(call) == CALL_FIELDS
-    assert UUID4.match(call["id"]), call["id"]
-    assert ISO_MS_Z.match(call["created_at"]), call
-    assert call["created_at"] == call["updated_at"]
-    assert before <= call["created_at"] <= after
-    assert call == {
-        **EXAMPLE,
-        "id": call["id"],
-        "mdt_code": MDT_ID,
-        "call_type": None,
-        "created_by": None,
-        "created_by_discord_id": ACTOR_ID,
-        "created_at": call["created_at"],
-        "updated_at": call["created_at"],
-    }
-
-
-@pytest.mark.parametrize("body", [{}, {"status": None}], ids=["absent", "null"])
-def test_create_defaults_status_to_open_and_stores_omitted_fields_as_null(client, headers, body):
-    call = _create(client, headers, body)
-    assert set(call) == CALL_FIELDS
-    assert call["status"] == "open"
-    for field in ("classification", "description", "location", "call_type", "priority"):
-        assert call[field] is None, field
-    assert call["units_assigned"] is None
-    assert call["created_by"] is None
-
-
-def test_create_stores_explicit_nulls_and_created_by(client, headers):
-    body = {
-        "classification": None,
-        "description": None,
-        "location": None,
-        "call_type": None,
-        "priority": None,
-        "units_assigned": None,
-        "created_by": "Dispatcher Dan",
-    }
-    call = _create(client, headers, body)
-    for field, value in body.items():
-        assert call[field] == value, field
-    assert call["status"] == "open"
-
-
-def test_create_without_actor_sets_created_by_discord_id_null(client):
-    call = _create(client, auth_headers(actor=None), EXAMPLE)
-    assert call["created_by_discord_id"] is None
-
-
-def test_create_with_other_actor_records_that_actor(client):
-    call = _create(client, auth_headers(actor="444444444444444444"), {})
-    assert call["created_by_discord_id"] == "444444444444444444"
-
-
-def test_created_call_is_listed_unchanged(client, headers):
-    call = _create(client, headers, EXAMPLE)
-    assert _list(client, headers) == [call]
-
-
-def test_generated_ids_are_distinct_lowercase_uuid4(client, headers):
-    ids = [_create(client, headers, {})["id"] for _ in range(5)]
-    assert len(set(ids)) == 5
-    for call_id in ids:
-        assert UUID4.match(call_id), call_id
-
-
-def test_client_supplied_id_is_honoured(client, headers):
-    call = _create(client, headers, {"id": "call-0001", "priority": "high"})
-    assert call["id"] == "call-0001"
-    assert [c["id"] for c in _list(client, headers)] == ["call-0001"]
-
-
-def test_duplicate_client_id_is_409_and_keeps_the_first_record(client, headers):
-    first = _create(client, headers, {"id": "call-0001", "priority": "low"})
-    response = client.post(CALLS, json={"id": "call-0001", "priority": "high"}, headers=headers)
-    assert error_of(response) == (409, "ID already exists")
-    assert _list(client, headers) == [first]
-
-
-def test_duplicate_of_a_generated_id_is_409(client, headers):
-    first = _create(client, headers, {})
-    response = client.post(CALLS, json={"id": first["id"]}, headers=headers)
-    assert error_of(response) == (409, "ID already exists")
-
-
-def test_same_client_id_is_allowed_in_another_mdt(client, headers):
-    link_both_default_mdts(client)
-    a = _create(client, headers, {"id": "shared-id", "priority": "low"})
-    response = client.post(
-        f"/mdts/{UNLINKED_MDT_ID}/calls", json={"id": "shared-id"}, headers=headers
-    )
-    b = ok_data(response, 201)
-    assert b["id"] == "shared-id"
-    assert b["mdt_code"] == UNLINKED_MDT_ID
-    assert _list(client, headers) == [a]
-    other = ok_data(client.get(f"/mdts/{UNLINKED_MDT_ID}/calls", headers=headers))
-    assert other == [b]
-
-
-def test_create_accepts_json_with_charset(client, headers):
-    response = client.post(
-        CALLS,
-        data='{"priority": "low"}',
-        content_type="application/json; charset=utf-8",
-        headers=headers,
-    )
-    assert ok_data(response, 201)["priority"] == "low"
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"foo": "bar"},
-        {"classification": "TRAFFIC STOP", "mdt_code": MDT_ID},
-        {"created_by_discord_id": ACTOR_ID},
-        {"created_at": CLOCK_START},
-        {"updated_at": CLOCK_START},
-    ],
-    ids=["foo", "mdt_code", "created_by_discord_id", "created_at", "updated_at"],
-)
-def test_create_with_unknown_key_is_invalid_request_body(client, headers, body):
-    response = client.post(CALLS, json=body, headers=headers)
-    assert error_of(response) == (400, "Invalid request body")
-    assert _list(client, headers) == []
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"priority": 5},
-        {"status": True},
-        {"classification": ["TRAFFIC STOP"]},
-        {"units_assigned": "ADAM-12"},
-        {"units_assigned": [12]},
-        {"id": 5},
-        {"id": None},
-        {"created_by": 1},
-        [],
-        [EXAMPLE],
-        "x",
-        5,
-    ],
-    ids=[
-        "priority-int",
-        "status-bool",
-        "classification-array",
-        "units-string",
-        "units-int-items",
-        "id-int",
-        "id-null",
-        "created_by-int",
-        "empty-array",
-        "array",
-        "string",
-        "number",
-    ],
-)
-def test_create_with_wrong_type_is_invalid_request_body(client, headers, body):
-    response = client.post(CALLS, json=body, headers=headers)
-    assert error_of(response) == (400, "Invalid request body")
-    assert _list(client, headers) == []
+    return list_records(client, headers, CALLS, query)
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,7 +49,7 @@ def test_create_with_wrong_type_is_invalid_request_body(client, headers, body):
 
 
 def test_patch_example_applies_fields_and_refreshes_updated_at(client, headers):
-    _set_clock(client)
+    set_clock(client)
     call = _create(client, headers, EXAMPLE)
     later = advance_clock(client, 60)
     response = client.patch(
@@ -295,7 +91,7 @@ def test_patch_applies_every_listed_field_including_null(client, headers):
 
 
 def test_patch_ignores_keys_outside_the_listed_fields(client, headers):
-    _set_clock(client)
+    set_clock(client)
     call = _create(client, headers, EXAMPLE)
     advance_clock(client, 5)
     body = {
@@ -321,7 +117,7 @@ def test_patch_ignores_keys_outside_the_listed_fields(client, headers):
 
 
 def test_patch_empty_object_refreshes_only_updated_at(client, headers):
-    _set_clock(client)
+    set_clock(client)
     call = _create(client, headers, EXAMPLE)
     advance_clock(client, 30)
     updated = ok_data(client.patch(f"{CALLS}/{call['id']}", json={}, headers=headers))
@@ -429,14 +225,14 @@ def test_patch_call_of_another_mdt_is_404(client, headers):
 
 
 def test_list_is_newest_updated_first_and_patch_moves_to_front(client, headers):
-    _set_clock(client)
+    set_clock(client)
     ids = []
     for n in range(3):
         ids.append(_create(client, headers, {"description": f"call {n}"})["id"])
         advance_clock(client, 1)
-    assert [c["id"] for c in _list(client, headers)] == ids[::-1]
+    assert ids_of(_list(client, headers)) == ids[::-1]
 
     ok_data(client.patch(f"{CALLS}/{ids[0]}", json={"status": "closed"}, headers=headers))
-    assert [c["id"] for c in _list(client, headers)] == [ids[0], ids[2], ids[1]]
+    assert ids_of(_list(client, headers)) == [ids[0], ids[2], ids[1]]
     ok_data(client.patch(f"{CALLS}/{ids[1]}", json={}, headers=headers))
-    assert [c["id"] for c in _list(client, headers)] == [ids[1], ids[0], ids[2]]
+    assert ids_of(_list(client, headers)) == [ids[1], ids[0], ids[2]]

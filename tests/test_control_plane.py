@@ -19,6 +19,13 @@ from tests.support import (
     UNLINKED_MDT_OWNER_ID,
     auth_headers,
     error_of,
+    link,
+    mdt_info,
+    mock_state,
+    ok_data,
+    parse_ts,
+    world,
+    world_mdt,
 )
 
 RECORD_KINDS = {"shifts", "calls", "scene_reports", "tickets", "active_units", "events"}
@@ -28,30 +35,12 @@ NEW_MDT_ID = "5e0c9a1b-7d2f-4b3a-8c6e-1f2a3b4c5d6e"
 NEW_OWNER_ID = "555555555555555555"
 
 
-def _parse(ts: str) -> datetime:
-    assert ISO_MS_Z.match(ts), ts
-    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-
-
 def _real_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _ok_data(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_json()
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert body["ok"] is True, body
-    return body["data"]
-
-
-def _state(client: FlaskClient) -> dict[str, Any]:
-    data: dict[str, Any] = _ok_data(client.get("/__mock/state"))
-    return data
-
-
 def _journal(client: FlaskClient) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = _ok_data(client.get("/__mock/requests"))
+    data: list[dict[str, Any]] = ok_data(client.get("/__mock/requests"))
     return data
 
 
@@ -60,25 +49,13 @@ def _clock(client: FlaskClient, body: Any) -> Any:
 
 
 def _new_world() -> dict[str, Any]:
-    return {
-        "partner_keys": {NEW_KEY: NEW_PARTNER},
-        "link_request_ttl_seconds": 120,
-        "mdts": [
-            {
-                "id": NEW_MDT_ID,
-                "owner_discord_id": NEW_OWNER_ID,
-                "info": {
-                    "name": "State Patrol",
-                    "logo_url": None,
-                    "map": "ER:LC",
-                    "departments": ["State Patrol"],
-                    "divisions": [],
-                    "settings": {},
-                },
-            }
-        ],
-        "links": [{"mdt_id": NEW_MDT_ID, "guild_id": GUILD_ID}],
-    }
+    info = mdt_info("State Patrol", departments=("State Patrol",))
+    return world(
+        world_mdt(NEW_MDT_ID, NEW_OWNER_ID, info),
+        links=[link(NEW_MDT_ID)],
+        partner_keys={NEW_KEY: NEW_PARTNER},
+        ttl=120,
+    )
 
 
 def _make_changes(client: FlaskClient) -> None:
@@ -108,7 +85,7 @@ def _make_changes(client: FlaskClient) -> None:
     assert response.status_code == 200, response.get_json()
     response = client.post(f"/mdts/{MDT_ID}/unlink", headers=auth_headers())
     assert response.status_code == 200, response.get_json()
-    _ok_data(_clock(client, {"advance_seconds": 86_400}))
+    ok_data(_clock(client, {"advance_seconds": 86_400}))
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,9 +94,9 @@ def _make_changes(client: FlaskClient) -> None:
 
 def test_state_of_the_default_world(client: FlaskClient) -> None:
     before = _real_now()
-    state = _state(client)
+    state = mock_state(client)
     assert set(state) >= {"now", "links", "link_requests", "mdts"}
-    now = _parse(state["now"])
+    now = parse_ts(state["now"])
     assert before - timedelta(seconds=1) <= now <= _real_now() + timedelta(seconds=1)
     assert len(state["links"]) == 1
     link = state["links"][0]
@@ -147,18 +124,18 @@ def test_state_shows_records_and_events(client: FlaskClient) -> None:
     response = client.post(
         f"/mdts/{MDT_ID}/shifts", json={"officer_name": "B. Bubbleton"}, headers=auth_headers()
     )
-    shift = _ok_data(response, 201)
+    shift = ok_data(response, 201)
     client.put(
         f"/mdts/{MDT_ID}/units/active", json={"units": [{"id": "ADAM-12"}]}, headers=auth_headers()
     )
-    panic = _ok_data(
+    panic = ok_data(
         client.post(
             f"/mdts/{MDT_ID}/units/active/ADAM-12/panic",
             json={"address": "67 Mango Place"},
             headers=auth_headers(),
         )
     )
-    records = _state(client)["mdts"][MDT_ID]
+    records = mock_state(client)["mdts"][MDT_ID]
     assert records["shifts"] == [shift]
     assert [unit["id"] for unit in records["active_units"]] == ["ADAM-12"]
     assert len(records["events"]) == 1
@@ -168,15 +145,15 @@ def test_state_shows_records_and_events(client: FlaskClient) -> None:
     assert event["address"] == "67 Mango Place"
     assert event["ts"] == panic["ts"]
     assert event["actor"] == ACTOR_ID
-    assert _state(client)["mdts"][UNLINKED_MDT_ID]["shifts"] == []
+    assert mock_state(client)["mdts"][UNLINKED_MDT_ID]["shifts"] == []
 
 
 def test_state_shows_link_requests(client: FlaskClient) -> None:
     response = client.post(
         "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
     )
-    created = _ok_data(response, 201)
-    assert _state(client)["link_requests"] == [created]
+    created = ok_data(response, 201)
+    assert mock_state(client)["link_requests"] == [created]
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,33 +161,33 @@ def test_state_shows_link_requests(client: FlaskClient) -> None:
 
 
 def test_reset_returns_to_the_world(client: FlaskClient) -> None:
-    initial = _state(client)
+    initial = mock_state(client)
     _make_changes(client)
-    changed = _state(client)
+    changed = mock_state(client)
     assert changed["link_requests"] != []
     assert changed["mdts"][MDT_ID]["shifts"] != []
     assert _journal(client) != []
 
-    _ok_data(client.post("/__mock/reset"))
+    ok_data(client.post("/__mock/reset"))
 
-    state = _state(client)
+    state = mock_state(client)
     assert state["link_requests"] == []
     assert state["mdts"] == initial["mdts"]
     assert [(link["mdt_id"], link["guild_id"]) for link in state["links"]] == [(MDT_ID, GUILD_ID)]
-    now = _parse(state["now"])
+    now = parse_ts(state["now"])
     assert abs(now - _real_now()) < timedelta(seconds=5)
     assert _journal(client) == []
     response = client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
-    assert _ok_data(response) == []
+    assert ok_data(response) == []
     response = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
     assert error_of(response) == (403, "MDT not linked to this guild")
 
 
 def test_reset_keeps_a_replaced_world(client: FlaskClient) -> None:
-    _ok_data(client.post("/__mock/world", json=_new_world()))
-    _ok_data(client.post("/__mock/reset"))
+    ok_data(client.post("/__mock/world", json=_new_world()))
+    ok_data(client.post("/__mock/reset"))
     response = client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers(key=NEW_KEY))
-    assert _ok_data(response)["name"] == "State Patrol"
+    assert ok_data(response)["name"] == "State Patrol"
     assert error_of(client.get(f"/mdts/{MDT_ID}", headers=auth_headers())) == (401, "Unauthorized")
 
 
@@ -220,27 +197,29 @@ def test_reset_keeps_a_replaced_world(client: FlaskClient) -> None:
 
 def test_world_replace(client: FlaskClient) -> None:
     _make_changes(client)
-    _ok_data(client.post("/__mock/world", json=_new_world()))
-    state = _state(client)
+    ok_data(client.post("/__mock/world", json=_new_world()))
+    state = mock_state(client)
     assert state["link_requests"] == []
     assert set(state["mdts"]) == {NEW_MDT_ID}
     assert [(link["partner"], link["mdt_id"]) for link in state["links"]] == [
         (NEW_PARTNER, NEW_MDT_ID)
     ]
-    assert abs(_parse(state["now"]) - _real_now()) < timedelta(seconds=5)
+    assert abs(parse_ts(state["now"]) - _real_now()) < timedelta(seconds=5)
     assert _journal(client) == []
     # The old key is gone, the new one works.
     response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers(key=PARTNER_KEY))
     assert error_of(response) == (401, "Unauthorized")
     response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers(key=NEW_KEY))
-    assert [item["mdt_id"] for item in _ok_data(response)] == [NEW_MDT_ID]
+    assert [item["mdt_id"] for item in ok_data(response)] == [NEW_MDT_ID]
     # The new world's TTL applies.
     response = client.post(
         "/link-requests", json={"mdt_id": NEW_MDT_ID}, headers=auth_headers(key=NEW_KEY)
     )
-    created = _ok_data(response, 201)
+    created = ok_data(response, 201)
     assert created["partner"] == NEW_PARTNER
-    assert _parse(created["expires_at"]) - _parse(created["created_at"]) == timedelta(seconds=120)
+    assert parse_ts(created["expires_at"]) - parse_ts(created["created_at"]) == timedelta(
+        seconds=120
+    )
 
 
 @pytest.mark.parametrize(
@@ -266,7 +245,7 @@ def test_world_invalid_is_rejected_and_keeps_the_old_world(
     assert response.mimetype == "application/json"
     # The old world is still served.
     response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers())
-    assert [item["mdt_id"] for item in _ok_data(response)] == [MDT_ID]
+    assert [item["mdt_id"] for item in ok_data(response)] == [MDT_ID]
 
 
 def test_world_not_json_is_rejected(client: FlaskClient) -> None:
@@ -274,7 +253,7 @@ def test_world_not_json_is_rejected(client: FlaskClient) -> None:
     assert error_of(response)[0] == 400
     response = client.post("/__mock/world", json=[1, 2])
     assert error_of(response)[0] == 400
-    listing = _ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
+    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
     assert [item["mdt_id"] for item in listing] == [MDT_ID]
 
 
@@ -283,26 +262,26 @@ def test_world_not_json_is_rejected(client: FlaskClient) -> None:
 
 
 def test_clock_advance(client: FlaskClient) -> None:
-    before = _parse(_state(client)["now"])
-    now = _parse(_ok_data(_clock(client, {"advance_seconds": 3600}))["now"])
+    before = parse_ts(mock_state(client)["now"])
+    now = parse_ts(ok_data(_clock(client, {"advance_seconds": 3600}))["now"])
     assert before + timedelta(seconds=3600) <= now < before + timedelta(seconds=3605)
-    again = _parse(_ok_data(_clock(client, {"advance_seconds": 0.5}))["now"])
+    again = parse_ts(ok_data(_clock(client, {"advance_seconds": 0.5}))["now"])
     assert now + timedelta(milliseconds=500) <= again < now + timedelta(seconds=5)
-    assert _parse(_state(client)["now"]) >= again
+    assert parse_ts(mock_state(client)["now"]) >= again
 
 
 def test_clock_set_now_keeps_running(client: FlaskClient) -> None:
-    data = _ok_data(_clock(client, {"now": "2030-01-02T03:04:05.678Z"}))
+    data = ok_data(_clock(client, {"now": "2030-01-02T03:04:05.678Z"}))
     target = datetime(2030, 1, 2, 3, 4, 5, 678_000, tzinfo=timezone.utc)
-    now = _parse(data["now"])
+    now = parse_ts(data["now"])
     assert target <= now < target + timedelta(seconds=5)
-    later = _parse(_state(client)["now"])
+    later = parse_ts(mock_state(client)["now"])
     assert now <= later < target + timedelta(seconds=5)
     # Records take the mock clock's time.
     response = client.post(
         f"/mdts/{MDT_ID}/shifts", json={"officer_name": "B. Bubbleton"}, headers=auth_headers()
     )
-    created = _parse(_ok_data(response, 201)["created_at"])
+    created = parse_ts(ok_data(response, 201)["created_at"])
     assert target <= created < target + timedelta(seconds=5)
 
 
@@ -315,19 +294,19 @@ def test_clock_set_now_keeps_running(client: FlaskClient) -> None:
     ids=["no-millis", "offset"],
 )
 def test_clock_set_now_accepts_iso_8601(client: FlaskClient, text: str, expected: datetime) -> None:
-    now = _parse(_ok_data(_clock(client, {"now": text}))["now"])
+    now = parse_ts(ok_data(_clock(client, {"now": text}))["now"])
     assert expected <= now < expected + timedelta(seconds=5)
 
 
 def test_clock_can_go_back_to_the_past(client: FlaskClient) -> None:
-    now = _parse(_ok_data(_clock(client, {"now": "2001-02-03T04:05:06.000Z"}))["now"])
+    now = parse_ts(ok_data(_clock(client, {"now": "2001-02-03T04:05:06.000Z"}))["now"])
     assert now < datetime(2001, 2, 3, 4, 5, 11, tzinfo=timezone.utc)
 
 
 def test_reset_returns_clock_to_real_time(client: FlaskClient) -> None:
-    _ok_data(_clock(client, {"now": "2030-01-02T03:04:05.678Z"}))
-    _ok_data(client.post("/__mock/reset"))
-    assert abs(_parse(_state(client)["now"]) - _real_now()) < timedelta(seconds=5)
+    ok_data(_clock(client, {"now": "2030-01-02T03:04:05.678Z"}))
+    ok_data(client.post("/__mock/reset"))
+    assert abs(parse_ts(mock_state(client)["now"]) - _real_now()) < timedelta(seconds=5)
 
 
 @pytest.mark.parametrize(
@@ -356,14 +335,14 @@ def test_reset_returns_clock_to_real_time(client: FlaskClient) -> None:
     ],
 )
 def test_clock_bad_input(client: FlaskClient, body: Any) -> None:
-    before = _parse(_state(client)["now"])
+    before = parse_ts(mock_state(client)["now"])
     response = _clock(client, body)
     status, error = error_of(response)
     assert status == 400
     assert error
     assert response.mimetype == "application/json"
     # The clock did not move.
-    assert abs(_parse(_state(client)["now"]) - before) < timedelta(seconds=5)
+    assert abs(parse_ts(mock_state(client)["now"]) - before) < timedelta(seconds=5)
 
 
 def test_clock_body_not_json(client: FlaskClient) -> None:
@@ -415,7 +394,7 @@ def test_journal_has_unauthorized_requests(client: FlaskClient) -> None:
 
 
 def test_journal_skips_control_plane(client: FlaskClient) -> None:
-    _state(client)
+    mock_state(client)
     _clock(client, {"advance_seconds": 1})
     _clock(client, {"bogus": 1})
     client.post("/__mock/world", json={"bogus": 1})
@@ -425,10 +404,10 @@ def test_journal_skips_control_plane(client: FlaskClient) -> None:
 
 
 def test_journal_timestamps_follow_the_mock_clock(client: FlaskClient) -> None:
-    _ok_data(_clock(client, {"now": "2030-01-02T03:04:05.000Z"}))
+    ok_data(_clock(client, {"now": "2030-01-02T03:04:05.000Z"}))
     client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
     (entry,) = _journal(client)
-    stamp = _parse(entry["timestamp"])
+    stamp = parse_ts(entry["timestamp"])
     target = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     assert target <= stamp < target + timedelta(seconds=5)
 
@@ -444,8 +423,8 @@ def test_journal_timestamps_follow_the_mock_clock(client: FlaskClient) -> None:
 )
 def test_control_plane_needs_no_partner_key(client: FlaskClient, header_args: Any) -> None:
     headers = auth_headers(**header_args)
-    _ok_data(client.get("/__mock/state", headers=headers))
-    _ok_data(client.get("/__mock/requests", headers=headers))
-    _ok_data(client.post("/__mock/clock", json={"advance_seconds": 5}, headers=headers))
-    _ok_data(client.post("/__mock/reset", headers=headers))
-    _ok_data(client.post("/__mock/world", json=_new_world(), headers=headers))
+    ok_data(client.get("/__mock/state", headers=headers))
+    ok_data(client.get("/__mock/requests", headers=headers))
+    ok_data(client.post("/__mock/clock", json={"advance_seconds": 5}, headers=headers))
+    ok_data(client.post("/__mock/reset", headers=headers))
+    ok_data(client.post("/__mock/world", json=_new_world(), headers=headers))

@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver import create_app
+from tests.support import link, mdt_info, world_mdt
+from tests.support import world as make_world
 
 PARTNERS = {"key-a": "Partner A", "key-b": "Partner B"}
 KEY_OF = {name: key for key, name in PARTNERS.items()}
@@ -38,29 +40,15 @@ SETTINGS = settings(
 
 
 def world(links: set[LinkKey]) -> dict[str, Any]:
-    return {
-        "partner_keys": dict(PARTNERS),
-        "link_request_ttl_seconds": 900,
-        "mdts": [
-            {
-                "id": mdt,
-                "owner_discord_id": owner,
-                "info": {
-                    "name": f"MDT {mdt}",
-                    "logo_url": None,
-                    "map": "ER:LC",
-                    "departments": ["Patrol"],
-                    "divisions": [],
-                    "settings": {},
-                },
-            }
+    return make_world(
+        *(
+            world_mdt(mdt, owner, mdt_info(f"MDT {mdt}", departments=("Patrol",)))
             for mdt, owner in MDTS.items()
-        ],
-        "links": [
-            {"mdt_id": mdt, "guild_id": guild, "partner": partner}
-            for partner, guild, mdt in sorted(links)
-        ],
-    }
+        ),
+        links=[link(mdt, guild, partner=partner) for partner, guild, mdt in sorted(links)],
+        partner_keys=dict(PARTNERS),
+        ttl=900,
+    )
 
 
 def headers(partner: str, guild: str, actor: str | None = None) -> dict[str, str]:

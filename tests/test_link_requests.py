@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,19 +14,24 @@ from mockserver.clock import Clock
 from tests.support import (
     ACTOR_ID,
     GUILD_ID,
-    ISO_MS_Z,
     LINK_REQUEST_TTL_SECONDS,
     MDT_ID,
     OTHER_GUILD_ID,
-    PARTNER_KEY,
     PARTNER_NAME,
     UNLINKED_MDT_ID,
     UNLINKED_MDT_OWNER_ID,
+    UUID4,
+    advance_clock,
     auth_headers,
     error_of,
+    mdt_info,
+    mock_state,
+    ok_data,
+    parse_ts,
+    world,
+    world_mdt,
 )
 
-UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 REQUESTER_ID = "444444444444444444"
 LINK_REQUEST_FIELDS = {
@@ -55,32 +59,10 @@ ALREADY_APPROVED = "Link request already approved"
 NOT_LINKED = "MDT not linked to this guild"
 
 
-def _parse(ts: str) -> datetime:
-    assert ISO_MS_Z.match(ts), ts
-    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-
-
 def _world(ttl: int, owner: str | None) -> dict[str, Any]:
     """A world with one unlinked MDT owned by `owner`."""
-    return {
-        "partner_keys": {PARTNER_KEY: PARTNER_NAME},
-        "link_request_ttl_seconds": ttl,
-        "mdts": [
-            {
-                "id": UNLINKED_MDT_ID,
-                "owner_discord_id": owner,
-                "info": {
-                    "name": "Maple County Police",
-                    "logo_url": None,
-                    "map": "Maple County",
-                    "departments": ["Patrol"],
-                    "divisions": [],
-                    "settings": {},
-                },
-            }
-        ],
-        "links": [],
-    }
+    info = mdt_info("Maple County Police", map="Maple County", departments=("Patrol",))
+    return world(world_mdt(UNLINKED_MDT_ID, owner, info), ttl=ttl)
 
 
 def _create(
@@ -118,20 +100,13 @@ def _decide(
     )
 
 
-def _advance(client: FlaskClient, seconds: float) -> str:
-    response = client.post("/__mock/clock", json={"advance_seconds": seconds})
-    assert response.status_code == 200, response.get_json()
-    now: str = response.get_json()["data"]["now"]
-    return now
-
-
 def _set_now(client: FlaskClient, now: str) -> None:
     response = client.post("/__mock/clock", json={"now": now})
     assert response.status_code == 200, response.get_json()
 
 
 def _state_request(client: FlaskClient, request_id: str) -> dict[str, Any]:
-    state = client.get("/__mock/state").get_json()["data"]
+    state = mock_state(client)
     matches = [item for item in state["link_requests"] if item["id"] == request_id]
     assert len(matches) == 1, state["link_requests"]
     found: dict[str, Any] = matches[0]
@@ -145,14 +120,6 @@ def _shifts_status(client: FlaskClient, mdt_id: str, guild: str) -> int:
     return response.status_code
 
 
-def _ok_data(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_json()
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert body["ok"] is True, body
-    return body["data"]
-
-
 # --------------------------------------------------------------------------------------------
 # createLinkRequest
 
@@ -163,7 +130,7 @@ def test_create_returns_201_with_pending_link_request(client: FlaskClient) -> No
         json={"mdt_id": UNLINKED_MDT_ID},
         headers=auth_headers(actor=REQUESTER_ID),
     )
-    data = _ok_data(response, 201)
+    data = ok_data(response, 201)
     assert set(data) >= LINK_REQUEST_FIELDS
     assert UUID4.match(data["id"]), data["id"]
     assert data["partner"] == PARTNER_NAME
@@ -173,8 +140,8 @@ def test_create_returns_201_with_pending_link_request(client: FlaskClient) -> No
     assert data["requester_discord_id"] == REQUESTER_ID
     assert data["owner_discord_id"] == UNLINKED_MDT_OWNER_ID
     assert data["decided_at"] is None
-    created = _parse(data["created_at"])
-    expires = _parse(data["expires_at"])
+    created = parse_ts(data["created_at"])
+    expires = parse_ts(data["expires_at"])
     assert expires - created == timedelta(seconds=LINK_REQUEST_TTL_SECONDS)
 
 
@@ -208,10 +175,10 @@ def test_create_twice_gives_two_distinct_pending_requests(client: FlaskClient) -
 def test_create_uses_the_mock_clock(client: FlaskClient) -> None:
     _set_now(client, "2030-01-02T03:04:05.000Z")
     data = _create(client)
-    created = _parse(data["created_at"])
+    created = parse_ts(data["created_at"])
     start = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     assert start <= created < start + timedelta(seconds=30)
-    assert _parse(data["expires_at"]) == created + timedelta(seconds=LINK_REQUEST_TTL_SECONDS)
+    assert parse_ts(data["expires_at"]) == created + timedelta(seconds=LINK_REQUEST_TTL_SECONDS)
 
 
 def test_create_is_recorded_in_state(client: FlaskClient) -> None:
@@ -222,7 +189,7 @@ def test_create_is_recorded_in_state(client: FlaskClient) -> None:
 def test_create_ttl_comes_from_the_world() -> None:
     client = create_app(world=_world(60, UNLINKED_MDT_OWNER_ID)).test_client()
     data = _create(client)
-    assert _parse(data["expires_at"]) - _parse(data["created_at"]) == timedelta(seconds=60)
+    assert parse_ts(data["expires_at"]) - parse_ts(data["created_at"]) == timedelta(seconds=60)
 
 
 def test_create_for_mdt_without_owner_has_null_owner() -> None:
@@ -333,11 +300,11 @@ def test_create_served_under_v1(client: FlaskClient) -> None:
 def test_confirm_approves_and_links(client: FlaskClient) -> None:
     created = _create(client)
     assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 403
-    data = _ok_data(_decide(client, created["id"], "confirm"))
+    data = ok_data(_decide(client, created["id"], "confirm"))
     assert data["status"] == "approved"
     assert data.get("already") in (None, False)
-    decided = _parse(data["decided_at"])
-    assert _parse(created["created_at"]) <= decided < _parse(created["expires_at"])
+    decided = parse_ts(data["decided_at"])
+    assert parse_ts(created["created_at"]) <= decided < parse_ts(created["expires_at"])
     for field in LINK_REQUEST_FIELDS - {"status", "decided_at"}:
         assert data[field] == created[field], field
     assert _state_request(client, created["id"])["status"] == "approved"
@@ -347,14 +314,14 @@ def test_confirm_approves_and_links(client: FlaskClient) -> None:
 
 def test_confirm_link_appears_in_guild_list_and_state(client: FlaskClient) -> None:
     created = _create(client)
-    decided = _ok_data(_decide(client, created["id"], "confirm"))
-    listing = _ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
+    decided = ok_data(_decide(client, created["id"], "confirm"))
+    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
     mine = [item for item in listing if item["mdt_id"] == UNLINKED_MDT_ID]
     assert len(mine) == 1
     assert mine[0]["guild_id"] == GUILD_ID
     assert mine[0]["owner_discord_id"] == UNLINKED_MDT_OWNER_ID
     assert mine[0]["link_request_id"] == created["id"]
-    assert _parse(mine[0]["linked_at"]) >= _parse(decided["created_at"])
+    assert parse_ts(mine[0]["linked_at"]) >= parse_ts(decided["created_at"])
     links = client.get("/__mock/state").get_json()["data"]["links"]
     state_links = [link for link in links if link["mdt_id"] == UNLINKED_MDT_ID]
     assert len(state_links) == 1
@@ -365,9 +332,9 @@ def test_confirm_link_appears_in_guild_list_and_state(client: FlaskClient) -> No
 
 def test_confirm_twice_answers_already(client: FlaskClient) -> None:
     created = _create(client)
-    first = _ok_data(_decide(client, created["id"], "confirm"))
-    _advance(client, 30)
-    second = _ok_data(_decide(client, created["id"], "confirm"))
+    first = ok_data(_decide(client, created["id"], "confirm"))
+    advance_clock(client, 30)
+    second = ok_data(_decide(client, created["id"], "confirm"))
     assert second["already"] is True
     assert second["status"] == "approved"
     assert second["decided_at"] == first["decided_at"]
@@ -377,9 +344,9 @@ def test_confirm_twice_answers_already(client: FlaskClient) -> None:
 
 def test_confirm_already_approved_after_ttl_still_answers_already(client: FlaskClient) -> None:
     created = _create(client)
-    _ok_data(_decide(client, created["id"], "confirm"))
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 60)
-    again = _ok_data(_decide(client, created["id"], "confirm"))
+    ok_data(_decide(client, created["id"], "confirm"))
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 60)
+    again = ok_data(_decide(client, created["id"], "confirm"))
     assert again["already"] is True
     assert again["status"] == "approved"
     assert _state_request(client, created["id"])["status"] == "approved"
@@ -387,7 +354,7 @@ def test_confirm_already_approved_after_ttl_still_answers_already(client: FlaskC
 
 def test_deny_after_confirm_is_conflict(client: FlaskClient) -> None:
     created = _create(client)
-    _ok_data(_decide(client, created["id"], "confirm"))
+    ok_data(_decide(client, created["id"], "confirm"))
     assert error_of(_decide(client, created["id"], "deny")) == (409, ALREADY_APPROVED)
     assert _state_request(client, created["id"])["status"] == "approved"
     assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 200
@@ -399,11 +366,11 @@ def test_deny_after_confirm_is_conflict(client: FlaskClient) -> None:
 
 def test_deny_marks_denied_and_creates_no_link(client: FlaskClient) -> None:
     created = _create(client)
-    data = _ok_data(_decide(client, created["id"], "deny"))
+    data = ok_data(_decide(client, created["id"], "deny"))
     assert data["status"] == "denied"
     assert data.get("already") in (None, False)
-    decided = _parse(data["decided_at"])
-    assert _parse(created["created_at"]) <= decided < _parse(created["expires_at"])
+    decided = parse_ts(data["decided_at"])
+    assert parse_ts(created["created_at"]) <= decided < parse_ts(created["expires_at"])
     for field in LINK_REQUEST_FIELDS - {"status", "decided_at"}:
         assert data[field] == created[field], field
     assert _state_request(client, created["id"])["status"] == "denied"
@@ -412,7 +379,7 @@ def test_deny_marks_denied_and_creates_no_link(client: FlaskClient) -> None:
 
 def test_confirm_after_deny_is_conflict(client: FlaskClient) -> None:
     created = _create(client)
-    _ok_data(_decide(client, created["id"], "deny"))
+    ok_data(_decide(client, created["id"], "deny"))
     assert error_of(_decide(client, created["id"], "confirm")) == (409, ALREADY_DENIED)
     assert _state_request(client, created["id"])["status"] == "denied"
     assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 403
@@ -420,9 +387,9 @@ def test_confirm_after_deny_is_conflict(client: FlaskClient) -> None:
 
 def test_deny_twice_answers_already(client: FlaskClient) -> None:
     created = _create(client)
-    first = _ok_data(_decide(client, created["id"], "deny"))
-    _advance(client, 30)
-    second = _ok_data(_decide(client, created["id"], "deny"))
+    first = ok_data(_decide(client, created["id"], "deny"))
+    advance_clock(client, 30)
+    second = ok_data(_decide(client, created["id"], "deny"))
     assert second["already"] is True
     assert second["status"] == "denied"
     assert second["decided_at"] == first["decided_at"]
@@ -430,9 +397,9 @@ def test_deny_twice_answers_already(client: FlaskClient) -> None:
 
 def test_deny_already_denied_after_ttl_still_answers_already(client: FlaskClient) -> None:
     created = _create(client)
-    _ok_data(_decide(client, created["id"], "deny"))
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 60)
-    again = _ok_data(_decide(client, created["id"], "deny"))
+    ok_data(_decide(client, created["id"], "deny"))
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 60)
+    again = ok_data(_decide(client, created["id"], "deny"))
     assert again["already"] is True
     assert again["status"] == "denied"
 
@@ -444,12 +411,12 @@ def test_deny_already_denied_after_ttl_still_answers_already(client: FlaskClient
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
 def test_expired_request_answers_410_and_is_marked_expired(client: FlaskClient, verb: str) -> None:
     created = _create(client)
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 1)
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 1)
     assert error_of(_decide(client, created["id"], verb)) == (410, EXPIRED)
     stored = _state_request(client, created["id"])
     assert stored["status"] == "expired"
     assert stored["decided_at"] is not None
-    _parse(stored["decided_at"])
+    parse_ts(stored["decided_at"])
     # Expired is final: both decisions keep answering 410.
     for again in ("confirm", "deny", verb):
         assert error_of(_decide(client, created["id"], again)) == (410, EXPIRED)
@@ -470,12 +437,12 @@ def test_expiry_at_exact_boundary(client: FlaskClient, verb: str) -> None:
 def test_not_expired_just_before_boundary(client: FlaskClient, verb: str) -> None:
     created = _create(client)
     _set_now(client, _ms_before(created["expires_at"], 2000))
-    data = _ok_data(_decide(client, created["id"], verb))
+    data = ok_data(_decide(client, created["id"], verb))
     assert data["status"] == ("approved" if verb == "confirm" else "denied")
 
 
 def _ms_before(ts: str, millis: int) -> str:
-    moment = _parse(ts) - timedelta(milliseconds=millis)
+    moment = parse_ts(ts) - timedelta(milliseconds=millis)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -486,7 +453,7 @@ def test_expiry_boundary_with_a_stopped_clock(verb: str) -> None:
     client = create_app(clock=Clock(source=lambda: 1_800_000_000.0)).test_client()
     early = _create(client)
     _set_now(client, _ms_before(early["expires_at"], 1))
-    assert _ok_data(_decide(client, early["id"], verb))["status"] in ("approved", "denied")
+    assert ok_data(_decide(client, early["id"], verb))["status"] in ("approved", "denied")
     late = _create(client)
     _set_now(client, late["expires_at"])
     assert error_of(_decide(client, late["id"], verb)) == (410, EXPIRED)
@@ -496,11 +463,11 @@ def test_expiry_boundary_with_a_stopped_clock(verb: str) -> None:
 def test_expiry_uses_the_world_ttl() -> None:
     client = create_app(world=_world(60, UNLINKED_MDT_OWNER_ID)).test_client()
     first = _create(client)
-    _advance(client, 61)
+    advance_clock(client, 61)
     assert error_of(_decide(client, first["id"], "confirm")) == (410, EXPIRED)
     second = _create(client)
-    _advance(client, 30)
-    assert _ok_data(_decide(client, second["id"], "confirm"))["status"] == "approved"
+    advance_clock(client, 30)
+    assert ok_data(_decide(client, second["id"], "confirm"))["status"] == "approved"
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,7 +498,7 @@ def test_request_from_another_guild_is_not_found(client: FlaskClient, verb: str)
     assert error_of(response) == (404, NOT_FOUND)
     assert _state_request(client, created["id"])["status"] == "pending"
     # The request is still decidable in its own guild.
-    assert _ok_data(_decide(client, created["id"], verb, guild=GUILD_ID))["status"] in (
+    assert ok_data(_decide(client, created["id"], verb, guild=GUILD_ID))["status"] in (
         "approved",
         "denied",
     )
@@ -550,7 +517,7 @@ def test_not_found_comes_before_owner_check(client: FlaskClient, verb: str) -> N
 @pytest.mark.parametrize("decided_by", ["confirm", "deny"])
 def test_owner_check_comes_before_state(client: FlaskClient, verb: str, decided_by: str) -> None:
     created = _create(client)
-    _ok_data(_decide(client, created["id"], decided_by))
+    ok_data(_decide(client, created["id"], decided_by))
     # already / 409 would be the state answer; a non-owner gets 403 first.
     assert error_of(_decide(client, created["id"], verb, actor=ACTOR_ID)) == (403, NOT_OWNER)
     assert error_of(_decide(client, created["id"], verb, actor=None)) == (403, NOT_OWNER)
@@ -559,7 +526,7 @@ def test_owner_check_comes_before_state(client: FlaskClient, verb: str, decided_
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
 def test_owner_check_comes_before_expiry(client: FlaskClient, verb: str) -> None:
     created = _create(client)
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 1)
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 1)
     assert error_of(_decide(client, created["id"], verb, actor=ACTOR_ID)) == (403, NOT_OWNER)
     assert error_of(_decide(client, created["id"], verb)) == (410, EXPIRED)
 
@@ -586,13 +553,13 @@ def test_decide_unauthorized_first(client: FlaskClient, verb: str) -> None:
 
 def test_confirm_and_deny_served_under_v1(client: FlaskClient) -> None:
     first = _create(client, prefix="/v1")
-    data = _ok_data(_decide(client, first["id"], "confirm", prefix="/v1"))
+    data = ok_data(_decide(client, first["id"], "confirm", prefix="/v1"))
     assert data["status"] == "approved"
-    assert _ok_data(_decide(client, first["id"], "confirm", prefix="/v1"))["already"] is True
+    assert ok_data(_decide(client, first["id"], "confirm", prefix="/v1"))["already"] is True
     assert error_of(_decide(client, first["id"], "deny", prefix="/v1")) == (409, ALREADY_APPROVED)
     assert error_of(_decide(client, UNKNOWN_ID, "deny", prefix="/v1")) == (404, NOT_FOUND)
     second = _create(client, prefix="/v1")
-    assert _ok_data(_decide(client, second["id"], "deny", prefix="/v1"))["status"] == "denied"
+    assert ok_data(_decide(client, second["id"], "deny", prefix="/v1"))["status"] == "denied"
     response = _decide(client, second["id"], "confirm", prefix="/v1")
     assert error_of(response) == (409, ALREADY_DENIED)
     third = _create(client)
@@ -600,7 +567,7 @@ def test_confirm_and_deny_served_under_v1(client: FlaskClient) -> None:
         403,
         NOT_OWNER,
     )
-    _advance(client, LINK_REQUEST_TTL_SECONDS + 1)
+    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 1)
     assert error_of(_decide(client, third["id"], "confirm", prefix="/v1")) == (410, EXPIRED)
     response = client.get(f"/v1/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
     assert response.status_code == 200

@@ -10,15 +10,16 @@ from flask.testing import FlaskClient
 from mockserver import create_app
 from tests.support import (
     ACTOR_ID,
-    GUILD_ID,
     MDT_ID,
     OTHER_GUILD_ID,
-    PARTNER_KEY,
-    PARTNER_NAME,
     UNLINKED_MDT_ID,
     UNLINKED_MDT_OWNER_ID,
     auth_headers,
     error_of,
+    link,
+    ok_data,
+    world,
+    world_mdt,
 )
 
 NOT_LINKED = "MDT not linked to this guild"
@@ -46,23 +47,11 @@ OTHER_INFO: dict[str, Any] = {
 
 
 def _world(linked_info: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "partner_keys": {PARTNER_KEY: PARTNER_NAME},
-        "link_request_ttl_seconds": 900,
-        "mdts": [
-            {"id": MDT_ID, "owner_discord_id": ACTOR_ID, "info": linked_info},
-            {"id": UNLINKED_MDT_ID, "owner_discord_id": UNLINKED_MDT_OWNER_ID, "info": OTHER_INFO},
-        ],
-        "links": [{"mdt_id": MDT_ID, "guild_id": GUILD_ID}],
-    }
-
-
-def _ok_data(response: Any) -> Any:
-    assert response.status_code == 200, response.get_json()
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert body["ok"] is True, body
-    return body["data"]
+    return world(
+        world_mdt(MDT_ID, ACTOR_ID, linked_info),
+        world_mdt(UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, OTHER_INFO),
+        links=[link(MDT_ID)],
+    )
 
 
 def _info(client: FlaskClient, mdt_id: str = MDT_ID, **header_args: Any) -> Any:
@@ -70,7 +59,7 @@ def _info(client: FlaskClient, mdt_id: str = MDT_ID, **header_args: Any) -> Any:
 
 
 def test_default_world_info(client: FlaskClient) -> None:
-    data = _ok_data(_info(client))
+    data = ok_data(_info(client))
     assert set(data) == INFO_FIELDS
     assert data["id"] == MDT_ID
     assert isinstance(data["name"], str) and data["name"]
@@ -85,18 +74,18 @@ def test_default_world_info(client: FlaskClient) -> None:
 
 def test_info_is_the_worlds_info() -> None:
     client = create_app(world=_world(LINKED_INFO)).test_client()
-    assert _ok_data(_info(client)) == {"id": MDT_ID, **LINKED_INFO}
+    assert ok_data(_info(client)) == {"id": MDT_ID, **LINKED_INFO}
 
 
 def test_info_needs_no_actor() -> None:
     client = create_app(world=_world(LINKED_INFO)).test_client()
-    assert _ok_data(_info(client, actor=None)) == {"id": MDT_ID, **LINKED_INFO}
+    assert ok_data(_info(client, actor=None)) == {"id": MDT_ID, **LINKED_INFO}
 
 
 def test_info_served_under_v1() -> None:
     client = create_app(world=_world(LINKED_INFO)).test_client()
     response = client.get(f"/v1/mdts/{MDT_ID}", headers=auth_headers())
-    assert _ok_data(response) == {"id": MDT_ID, **LINKED_INFO}
+    assert ok_data(response) == {"id": MDT_ID, **LINKED_INFO}
 
 
 def test_info_never_exposes_secrets() -> None:
@@ -107,7 +96,7 @@ def test_info_never_exposes_secrets() -> None:
         "secret": "s3cr3t",
     }
     client = create_app(world=_world(secret_info)).test_client()
-    data = _ok_data(_info(client))
+    data = ok_data(_info(client))
     for key in SECRET_KEYS:
         assert key not in data, key
     assert data == {"id": MDT_ID, **LINKED_INFO}
@@ -151,7 +140,7 @@ def test_info_after_link_and_unlink() -> None:
         f"/link-requests/{request_id}/confirm", headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID)
     )
     assert response.status_code == 200, response.get_json()
-    assert _ok_data(_info(client, UNLINKED_MDT_ID)) == {"id": UNLINKED_MDT_ID, **OTHER_INFO}
+    assert ok_data(_info(client, UNLINKED_MDT_ID)) == {"id": UNLINKED_MDT_ID, **OTHER_INFO}
     assert error_of(_info(client, UNLINKED_MDT_ID, guild=OTHER_GUILD_ID)) == (403, NOT_LINKED)
     response = client.post(
         f"/mdts/{UNLINKED_MDT_ID}/unlink", headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID)

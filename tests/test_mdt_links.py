@@ -18,8 +18,13 @@ from tests.support import (
     PARTNER_NAME,
     UNLINKED_MDT_ID,
     UNLINKED_MDT_OWNER_ID,
+    advance_clock,
     auth_headers,
     error_of,
+    link,
+    ok_data,
+    world,
+    world_mdt,
 )
 
 LINK_FIELDS = {"mdt_id", "guild_id", "owner_discord_id", "link_request_id", "linked_at"}
@@ -53,35 +58,11 @@ MDT_SCOPED: list[tuple[str, str, Any]] = [
 MDT_SCOPED_IDS = [f"{method} {path}" for method, path, _ in MDT_SCOPED]
 
 
-def _info(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "logo_url": None,
-        "map": "ER:LC",
-        "departments": ["Patrol"],
-        "divisions": [],
-        "settings": {},
-    }
-
-
-def _ok_data(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_json()
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert body["ok"] is True, body
-    return body["data"]
-
-
 def _list(client: FlaskClient, guild: str = GUILD_ID, key: str = PARTNER_KEY) -> list[Any]:
     response = client.get(f"/guilds/{guild}/mdts", headers=auth_headers(key=key, guild=guild))
-    data = _ok_data(response)
+    data = ok_data(response)
     assert isinstance(data, list), data
     return data
-
-
-def _advance(client: FlaskClient, seconds: float) -> None:
-    response = client.post("/__mock/clock", json={"advance_seconds": seconds})
-    assert response.status_code == 200, response.get_json()
 
 
 def _link(
@@ -98,12 +79,12 @@ def _link(
         json={"mdt_id": mdt_id},
         headers=auth_headers(key=key, guild=guild, actor=ACTOR_ID),
     )
-    request_id: str = _ok_data(response, 201)["id"]
+    request_id: str = ok_data(response, 201)["id"]
     response = client.post(
         f"/link-requests/{request_id}/confirm",
         headers=auth_headers(key=key, guild=guild, actor=owner),
     )
-    assert _ok_data(response)["status"] == "approved"
+    assert ok_data(response)["status"] == "approved"
     return request_id
 
 
@@ -119,24 +100,17 @@ def _call(client: FlaskClient, method: str, path: str, body: Any, **header_args:
 
 
 def _two_partner_world() -> dict[str, Any]:
-    return {
-        "partner_keys": {PARTNER_KEY: PARTNER_NAME, OTHER_KEY: OTHER_PARTNER},
-        "link_request_ttl_seconds": 900,
-        "mdts": [
-            {"id": MDT_ID, "owner_discord_id": ACTOR_ID, "info": _info("Ours")},
-            {
-                "id": UNLINKED_MDT_ID,
-                "owner_discord_id": UNLINKED_MDT_OWNER_ID,
-                "info": _info("Theirs"),
-            },
-            {"id": THIRD_MDT_ID, "owner_discord_id": THIRD_MDT_OWNER_ID, "info": _info("Shared")},
+    return world(
+        world_mdt(MDT_ID, ACTOR_ID, "Ours"),
+        world_mdt(UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, "Theirs"),
+        world_mdt(THIRD_MDT_ID, THIRD_MDT_OWNER_ID, "Shared"),
+        links=[
+            link(MDT_ID, partner=PARTNER_NAME),
+            link(UNLINKED_MDT_ID, partner=OTHER_PARTNER),
+            link(THIRD_MDT_ID, OTHER_GUILD_ID),
         ],
-        "links": [
-            {"mdt_id": MDT_ID, "guild_id": GUILD_ID, "partner": PARTNER_NAME},
-            {"mdt_id": UNLINKED_MDT_ID, "guild_id": GUILD_ID, "partner": OTHER_PARTNER},
-            {"mdt_id": THIRD_MDT_ID, "guild_id": OTHER_GUILD_ID},
-        ],
-    }
+        partner_keys={PARTNER_KEY: PARTNER_NAME, OTHER_KEY: OTHER_PARTNER},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,7 +131,7 @@ def test_list_default_world(client: FlaskClient) -> None:
 
 def test_list_needs_no_actor(client: FlaskClient) -> None:
     response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers(actor=None))
-    assert [item["mdt_id"] for item in _ok_data(response)] == [MDT_ID]
+    assert [item["mdt_id"] for item in ok_data(response)] == [MDT_ID]
 
 
 def test_list_empty_for_guild_with_nothing(client: FlaskClient) -> None:
@@ -177,7 +151,7 @@ def test_list_unauthorized_before_guild_mismatch(client: FlaskClient) -> None:
 
 
 def test_list_newest_linked_first(client: FlaskClient) -> None:
-    _advance(client, 60)
+    advance_clock(client, 60)
     request_id = _link(client)
     data = _list(client)
     assert [item["mdt_id"] for item in data] == [UNLINKED_MDT_ID, MDT_ID]
@@ -190,11 +164,11 @@ def test_list_newest_linked_first(client: FlaskClient) -> None:
 
 
 def test_list_relinked_mdt_moves_to_front(client: FlaskClient) -> None:
-    _advance(client, 60)
+    advance_clock(client, 60)
     _link(client)
-    assert _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))["unlinked"] is True
+    assert ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))["unlinked"] is True
     assert [item["mdt_id"] for item in _list(client)] == [UNLINKED_MDT_ID]
-    _advance(client, 60)
+    advance_clock(client, 60)
     request_id = _link(client, MDT_ID, ACTOR_ID)
     data = _list(client)
     assert [item["mdt_id"] for item in data] == [MDT_ID, UNLINKED_MDT_ID]
@@ -210,7 +184,7 @@ def test_list_shows_link_only_in_its_guild(client: FlaskClient) -> None:
 
 def test_list_served_under_v1(client: FlaskClient) -> None:
     response = client.get(f"/v1/guilds/{GUILD_ID}/mdts", headers=auth_headers())
-    assert [item["mdt_id"] for item in _ok_data(response)] == [MDT_ID]
+    assert [item["mdt_id"] for item in ok_data(response)] == [MDT_ID]
     response = client.get(f"/v1/guilds/{OTHER_GUILD_ID}/mdts", headers=auth_headers())
     assert error_of(response) == (403, GUILD_MISMATCH)
 
@@ -229,14 +203,14 @@ def test_links_of_another_partner_do_not_open_mdt_endpoints() -> None:
     ours = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(key=PARTNER_KEY))
     assert error_of(ours) == (403, NOT_LINKED)
     theirs = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(key=OTHER_KEY))
-    assert _ok_data(theirs) == []
+    assert ok_data(theirs) == []
     theirs = client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(key=OTHER_KEY))
     assert error_of(theirs) == (403, NOT_LINKED)
 
 
 def test_list_partner_link_created_by_request_is_partner_scoped() -> None:
     client = create_app(world=_two_partner_world()).test_client()
-    _advance(client, 60)
+    advance_clock(client, 60)
     _link(client, THIRD_MDT_ID, THIRD_MDT_OWNER_ID, guild=GUILD_ID, key=OTHER_KEY)
     assert [item["mdt_id"] for item in _list(client, key=OTHER_KEY)] == [
         THIRD_MDT_ID,
@@ -250,7 +224,7 @@ def test_list_partner_link_created_by_request_is_partner_scoped() -> None:
 
 
 def test_unlink_by_owner(client: FlaskClient) -> None:
-    data = _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
+    data = ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
     assert data == {"unlinked": True, "mdt_id": MDT_ID}
     assert _list(client) == []
     assert client.get("/__mock/state").get_json()["data"]["links"] == []
@@ -261,14 +235,14 @@ def test_unlink_by_non_owner_is_forbidden(client: FlaskClient, actor: str | None
     assert error_of(_unlink(client, MDT_ID, actor=actor)) == (403, NOT_OWNER)
     assert [item["mdt_id"] for item in _list(client)] == [MDT_ID]
     response = client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
-    assert _ok_data(response) == []
+    assert ok_data(response) == []
 
 
 @pytest.mark.parametrize(("method", "path", "body"), MDT_SCOPED, ids=MDT_SCOPED_IDS)
 def test_after_unlink_every_mdt_operation_is_forbidden(
     client: FlaskClient, method: str, path: str, body: Any
 ) -> None:
-    _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
+    ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
     response = _call(client, method, path.format(mdt=MDT_ID), body)
     assert error_of(response) == (403, NOT_LINKED)
     response = _call(client, method, "/v1" + path.format(mdt=MDT_ID), body)
@@ -294,7 +268,7 @@ def test_unlink_of_unlinked_mdt(client: FlaskClient) -> None:
 
 
 def test_unlink_twice(client: FlaskClient) -> None:
-    _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
+    ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
     assert error_of(_unlink(client, MDT_ID, actor=ACTOR_ID)) == (403, NOT_LINKED)
 
 
@@ -306,10 +280,10 @@ def test_unlink_not_linked_comes_before_owner_check(client: FlaskClient) -> None
 
 def test_unlink_after_fresh_link_by_new_owner(client: FlaskClient) -> None:
     _link(client)
-    assert _ok_data(client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())) == []
+    assert ok_data(client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())) == []
     assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=ACTOR_ID)) == (403, NOT_OWNER)
     assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=None)) == (403, NOT_OWNER)
-    data = _ok_data(_unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID))
+    data = ok_data(_unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID))
     assert data == {"unlinked": True, "mdt_id": UNLINKED_MDT_ID}
     response = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
     assert error_of(response) == (403, NOT_LINKED)
@@ -319,10 +293,10 @@ def test_unlink_after_fresh_link_by_new_owner(client: FlaskClient) -> None:
 def test_unlink_in_one_guild_keeps_other_guild(client: FlaskClient) -> None:
     _link(client, guild=GUILD_ID)
     _link(client, guild=OTHER_GUILD_ID)
-    _ok_data(_unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID, guild=OTHER_GUILD_ID))
+    ok_data(_unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID, guild=OTHER_GUILD_ID))
     assert _list(client, OTHER_GUILD_ID) == []
     response = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
-    assert _ok_data(response) == []
+    assert ok_data(response) == []
     response = client.get(
         f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(guild=OTHER_GUILD_ID)
     )
@@ -330,17 +304,17 @@ def test_unlink_in_one_guild_keeps_other_guild(client: FlaskClient) -> None:
 
 
 def test_relink_after_unlink(client: FlaskClient) -> None:
-    _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
+    ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
     _link(client, MDT_ID, ACTOR_ID)
-    assert _ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())) == []
-    assert _ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID)) == {"unlinked": True, "mdt_id": MDT_ID}
+    assert ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())) == []
+    assert ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID)) == {"unlinked": True, "mdt_id": MDT_ID}
 
 
 def test_unlink_served_under_v1(client: FlaskClient) -> None:
     response = client.post(f"/v1/mdts/{MDT_ID}/unlink", headers=auth_headers(actor=None))
     assert error_of(response) == (403, NOT_OWNER)
     response = client.post(f"/v1/mdts/{MDT_ID}/unlink", headers=auth_headers())
-    assert _ok_data(response) == {"unlinked": True, "mdt_id": MDT_ID}
+    assert ok_data(response) == {"unlinked": True, "mdt_id": MDT_ID}
 
 
 def test_unlink_unauthorized_first(client: FlaskClient) -> None:

@@ -16,21 +16,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from mockserver import create_app
-from tests.support import ACTOR_ID, ISO_MS_Z, MDT_ID, auth_headers, error_of, ok_data
+from tests.support import ACTOR_ID, ISO_MS_Z, MDT_ID, auth_headers, body_schema, error_of, ok_data
 
 BASE = f"/mdts/{MDT_ID}"
 DEPARTMENTS = ("Patrol", "Traffic", "patrol", "K9")
 UNIT_POOL = ("ADAM-12", "LINCOLN-3", "BOY-7", "KING-1", "adam-12")
 UNIT_FIELDS = ("officer_name", "officer_badge", "department", "rank", "status")
-CALL_FIELDS = (
-    "classification",
-    "description",
-    "location",
-    "status",
-    "call_type",
-    "priority",
-    "units_assigned",
-)
+#: The fields updateCall applies: the ones its body schema declares.
+CALL_FIELDS = tuple(body_schema("updateCall")["properties"])
 OTHER_ACTOR = "444444444444444444"
 
 actors = st.sampled_from([ACTOR_ID, OTHER_ACTOR, None])

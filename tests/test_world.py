@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,11 @@ from tests.support import (
     UNLINKED_MDT_OWNER_ID,
     auth_headers,
     error_of,
+    link,
+    ok_data,
+    parse_ts,
+    world,
+    world_mdt,
 )
 
 NEW_MDT_ID = "5e0c9a1b-7d2f-4b3a-8c6e-1f2a3b4c5d6e"
@@ -32,17 +37,6 @@ NEW_OWNER_ID = "555555555555555555"
 UNKNOWN_MDT_ID = "00000000-0000-4000-8000-000000000000"
 NOT_LINKED = "MDT not linked to this guild"
 NOT_OWNER = "Only the MDT owner can do this"
-
-
-def _info(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "logo_url": None,
-        "map": "ER:LC",
-        "departments": ["Patrol", "Traffic"],
-        "divisions": [],
-        "settings": {},
-    }
 
 
 SHIFTS = [
@@ -114,23 +108,13 @@ UNIT = {
 
 
 def _world() -> dict[str, Any]:
-    return {
-        "partner_keys": {PARTNER_KEY: PARTNER_NAME},
-        "link_request_ttl_seconds": 600,
-        "mdts": [
-            {"id": MDT_ID, "owner_discord_id": ACTOR_ID, "info": _info("Liberty County")},
-            {"id": NEW_MDT_ID, "owner_discord_id": NEW_OWNER_ID, "info": _info("State Patrol")},
-            {
-                "id": UNLINKED_MDT_ID,
-                "owner_discord_id": UNLINKED_MDT_OWNER_ID,
-                "info": _info("Maple County"),
-            },
-        ],
-        "links": [
-            {"mdt_id": MDT_ID, "guild_id": GUILD_ID},
-            {"mdt_id": NEW_MDT_ID, "guild_id": GUILD_ID},
-        ],
-        "records": {
+    return world(
+        world_mdt(MDT_ID, ACTOR_ID, "Liberty County"),
+        world_mdt(NEW_MDT_ID, NEW_OWNER_ID, "State Patrol"),
+        world_mdt(UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, "Maple County"),
+        links=[link(MDT_ID), link(NEW_MDT_ID)],
+        ttl=600,
+        records={
             MDT_ID: {
                 "shifts": copy.deepcopy(SHIFTS),
                 "calls": [dict(CALL)],
@@ -139,27 +123,16 @@ def _world() -> dict[str, Any]:
                 "active_units": [dict(UNIT)],
             }
         },
-    }
-
-
-def _ts(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-
-
-def _ok_data(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_json()
-    body = response.get_json()
-    assert body["ok"] is True, body
-    return body["data"]
+    )
 
 
 def _served(client: FlaskClient) -> None:
     """The world of `_world()` is what the client sees."""
-    listing = _ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
+    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
     assert sorted(item["mdt_id"] for item in listing) == sorted([MDT_ID, NEW_MDT_ID])
-    info = _ok_data(client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers()))
+    info = ok_data(client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers()))
     assert info["name"] == "State Patrol"
-    shifts = _ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers()))
+    shifts = ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers()))
     assert [shift["id"] for shift in shifts] == ["shift-new", "shift-old"]
 
 
@@ -210,7 +183,7 @@ def test_load_world_from_yml_file_with_comments(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     client = create_app(world=path).test_client()
-    info = _ok_data(client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers()))
+    info = ok_data(client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers()))
     assert info["departments"] == ["Patrol"]
 
 
@@ -226,28 +199,21 @@ def test_world_error_is_a_value_error() -> None:
     assert issubclass(WorldError, ValueError)
 
 
-def test_default_ttl_is_fifteen_minutes() -> None:
+@pytest.mark.parametrize(
+    ("ttl", "seconds"), [(None, 900), (600, 600)], ids=["default-is-fifteen-minutes", "world-ttl"]
+)
+def test_link_request_ttl(ttl: int | None, seconds: int) -> None:
     world = _world()
-    del world["link_request_ttl_seconds"]
+    assert world["link_request_ttl_seconds"] == 600
+    if ttl is None:
+        del world["link_request_ttl_seconds"]
     client = create_app(world=world).test_client()
     response = client.post(
         "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
     )
-    data = _ok_data(response, 201)
-    created = _ts(data["created_at"])
-    expires = _ts(data["expires_at"])
-    assert expires - created == timedelta(seconds=900)
-
-
-def test_world_ttl_is_used() -> None:
-    client = create_app(world=_world()).test_client()
-    response = client.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
-    )
-    data = _ok_data(response, 201)
-    created = _ts(data["created_at"])
-    expires = _ts(data["expires_at"])
-    assert expires - created == timedelta(seconds=600)
+    data = ok_data(response, 201)
+    expires, created = parse_ts(data["expires_at"]), parse_ts(data["created_at"])
+    assert expires - created == timedelta(seconds=seconds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,7 +330,7 @@ def test_invalid_world_file(tmp_path: Path, suffix: str) -> None:
 )
 def test_world_records_are_listed(path: str, records: list[dict[str, Any]]) -> None:
     client = create_app(world=_world()).test_client()
-    data = _ok_data(client.get(f"/mdts/{MDT_ID}/{path}", headers=auth_headers()))
+    data = ok_data(client.get(f"/mdts/{MDT_ID}/{path}", headers=auth_headers()))
     assert [item["id"] for item in data] == [record["id"] for record in records]
     for item, record in zip(data, records, strict=True):
         assert item.items() >= record.items(), item
@@ -372,7 +338,7 @@ def test_world_records_are_listed(path: str, records: list[dict[str, Any]]) -> N
 
 def test_world_records_are_in_state() -> None:
     client = create_app(world=_world()).test_client()
-    state = _ok_data(client.get("/__mock/state"))
+    state = ok_data(client.get("/__mock/state"))
     assert {shift["id"] for shift in state["mdts"][MDT_ID]["shifts"]} == {"shift-new", "shift-old"}
     assert state["mdts"][NEW_MDT_ID]["shifts"] == []
 
@@ -382,9 +348,9 @@ def test_world_records_come_back_after_reset() -> None:
     response = client.post(
         f"/mdts/{MDT_ID}/shifts", json={"officer_name": "C. New"}, headers=auth_headers()
     )
-    _ok_data(response, 201)
-    assert len(_ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers()))) == 3
-    _ok_data(client.post("/__mock/reset"))
+    ok_data(response, 201)
+    assert len(ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers()))) == 3
+    ok_data(client.post("/__mock/reset"))
     _served(client)
 
 
@@ -394,10 +360,10 @@ def test_world_links_count_as_approved_by_the_owner() -> None:
         client.post(f"/mdts/{NEW_MDT_ID}/unlink", headers=auth_headers(actor=ACTOR_ID))
     ) == (403, NOT_OWNER)
     response = client.post(f"/mdts/{NEW_MDT_ID}/unlink", headers=auth_headers(actor=NEW_OWNER_ID))
-    assert _ok_data(response) == {"unlinked": True, "mdt_id": NEW_MDT_ID}
+    assert ok_data(response) == {"unlinked": True, "mdt_id": NEW_MDT_ID}
     response = client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers())
     assert error_of(response) == (403, NOT_LINKED)
-    listing = _ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
+    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
     assert [item["mdt_id"] for item in listing] == [MDT_ID]
     assert listing[0]["owner_discord_id"] == ACTOR_ID
 
@@ -409,7 +375,7 @@ def test_world_link_to_ownerless_mdt_cannot_be_unlinked() -> None:
     for actor in (NEW_OWNER_ID, ACTOR_ID, None):
         response = client.post(f"/mdts/{NEW_MDT_ID}/unlink", headers=auth_headers(actor=actor))
         assert error_of(response) == (403, NOT_OWNER)
-    _ok_data(client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers()))
+    ok_data(client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers()))
 
 
 def test_world_link_only_in_its_guild() -> None:
@@ -419,22 +385,22 @@ def test_world_link_only_in_its_guild() -> None:
     response = client.get(
         f"/guilds/{OTHER_GUILD_ID}/mdts", headers=auth_headers(guild=OTHER_GUILD_ID)
     )
-    assert _ok_data(response) == []
+    assert ok_data(response) == []
 
 
 def test_world_links_are_older_than_new_links() -> None:
     client = create_app(world=_world()).test_client()
-    _ok_data(client.post("/__mock/clock", json={"advance_seconds": 60}))
+    ok_data(client.post("/__mock/clock", json={"advance_seconds": 60}))
     response = client.post(
         "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
     )
-    request_id = _ok_data(response, 201)["id"]
+    request_id = ok_data(response, 201)["id"]
     response = client.post(
         f"/link-requests/{request_id}/confirm", headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID)
     )
-    _ok_data(response)
-    listing = _ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
+    ok_data(response)
+    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
     assert listing[0]["mdt_id"] == UNLINKED_MDT_ID
     assert sorted(item["mdt_id"] for item in listing[1:]) == sorted([MDT_ID, NEW_MDT_ID])
-    newest = _ts(listing[0]["linked_at"])
-    assert all(_ts(item["linked_at"]) < newest for item in listing[1:])
+    newest = parse_ts(listing[0]["linked_at"])
+    assert all(parse_ts(item["linked_at"]) < newest for item in listing[1:])
