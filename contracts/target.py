@@ -1,18 +1,21 @@
 """Targets: where the checks send requests (a URL, or a WSGI app in-process), and what comes back.
 
-The checks see only :class:`Target` (``send``) and :class:`Exchange` (one request and its answer),
-so the same workflows run against a real server, ``northca-mock serve`` or ``create_app()``.
+The checks see only :class:`Target` and :class:`Exchange` (one request and its answer), so the
+same workflows run against a real server, ``northca-mock serve`` or ``create_app()``. A target
+sends partner-API requests (``send``) and control-plane requests (``control``), and says where
+schemathesis can reach it (``served``: a URL, or None when it cannot be served; that stage is then
+reported as skipped).
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 #: Placeholder for a body that is not JSON (``send(..., raw=b"{")``).
 JSON_TYPE = "application/json"
@@ -115,8 +118,13 @@ class Target(Protocol):
         content_type: str | None = None,
     ) -> Exchange: ...
 
-    def control(self, path: str, json_body: Any) -> Exchange:
-        """POST to the mock's control plane (``/__mock/...``, outside the base path)."""
+    def control(self, method: str, path: str, json: Any = None) -> Exchange:
+        """A request to the mock's control plane (``/__mock/...``, outside the base path)."""
+        ...
+
+    def served(self) -> AbstractContextManager[str | None]:
+        """While the block runs, the base URL schemathesis may send to; None if it cannot be
+        served (return ``contextlib.nullcontext()``)."""
         ...
 
 
@@ -173,14 +181,16 @@ class HttpTarget:
             method, url, sent, body, answer.status_code, dict(answer.headers), answer.content
         )
 
-    def control(self, path: str, json_body: Any) -> Exchange:
-        """POST to the mock's control plane (``/__mock/...``, outside the base path)."""
-        from urllib.parse import urlsplit
-
+    def control(self, method: str, path: str, json: Any = None) -> Exchange:
+        """A request to the mock's control plane (``/__mock/...``, outside the base path)."""
         parts = urlsplit(self.base_url)
         origin = type(self)(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout)
         origin.session = self.session
-        return origin.send("POST", path, json_body=json_body)
+        return origin.send(method, path, json_body=json)
+
+    def served(self) -> AbstractContextManager[str | None]:
+        """The server is already reachable at its own URL."""
+        return nullcontext(self.base_url)
 
 
 class WsgiTarget:
@@ -223,30 +233,14 @@ class WsgiTarget:
             answer.get_data(),
         )
 
-    def control(self, path: str, json_body: Any) -> Exchange:
-        """POST to the mock's control plane (``/__mock/...``, outside the base path)."""
+    def control(self, method: str, path: str, json: Any = None) -> Exchange:
+        """A request to the mock's control plane (``/__mock/...``, outside the base path)."""
         root = WsgiTarget(self.app, base_path="")
         root.client = self.client
-        return root.send("POST", path, json_body=json_body)
+        return root.send(method, path, json_body=json)
 
+    def served(self) -> AbstractContextManager[str | None]:
+        """The app served on a loopback port in a thread (:mod:`mockserver.threaded`)."""
+        from mockserver.threaded import served
 
-@contextmanager
-def serve_wsgi(app: Any, *, base_path: str = "/v1") -> Iterator[str]:
-    """Serve a WSGI app on a loopback port in a thread; yields its base URL."""
-    import threading
-
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    class Quiet(WSGIRequestHandler):
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}{base_path.rstrip('/')}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        return served(self.app, self.base_path)

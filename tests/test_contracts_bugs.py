@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from contracts import Auth, CheckOptions, HttpTarget, WsgiTarget, run_check
-from contracts.target import serve_wsgi
 from mockserver import create_app
 from mockserver.bugs import BUGS
+from mockserver.threaded import served
 from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID
 
 AUTH = Auth(PARTNER_KEY, GUILD_ID, MDT_ID, actor=ACTOR_ID)
@@ -82,7 +82,7 @@ def test_link_state_machine_catches_lifecycle_bugs(bug: str) -> None:
 def test_link_state_machine_passes_over_http_and_restores_the_link() -> None:
     """Over HTTP, with the second MDT named explicitly; it is left unlinked afterwards."""
     app = create_app()
-    with serve_wsgi(app) as url:
+    with served(app, "/v1") as url:
         target = HttpTarget(url)
         options = CheckOptions(
             AUTH,
