@@ -145,15 +145,11 @@ def _url(base: str, path: str, query: Mapping[str, Any] | None) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-class HttpTarget:
-    """A server reached over HTTP, e.g. ``HttpTarget("http://127.0.0.1:4010/v1")``."""
+class _Target:
+    """What :class:`HttpTarget` and :class:`WsgiTarget` share: a subclass answers an encoded
+    request (``_answer``) and knows its server's root (``_root``, for the control plane)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        import requests
-
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.session = requests.Session()
+    base_url: str
 
     def send(
         self,
@@ -166,34 +162,71 @@ class HttpTarget:
         raw: bytes | None = None,
         content_type: str | None = None,
     ) -> Exchange:
+        sent, body = _encode(headers, json_body, raw, content_type)
+        return self._answer(method, path, query, sent, body)
+
+    def control(self, method: str, path: str, json: Any = None) -> Exchange:
+        """A request to the mock's control plane (``/__mock/...``, outside the base path)."""
+        return self._root().send(method, path, json_body=json)
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None,
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> Exchange:
+        raise NotImplementedError
+
+    def _root(self) -> _Target:
+        raise NotImplementedError
+
+
+class HttpTarget(_Target):
+    """A server reached over HTTP, e.g. ``HttpTarget("http://127.0.0.1:4010/v1")``."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
         import requests
 
-        sent, body = _encode(headers, json_body, raw, content_type)
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None,
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> Exchange:
+        import requests
+
         url = _url(self.base_url, path, query)
         try:
             answer = self.session.request(
-                method, url, headers=sent, data=body, timeout=self.timeout, allow_redirects=False
+                method, url, headers=headers, data=body, timeout=self.timeout, allow_redirects=False
             )
         except requests.RequestException as exc:
             reason = type(exc).__name__
             raise TargetUnreachable(f"cannot reach {self.base_url} ({reason})") from exc
         return Exchange(
-            method, url, sent, body, answer.status_code, dict(answer.headers), answer.content
+            method, url, headers, body, answer.status_code, dict(answer.headers), answer.content
         )
 
-    def control(self, method: str, path: str, json: Any = None) -> Exchange:
-        """A request to the mock's control plane (``/__mock/...``, outside the base path)."""
+    def _root(self) -> HttpTarget:
         parts = urlsplit(self.base_url)
         origin = type(self)(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout)
         origin.session = self.session
-        return origin.send(method, path, json_body=json)
+        return origin
 
     def served(self) -> AbstractContextManager[str | None]:
         """The server is already reachable at its own URL."""
         return nullcontext(self.base_url)
 
 
-class WsgiTarget:
+class WsgiTarget(_Target):
     """A WSGI app called in-process, e.g. ``WsgiTarget(create_app())``."""
 
     def __init__(self, app: Any, *, base_path: str = "/v1") -> None:
@@ -204,40 +237,35 @@ class WsgiTarget:
         self.base_path = base_path.rstrip("/")
         self.client = Client(app)
 
-    def send(
+    def _answer(
         self,
         method: str,
         path: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        query: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        raw: bytes | None = None,
-        content_type: str | None = None,
+        query: Mapping[str, Any] | None,
+        headers: dict[str, str],
+        body: bytes | None,
     ) -> Exchange:
-        sent, body = _encode(headers, json_body, raw, content_type)
         answer = self.client.open(
             self.base_path + path,
             method=method,
-            headers=sent,
+            headers=headers,
             data=body,
             query_string=dict(query or {}),
         )
         return Exchange(
             method,
             _url(self.base_url, path, query),
-            sent,
+            headers,
             body,
             answer.status_code,
             dict(answer.headers),
             answer.get_data(),
         )
 
-    def control(self, method: str, path: str, json: Any = None) -> Exchange:
-        """A request to the mock's control plane (``/__mock/...``, outside the base path)."""
+    def _root(self) -> WsgiTarget:
         root = WsgiTarget(self.app, base_path="")
         root.client = self.client
-        return root.send(method, path, json_body=json)
+        return root
 
     def served(self) -> AbstractContextManager[str | None]:
         """The app served on a loopback port in a thread (:mod:`mockserver.threaded`)."""

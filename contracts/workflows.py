@@ -222,15 +222,10 @@ def _owner(ctx: CheckContext, request: dict[str, Any]) -> str:
     )
 
 
-#: Decision -> (its rule, the final status, the other decision and the error it then gets).
-DECISIONS: dict[str, tuple[rules.Rule, str, str, str]] = {
-    "confirmLinkRequest": (
-        rules.LINK_CONFIRM,
-        "approved",
-        "denyLinkRequest",
-        "linkRequestApproved",
-    ),
-    "denyLinkRequest": (rules.LINK_DENY, "denied", "confirmLinkRequest", "linkRequestDenied"),
+#: Decision -> (its rule, the final status, the error the other decision then gets).
+DECISIONS: dict[str, tuple[rules.Rule, str, str]] = {
+    "confirmLinkRequest": (rules.LINK_CONFIRM, "approved", "linkRequestApproved"),
+    "denyLinkRequest": (rules.LINK_DENY, "denied", "linkRequestDenied"),
 }
 
 
@@ -252,7 +247,8 @@ def link_request_lifecycle(ctx: CheckContext) -> None:
         ex = ctx.call(op, path={"id": ctx.uid("no-request")}, actor=owner)
         ctx.expect_error(ex, rules.LINK_NOT_FOUND, "linkRequestNotFound")
     request: dict[str, Any] | None = first  # each decision on its own pending request
-    for op, (rule, final, other, conflict) in DECISIONS.items():
+    for op, (rule, final, conflict) in DECISIONS.items():
+        other = next(o for o in DECISIONS if o != op)
         request = request or _new_link_request(ctx, rules.LINK_REQUEST_CREATE)
         rid = {"id": request["id"]}
         ex = ctx.call(op, path=rid, actor=owner)

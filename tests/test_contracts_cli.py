@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts import rules
 from contracts.cli import main
 from mockserver import create_app
 from mockserver.threaded import served
@@ -56,6 +57,7 @@ def test_violation_exits_1_naming_rule_and_curl(
     out = capsys.readouterr().out
     assert code == 1
     assert "units.duplicate-id in upsertActiveUnits" in out
+    assert f"   meaning: {rules.UNITS_DUPLICATE_ID.description}\n" in out
     assert "reproduce: curl -i -X PUT" in out
     assert "Duplicate unit id in request body" in out
     assert ET.parse(tmp_path / "j.xml").getroot().find(".//failure") is not None
