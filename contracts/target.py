@@ -145,6 +145,15 @@ def _url(base: str, path: str, query: Mapping[str, Any] | None) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    query: Mapping[str, Any] | None
+    headers: dict[str, str]
+    body: bytes | None
+
+
 class _Target:
     """What :class:`HttpTarget` and :class:`WsgiTarget` share: a subclass answers an encoded
     request (``_answer``) and knows its server's root (``_root``, for the control plane)."""
@@ -163,20 +172,13 @@ class _Target:
         content_type: str | None = None,
     ) -> Exchange:
         sent, body = _encode(headers, json_body, raw, content_type)
-        return self._answer(method, path, query, sent, body)
+        return self._answer(_Request(method, path, query, sent, body))
 
     def control(self, method: str, path: str, json: Any = None) -> Exchange:
         """A request to the mock's control plane (``/__mock/...``, outside the base path)."""
         return self._root().send(method, path, json_body=json)
 
-    def _answer(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, Any] | None,
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> Exchange:
+    def _answer(self, request: _Request) -> Exchange:
         raise NotImplementedError
 
     def _root(self) -> _Target:
@@ -193,26 +195,30 @@ class HttpTarget(_Target):
         self.timeout = timeout
         self.session = requests.Session()
 
-    def _answer(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, Any] | None,
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> Exchange:
+    def _answer(self, request: _Request) -> Exchange:
         import requests
 
-        url = _url(self.base_url, path, query)
+        url = _url(self.base_url, request.path, request.query)
         try:
             answer = self.session.request(
-                method, url, headers=headers, data=body, timeout=self.timeout, allow_redirects=False
+                request.method,
+                url,
+                headers=request.headers,
+                data=request.body,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             reason = type(exc).__name__
             raise TargetUnreachable(f"cannot reach {self.base_url} ({reason})") from exc
         return Exchange(
-            method, url, headers, body, answer.status_code, dict(answer.headers), answer.content
+            request.method,
+            url,
+            request.headers,
+            request.body,
+            answer.status_code,
+            dict(answer.headers),
+            answer.content,
         )
 
     def _root(self) -> HttpTarget:
@@ -237,26 +243,19 @@ class WsgiTarget(_Target):
         self.base_path = base_path.rstrip("/")
         self.client = Client(app)
 
-    def _answer(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, Any] | None,
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> Exchange:
+    def _answer(self, request: _Request) -> Exchange:
         answer = self.client.open(
-            self.base_path + path,
-            method=method,
-            headers=headers,
-            data=body,
-            query_string=dict(query or {}),
+            self.base_path + request.path,
+            method=request.method,
+            headers=request.headers,
+            data=request.body,
+            query_string=dict(request.query or {}),
         )
         return Exchange(
-            method,
-            _url(self.base_url, path, query),
-            headers,
-            body,
+            request.method,
+            _url(self.base_url, request.path, request.query),
+            request.headers,
+            request.body,
             answer.status_code,
             dict(answer.headers),
             answer.get_data(),
