@@ -119,7 +119,8 @@ class Target(Protocol):
     ) -> Exchange: ...
 
     def control(self, method: str, path: str, json: Any = None) -> Exchange:
-        """A request to the mock's control plane (``/__mock/...``, outside the base path)."""
+        """A request to the mock's control plane (``/__mock/...``, outside the base path);
+        raise NotImplementedError if the target has none."""
         ...
 
     def served(self) -> AbstractContextManager[str | None]:

@@ -130,3 +130,25 @@ def test_a_user_target_reaches_the_control_plane_for_clock_and_second_mdt() -> N
     assert result.ok, "\n".join(f.summary() for f in result.failures)
     links = next(c for c in result.checks if c.name == "stateful.links")
     assert links.skipped is None and links.requests > 0
+
+
+class WithoutControlPlane(InProcessOnly):
+    def control(self, method: str, path: str, json: Any = None) -> Exchange:
+        raise NotImplementedError
+
+
+def test_a_target_without_control_plane_skips_what_needs_the_clock_or_a_second_mdt() -> None:
+    options = CheckOptions(
+        AUTH,
+        seed=3,
+        include_destructive=True,
+        stages=("workflows", "stateful"),
+        workflows=["link-requests.expiry"],
+    )
+    result = run_check(WithoutControlPlane(), options)
+    skipped = {c.name: c.skipped for c in result.checks if c.skipped}
+    assert skipped == {
+        "link-requests.expiry": "needs the mock's clock control (POST /__mock/clock)",
+        "stateful.links": "needs an MDT the target knows that is not linked: pass --second-mdt",
+    }
+    assert result.ok, "\n".join(f.summary() for f in result.failures)
