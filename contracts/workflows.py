@@ -12,63 +12,15 @@ Every failure names a rule of :mod:`contracts.rules`; the sets of operations a w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from contracts import rules
-from contracts.context import CheckContext, StopWorkflow
-from contracts.events import Failure
+from contracts.context import CheckContext
 from contracts.spec import RecordKind
-
-WorkflowFunction = Callable[[CheckContext], None]
-
-
-@dataclass(frozen=True)
-class Workflow:
-    """A named business-rule check."""
-
-    name: str
-    function: WorkflowFunction
-    description: str
-    destructive: bool = False
-    needs_clock: bool = False
-
-    def skip_reason(self, ctx: CheckContext) -> str | None:
-        if self.destructive and not ctx.include_destructive:
-            return "changes links (confirm/deny/unlink): opt in with --include-destructive"
-        if self.needs_clock and not ctx.clock_control:
-            return "needs the mock's clock control (POST /__mock/clock)"
-        return None
-
-    def run(self, ctx: CheckContext) -> list[Failure]:
-        """Run against ``ctx``; returns the failures (also left in ``ctx.failures``)."""
-        try:
-            self.function(ctx)
-        except StopWorkflow:
-            pass
-        except Exception as exc:  # a crash of the workflow is reported, never raised
-            ctx.fail(
-                rules.WORKFLOW_ERROR,
-                "the workflow to run to its end",
-                f"{type(exc).__name__}: {exc}",
-            )
-        return ctx.failures
-
-
-WORKFLOWS: dict[str, Workflow] = {}
-
-
-def workflow(
-    name: str, *, destructive: bool = False, needs_clock: bool = False
-) -> Callable[[WorkflowFunction], WorkflowFunction]:
-    def register(function: WorkflowFunction) -> WorkflowFunction:
-        doc = (function.__doc__ or name).strip().splitlines()[0]
-        WORKFLOWS[name] = Workflow(name, function, doc, destructive, needs_clock)
-        return function
-
-    return register
-
+from contracts.suite import WORKFLOWS as WORKFLOWS
+from contracts.suite import Workflow as Workflow
+from contracts.suite import workflow
 
 OWNER_ERROR = "notOwner"  # the owner rule's documented 403
 
