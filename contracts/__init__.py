@@ -8,6 +8,7 @@
 - ``northca-contracts check`` is the command line.
 """
 
+from contracts import rules
 from contracts.events import Failure, RunFinished
 from contracts.runner import CheckOptions, UsageError, run_check
 from contracts.target import Auth, Exchange, HttpTarget, Target, TargetUnreachable, WsgiTarget
@@ -26,5 +27,6 @@ __all__ = [
     "UsageError",
     "Workflow",
     "WsgiTarget",
+    "rules",
     "run_check",
 ]

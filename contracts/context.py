@@ -1,9 +1,10 @@
-"""What a workflow works with: the target, the auth, the spec, and the rules every answer obeys.
+"""What a workflow works with: the run's settings, its requests, and its expectations.
 
-Every request a workflow sends through :meth:`CheckContext.call` is checked against the rules that
-hold for any answer (envelope, documented status, JSON, ISO-8601 timestamps) and counted for the
-coverage report. Workflows add their own expectations with ``expect_*``; a violated one becomes a
-:class:`~contracts.events.Failure` naming the rule, expected vs received, and a curl command.
+Every request a workflow sends through :meth:`CheckContext.call` is checked by the registered
+answer checks (:mod:`contracts.checks`) and counted for the coverage report. Workflows add their
+own expectations with ``expect*``; a broken one is recorded (:mod:`contracts.recorder`) as a
+:class:`~contracts.events.Failure` naming its :class:`~contracts.rules.Rule`, expected vs
+received, and a curl command.
 """
 
 from __future__ import annotations
@@ -12,51 +13,62 @@ import random
 import re
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from contracts.checks import Violation, expected_error, run_checks
 from contracts.coverage import Coverage
 from contracts.events import Failure
+from contracts.recorder import ROUTING, Recorder
+from contracts.rules import Rule
 from contracts.spec import ContractSpec
 from contracts.target import Auth, Exchange, Target
-
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 class StopWorkflow(Exception):
     """A failed step leaves nothing for the next steps to check."""
 
 
-class CheckContext:
-    """State of one check (a workflow or the state machine) against one target."""
+@dataclass
+class CheckConfig:
+    """What every check of one run shares: the target, who calls, the spec and the options."""
 
-    def __init__(
-        self,
-        target: Target,
-        auth: Auth,
-        spec: ContractSpec,
-        *,
-        run_id: str,
-        seed: int,
-        coverage: Coverage | None = None,
-        include_destructive: bool = False,
-        clock_control: bool = False,
-        check: str = "",
-    ) -> None:
-        self.target = target
-        self.auth = auth
-        self.spec = spec
-        self.run_id = run_id
-        self.seed = seed
-        self.coverage = coverage or Coverage(spec)
-        self.include_destructive = include_destructive
-        self.clock_control = clock_control
+    target: Target
+    auth: Auth
+    spec: ContractSpec
+    run_id: str
+    seed: int = 0
+    coverage: Coverage | None = field(default=None, repr=False)
+    include_destructive: bool = False
+    clock_control: bool = False
+
+    def context(self, check: str) -> CheckContext:
+        """A fresh context for the check named ``check``."""
+        return CheckContext(self, check)
+
+
+class CheckContext:
+    """State of one check (a workflow or a state machine) against one target."""
+
+    def __init__(self, config: CheckConfig, check: str = "") -> None:
+        self.config = config
+        self.target = config.target
+        self.auth = config.auth
+        self.spec = config.spec
+        self.run_id = config.run_id
+        self.include_destructive = config.include_destructive
+        self.clock_control = config.clock_control
+        self.coverage = config.coverage or Coverage(config.spec)
         self.check = check
-        self.rng = random.Random(f"{seed}:{check}")
-        self.failures: list[Failure] = []
+        self.rng = random.Random(f"{config.seed}:{check}")
+        self.recorder = Recorder(check)
         self.requests = 0
-        self._seen: set[tuple[str, str, str]] = set()
         self._counter = 0
+
+    @property
+    def failures(self) -> list[Failure]:
+        return self.recorder.failures
 
     # -- identities --------------------------------------------------------------------------
     def uid(self, kind: str) -> str:
@@ -75,6 +87,10 @@ class CheckContext:
     def other_guild(self) -> str:
         """A guild the MDT is not linked to (a fresh snowflake)."""
         return self.snowflake(self.auth.guild)
+
+    def unknown_uuid(self) -> str:
+        """A UUID4-shaped id no server knows."""
+        return f"00000000-0000-4000-8000-{self.rng.randrange(16**12):012x}"
 
     # -- requests ----------------------------------------------------------------------------
     def path_of(self, operation_id: str, **params: str) -> str:
@@ -96,7 +112,7 @@ class CheckContext:
         content_type: str | None = None,
         method: str | None = None,
     ) -> Exchange:
-        """Send one request of ``operation_id`` and check the rules every answer obeys."""
+        """Send one request of ``operation_id`` and run the answer checks on it."""
         op = self.spec.operation(operation_id)
         sent_headers = (
             dict(headers) if headers is not None else self.auth.headers(actor=actor, guild=guild)
@@ -114,7 +130,7 @@ class CheckContext:
         self.requests += 1
         self.coverage.record(operation_id, exchange.status, exchange.error)
         if method is None or method == op.method:
-            self.check_answer(exchange, operation_id)
+            self._record(run_checks(exchange, self.spec), exchange)
         return exchange
 
     def raw_call(self, method: str, path: str, **kwargs: Any) -> Exchange:
@@ -122,121 +138,53 @@ class CheckContext:
         kwargs.setdefault("headers", self.auth.headers())
         exchange = self.target.send(method, path, **kwargs)
         self.requests += 1
-        self.check_envelope(exchange, "(routing)")
+        self._record(run_checks(exchange, self.spec), exchange)
         return exchange
 
-    # -- rules of every answer ---------------------------------------------------------------
-    def check_answer(self, ex: Exchange, operation_id: str) -> None:
-        op = self.spec.operation(operation_id)
-        self.expect(
-            ex.status in op.statuses,
-            "status.documented",
-            ex,
-            f"one of the documented statuses {sorted(op.statuses)}",
-        )
-        self.check_envelope(ex, operation_id)
-        if 200 <= ex.status < 300:
-            bad = self._bad_timestamps(ex.data)
-            self.expect(
-                not bad,
-                "format.date-time",
-                ex,
-                "ISO-8601 (RFC 3339) date-time values in fields declared format: date-time",
-                received=f"{bad[:3]}",
-            )
-
-    def check_envelope(self, ex: Exchange, operation_id: str) -> None:
-        content_type = (ex.header("content-type") or "").split(";")[0].strip().lower()
-        if not self.expect(
-            content_type == "application/json" and isinstance(ex.json, dict),
-            "envelope.json",
-            ex,
-            "a JSON object answer with Content-Type application/json",
-            operation=operation_id,
-        ):
-            return
-        payload = ex.json
-        if 200 <= ex.status < 300:
-            self.expect(
-                payload.get("ok") is True and payload.get("data") is not None,
-                "envelope.success",
-                ex,
-                '{"ok": true, "data": <not null>}',
-                operation=operation_id,
-            )
-        elif ex.status >= 400:
-            self.expect(
-                payload.get("ok") is False and isinstance(payload.get("error"), str),
-                "envelope.error",
-                ex,
-                '{"ok": false, "error": "<string>"}',
-                operation=operation_id,
-            )
-
-    def _bad_timestamps(self, value: Any) -> list[str]:
-        bad: list[str] = []
-        fields = self.spec.date_time_fields
-        stack = [value]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, dict):
-                for key, sub in item.items():
-                    if key in fields and isinstance(sub, str) and not RFC3339.match(sub):
-                        bad.append(f"{key}={sub!r}")
-                    elif isinstance(sub, (dict, list)):
-                        stack.append(sub)
-            elif isinstance(item, list):
-                stack.extend(item)
-        return bad
+    def _record(self, violations: list[Violation], exchange: Exchange) -> None:
+        for violation in violations:
+            self.recorder.fail(violation.rule, violation.expected, violation.received, exchange)
 
     # -- expectations ------------------------------------------------------------------------
-    def fail(
-        self,
-        rule: str,
-        expected: str,
-        received: str,
-        exchange: Exchange | None = None,
-        *,
-        operation: str | None = None,
-    ) -> None:
-        op = operation or (exchange.operation_id if exchange else None) or "(routing)"
-        key = (rule, op, expected)
-        if key in self._seen:
-            return
-        self._seen.add(key)
-        self.failures.append(
-            Failure(
-                check=self.check,
-                rule=rule,
-                operation=op,
-                expected=expected,
-                received=received,
-                curl=exchange.curl() if exchange else "",
-            )
-        )
+    def fail(self, rule: Rule, expected: str, received: str, *, operation: str = ROUTING) -> None:
+        """Record a failure that no exchange shows."""
+        self.recorder.fail(rule, expected, received, operation=operation)
 
     def expect(
         self,
         condition: bool,
-        rule: str,
-        exchange: Exchange | None,
+        rule: Rule,
+        exchange: Exchange,
         expected: str,
         *,
         received: str | None = None,
-        operation: str | None = None,
     ) -> bool:
-        """Record a failure of ``rule`` unless ``condition``; returns ``condition``."""
+        """Record a failure of ``rule`` on ``exchange`` unless ``condition``; returns it."""
         if not condition:
-            got = received if received is not None else (exchange.received() if exchange else "")
-            self.fail(rule, expected, got, exchange, operation=operation)
+            self.recorder.fail(rule, expected, received, exchange)
         return condition
 
-    def require(self, condition: bool, rule: str, exchange: Exchange | None, expected: str) -> None:
+    def expect_on(
+        self, operation_id: str, condition: bool, rule: Rule, expected: str, received: str
+    ) -> bool:
+        """Like :meth:`expect`, for what several answers of ``operation_id`` showed together."""
+        if not condition:
+            self.recorder.fail(rule, expected, received, operation=operation_id)
+        return condition
+
+    def require(self, condition: bool, rule: Rule, exchange: Exchange, expected: str) -> None:
         """Like :meth:`expect`, but stop the workflow when it does not hold."""
         if not self.expect(condition, rule, exchange, expected):
-            raise StopWorkflow(rule)
+            raise StopWorkflow(rule.name)
 
-    def expect_success(self, ex: Exchange, rule: str) -> bool:
+    def require_owner(self, owner: str | None, rule: Rule) -> str:
+        """The MDT owner's Discord id, or stop: without it no owner-only rule can be checked."""
+        if owner is None:
+            self.fail(rule, "an owner_discord_id (or --owner)", "")
+            raise StopWorkflow(rule.name)
+        return owner
+
+    def expect_success(self, ex: Exchange, rule: Rule) -> bool:
         """The operation's documented success status, with a success envelope."""
         status = self.spec.operation(str(ex.operation_id)).success_status
         return self.expect(
@@ -246,28 +194,35 @@ class CheckContext:
             f"{status} with data",
         )
 
-    def require_success(self, ex: Exchange, rule: str) -> Any:
+    def require_success(self, ex: Exchange, rule: Rule) -> Any:
         if not self.expect_success(ex, rule):
-            raise StopWorkflow(rule)
+            raise StopWorkflow(rule.name)
         return ex.data
 
-    def expect_status(self, ex: Exchange, rule: str, status: int) -> bool:
-        return self.expect(ex.status == status, rule, ex, f"status {status}")
-
-    def expect_error(self, ex: Exchange, rule: str, name: str) -> bool:
-        """The operation's documented error ``name``: its status, and its exact string unless the
-        spec marks the example ``x-northca-evidence: inferred`` (then only the status)."""
-        error = self.spec.error(str(ex.operation_id), name)
-        if error.exact:
-            return self.expect(
-                ex.status == error.status and ex.error == error.message,
-                rule,
-                ex,
-                f'{error.status} {{"ok": false, "error": "{error.message}"}}',
-            )
-        return self.expect(
-            ex.status == error.status,
-            rule,
-            ex,
-            f"status {error.status} (string {error.message!r} is inferred: not compared)",
+    def require_record(self, ex: Exchange, rule: Rule, what: str = "a record") -> dict[str, Any]:
+        """The success data, an object with an ``id``, or stop."""
+        data = self.require_success(ex, rule)
+        self.require(
+            isinstance(data, dict) and bool(data.get("id")), rule, ex, f"{what} with an id"
         )
+        return dict(data)
+
+    def require_list(self, ex: Exchange, rule: Rule, what: str = "an array") -> list[Any]:
+        """The success data, an array, or stop."""
+        data = self.require_success(ex, rule)
+        self.require(isinstance(data, list), rule, ex, f"data to be {what}")
+        return list(data)
+
+    def expect_error(self, ex: Exchange, rule: Rule, name: str) -> bool:
+        """The operation's documented error ``name`` (:func:`contracts.checks.expected_error`)."""
+        violation = expected_error(ex, self.spec, name, rule)
+        if violation is not None:
+            self._record([violation], ex)
+        return violation is None
+
+    def expect_errors(
+        self, operation_id: str, rule: Rule, name: str, *bodies: Any, **call: Any
+    ) -> None:
+        """Each body sent to ``operation_id`` (with ``call``'s arguments) answers error ``name``."""
+        for body in bodies:
+            self.expect_error(self.call(operation_id, json_body=body, **call), rule, name)

@@ -11,7 +11,7 @@ class Failure:
     """One violated rule: where, which rule, expected vs received, and how to reproduce it."""
 
     check: str  # the workflow or schemathesis test that found it
-    rule: str  # e.g. "upsert.duplicate-id"
+    rule: str  # a contracts.rules name, e.g. "units.duplicate-id"
     operation: str  # operationId, or "(routing)"
     expected: str
     received: str

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from contracts.context import CheckContext
+from contracts.context import CheckConfig
 from contracts.runner import detect_clock_control
 from contracts.spec import ContractSpec
 from contracts.target import Auth, Target
@@ -48,7 +48,7 @@ class BoundWorkflow:
 
     def check(self, target: Target, auth: Auth, *, seed: int = 0) -> None:
         destructive = bool(self.config.getoption("northca_destructive", default=False))
-        ctx = CheckContext(
+        config = CheckConfig(
             target,
             auth,
             ContractSpec(),
@@ -56,8 +56,8 @@ class BoundWorkflow:
             seed=seed,
             include_destructive=destructive,
             clock_control=detect_clock_control(target),
-            check=self.workflow.name,
         )
+        ctx = config.context(self.workflow.name)
         reason = self.workflow.skip_reason(ctx)
         if reason:
             pytest.skip(reason)

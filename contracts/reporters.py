@@ -15,6 +15,7 @@ from contracts.events import (
     StageFinished,
     StageStarted,
 )
+from contracts.rules import lookup
 
 
 class ConsoleReporter:
@@ -59,6 +60,7 @@ class ConsoleReporter:
                 print(
                     f"\n{number}) {failure.rule} in {failure.operation} ({failure.check})", file=out
                 )
+                print(f"   meaning: {_describe(failure.rule)}", file=out)
                 print(f"   expected: {failure.expected}", file=out)
                 print(f"   received: {failure.received}", file=out)
                 if failure.curl:
@@ -70,6 +72,13 @@ class ConsoleReporter:
                 else f"{len(event.failures)} violation(s): {', '.join(rules)}"
             )
             print(f"\n{verdict} [{event.duration:.1f}s]", file=out, flush=True)
+
+
+def _describe(rule: str) -> str:
+    try:
+        return lookup(rule).description
+    except KeyError:
+        return "(undeclared)"
 
 
 def junit_xml(run: RunFinished) -> str:
@@ -103,7 +112,8 @@ def junit_xml(run: RunFinished) -> str:
                     case, "failure", type=failure.rule, message=failure.summary()[:500]
                 )
                 node.text = (
-                    f"rule: {failure.rule}\noperation: {failure.operation}\n"
+                    f"rule: {failure.rule}\nmeaning: {_describe(failure.rule)}\n"
+                    f"operation: {failure.operation}\n"
                     f"expected: {failure.expected}\nreceived: {failure.received}\n"
                     f"reproduce: {failure.curl}\n"
                 )

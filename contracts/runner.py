@@ -9,9 +9,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from contracts.context import CheckContext
+from contracts.context import CheckConfig
 from contracts.coverage import Coverage
 from contracts.events import (
     CheckFinished,
@@ -24,10 +25,11 @@ from contracts.events import (
     StageStarted,
 )
 from contracts.spec import ContractSpec
-from contracts.target import Auth, HttpTarget, Target, TargetUnreachable, WsgiTarget, serve_wsgi
+from contracts.target import Auth, Target, TargetUnreachable
 from contracts.workflows import WORKFLOWS
 
 STAGES = ("schemathesis", "workflows", "stateful")
+NOT_SERVED = "the target cannot be served over HTTP (its served() gives no URL)"
 Reporter = Callable[[Event], None]
 
 
@@ -60,7 +62,7 @@ class CheckOptions:
 
 def preflight(target: Target, spec: ContractSpec, auth: Auth) -> None:
     """Raise TargetUnreachable or UsageError when a run would only produce noise."""
-    ctx = CheckContext(target, auth, spec, run_id="preflight", seed=0)
+    ctx = CheckConfig(target, auth, spec, run_id="preflight").context("preflight")
     ex = ctx.call("listGuildMdts")
     if ex.status == 401:
         raise UsageError(f"the target refuses partner key/guild ({ex.received()})")
@@ -74,38 +76,23 @@ def preflight(target: Target, spec: ContractSpec, auth: Auth) -> None:
 def detect_clock_control(target: Target) -> bool:
     """Whether the target is a northca-mock with a controllable clock."""
     try:
-        ex = target.control("/__mock/clock", {"advance_seconds": 0})
-    except TargetUnreachable:
+        ex = target.control("POST", "/__mock/clock", {"advance_seconds": 0})
+    except (TargetUnreachable, NotImplementedError):  # no control plane
         return False
     return ex.status == 200 and isinstance(ex.data, dict) and "now" in ex.data
 
 
 def run_workflows(
-    target: Target,
-    spec: ContractSpec,
-    options: CheckOptions,
-    coverage: Coverage,
-    emit: Reporter,
-    run_id: str,
+    config: CheckConfig, workflows: Sequence[str] | None, emit: Reporter
 ) -> list[CheckFinished]:
     """Run the named workflows in order; one CheckFinished each."""
-    names = list(options.workflows or WORKFLOWS)
+    names = list(workflows or WORKFLOWS)
     emit(StageStarted("workflows", len(names)))
     started = time.monotonic()
     results = []
     for name in names:
         flow = WORKFLOWS[name]
-        ctx = CheckContext(
-            target,
-            options.auth,
-            spec,
-            run_id=run_id,
-            seed=options.resolved_seed(),
-            coverage=coverage,
-            include_destructive=options.include_destructive,
-            clock_control=bool(options.clock_control),
-            check=name,
-        )
+        ctx = config.context(name)
         emit(CheckStarted("workflows", name))
         begin = time.monotonic()
         skip = flow.skip_reason(ctx)
@@ -128,8 +115,8 @@ def run_check(
 ) -> RunFinished:
     """Check ``target`` against the spec; returns the final event (``.ok`` when it conforms).
 
-    ``base_url`` is where schemathesis sends its requests (the target's own URL for an
-    :class:`HttpTarget`; a WSGI target is served on a loopback port for that stage).
+    ``base_url`` is where schemathesis sends its requests (default: where ``target.served()``
+    serves it; a target that cannot be served gets a skipped schemathesis result).
     Raises TargetUnreachable or UsageError before any check runs.
     """
     spec = ContractSpec(options.spec_path)
@@ -145,33 +132,23 @@ def run_check(
     if options.clock_control is None:
         options.clock_control = detect_clock_control(target)
     coverage = Coverage(spec)
+    config = CheckConfig(
+        target,
+        options.auth,
+        spec,
+        run_id,
+        seed,
+        coverage,
+        options.include_destructive,
+        bool(options.clock_control),
+    )
     started = time.monotonic()
     emit(RunStarted(target.base_url, seed, run_id, tuple(options.stages)))
     results: list[CheckFinished] = []
     if "schemathesis" in options.stages:
-        from contracts.schemathesis_run import run_schemathesis
-
-        def schemathesis_against(url: str) -> list[CheckFinished]:
-            return run_schemathesis(
-                url,
-                spec,
-                options.auth,
-                seed=seed,
-                max_examples=options.max_examples,
-                include_destructive=options.include_destructive,
-                coverage=coverage,
-                emit=emit,
-            )
-
-        if base_url is not None:
-            results += schemathesis_against(base_url)
-        elif isinstance(target, WsgiTarget):
-            with serve_wsgi(target.app, base_path=target.base_path) as url:
-                results += schemathesis_against(url)
-        elif isinstance(target, HttpTarget):
-            results += schemathesis_against(target.base_url)
+        results += _schemathesis_stage(config, coverage, options.max_examples, emit, base_url)
     if "workflows" in options.stages:
-        results += run_workflows(target, spec, options, coverage, emit, run_id)
+        results += run_workflows(config, options.workflows, emit)
     if "stateful" in options.stages:
         from contracts.stateful import run_state_machine
         from contracts.stateful_links import discover_second_mdt
@@ -180,19 +157,41 @@ def run_check(
         if second_mdt is None and options.include_destructive and options.clock_control:
             second_mdt = discover_second_mdt(target, options.auth.guild, options.auth.mdt)
         results += run_state_machine(
-            target,
-            spec,
-            options.auth,
-            coverage,
-            emit,
-            run_id=run_id,
-            seed=seed,
-            max_examples=options.state_machine_examples,
-            include_destructive=options.include_destructive,
-            clock_control=bool(options.clock_control),
-            second_mdt=second_mdt,
+            config, emit, max_examples=options.state_machine_examples, second_mdt=second_mdt
         )
     failures: list[Failure] = [f for r in results for f in r.failures]
     finished = RunFinished(tuple(failures), time.monotonic() - started, coverage, tuple(results))
     emit(finished)
     return finished
+
+
+def _schemathesis_stage(
+    config: CheckConfig,
+    coverage: Coverage,
+    max_examples: int,
+    emit: Reporter,
+    base_url: str | None,
+) -> list[CheckFinished]:
+    """schemathesis against ``base_url``, else wherever the target is served; a target that
+    cannot be served gets one skipped result."""
+    from contracts.schemathesis_run import STAGE, run_schemathesis
+
+    served = nullcontext(base_url) if base_url is not None else config.target.served()
+    with served as url:
+        if url is None:
+            emit(StageStarted(STAGE, 1))
+            emit(CheckStarted(STAGE, STAGE))
+            skipped = CheckFinished(STAGE, STAGE, (), 0.0, NOT_SERVED)
+            emit(skipped)
+            emit(StageFinished(STAGE, 0.0))
+            return [skipped]
+        return run_schemathesis(
+            url,
+            config.spec,
+            config.auth,
+            seed=config.seed,
+            max_examples=max_examples,
+            include_destructive=config.include_destructive,
+            coverage=coverage,
+            emit=emit,
+        )

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from contracts import rules
 from contracts.coverage import Coverage
 from contracts.events import (
     CheckFinished,
@@ -146,7 +147,7 @@ def run_schemathesis(
                     failures.append(
                         Failure(
                             check=f"{event.phase.value} {recorder.label}",
-                            rule=f"schemathesis.{check.name}",
+                            rule=rules.SCHEMATHESIS.of(check.name).name,
                             operation=by_label.get(label, label),
                             expected=str(failure.title),
                             received=message[:400],
@@ -174,7 +175,7 @@ def run_schemathesis(
                     (
                         Failure(
                             check=f"error {label}",
-                            rule="schemathesis.error",
+                            rule=rules.SCHEMATHESIS_ERROR.name,
                             operation=by_label.get(label, label),
                             expected="the schemathesis run to complete",
                             received=f"{type(error).__name__}: {error}",

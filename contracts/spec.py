@@ -7,6 +7,7 @@ may compare the exact string or only the status, and the fields declared ``forma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,6 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.spec import HTTP_METHODS, Operation, Spec, load_spec
+
+_DEFAULTS_TO = re.compile(r'Defaults to "([^"]+)"')
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """A record collection: its create and list operations, a text field, documented defaults."""
+
+    name: str  # the path's last segment, e.g. "scene-reports"
+    create: str
+    list: str
+    text_field: str
+    defaults: Mapping[str, str]
+
+
+def _is_text(name: str, prop: Mapping[str, Any]) -> bool:
+    kind = prop.get("type")
+    return name != "id" and (kind == "string" or (isinstance(kind, list) and "string" in kind))
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,94 @@ class ContractSpec:
 
     def has_limit(self, operation_id: str) -> bool:
         return any(p.name == "limit" for p in self.operation(operation_id).parameters)
+
+    # -- sets of operations, derived from what each documents ------------------------------------
+    @cached_property
+    def list_operations(self) -> tuple[str, ...]:
+        """Operations that take a ``limit`` parameter (the paged lists)."""
+        return tuple(op_id for op_id in self.operations if self.has_limit(op_id))
+
+    @cached_property
+    def body_operations(self) -> tuple[str, ...]:
+        """Operations that take a JSON request body."""
+        return tuple(op_id for op_id, op in self.operations.items() if op.body_schema_ref)
+
+    @cached_property
+    def create_operations(self) -> tuple[str, ...]:
+        """Operations whose success is a 201 Created."""
+        return tuple(op_id for op_id, op in self.operations.items() if op.success_status == 201)
+
+    def operations_documenting(self, error: str) -> tuple[str, ...]:
+        """Operations that document the error example ``error`` (e.g. the owner rule's
+        ``notOwner`` 403)."""
+        return tuple(op_id for op_id in self.operations if error in self.errors[op_id])
+
+    @cached_property
+    def record_kinds(self) -> tuple[RecordKind, ...]:
+        """Collections with a create (201) and a list (``limit``) on the same path."""
+        lists = {self.operation(op_id).path: op_id for op_id in self.list_operations}
+        kinds = []
+        for create in self.create_operations:
+            path = self.operation(create).path
+            if path in lists:
+                fields = self.body_properties(create)
+                text = next(name for name, prop in fields.items() if _is_text(name, prop))
+                kinds.append(
+                    RecordKind(
+                        path.rsplit("/", 1)[1], create, lists[path], text, self.defaults(create)
+                    )
+                )
+        return tuple(kinds)
+
+    # -- request bodies ----------------------------------------------------------------------
+    def body_schema(self, operation_id: str) -> Mapping[str, Any]:
+        ref = self.operation(operation_id).body_schema_ref
+        schema: Mapping[str, Any] = self.spec.resolve(ref) if ref is not None else {}
+        return schema
+
+    def body_properties(self, operation_id: str) -> Mapping[str, Any]:
+        properties: Mapping[str, Any] = self.body_schema(operation_id).get("properties", {})
+        return properties
+
+    def defaults(self, operation_id: str) -> dict[str, str]:
+        """Body fields whose description says ``Defaults to "<value>"``, with that value."""
+        found = {}
+        for name, prop in self.body_properties(operation_id).items():
+            match = _DEFAULTS_TO.search(str(prop.get("description", "")))
+            if match:
+                found[name] = match.group(1)
+        return found
+
+    def body_example(self, operation_id: str) -> dict[str, Any] | None:
+        """The request body's first example, else its schema's example (None: neither)."""
+        op = self.operation(operation_id)
+        if op.body_schema_ref is None:
+            return None
+        media = self.spec.resolve(op.raw["requestBody"])["content"]["application/json"]
+        for example in media.get("examples", {}).values():
+            value = self.spec.resolve(example).get("value")
+            if isinstance(value, dict):
+                return dict(value)
+        example = self.body_schema(operation_id).get("example")
+        return dict(example) if isinstance(example, dict) else None
+
+    def minimal_body(self, operation_id: str, bound: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The smallest valid body: only the required fields, a value of ``bound`` for those it
+        names, else an empty array or object, else the schema example's value."""
+        if self.operation(operation_id).body_schema_ref is None:
+            return None
+        schema = self.body_schema(operation_id)
+        example = schema.get("example") or {}
+        body: dict[str, Any] = {}
+        for name in schema.get("required", ()):
+            kind = schema["properties"][name].get("type")
+            if name in bound:
+                body[name] = bound[name]
+            elif kind in ("array", "object"):
+                body[name] = [] if kind == "array" else {}
+            else:
+                body[name] = example.get(name, "")
+        return body
 
     @cached_property
     def date_time_fields(self) -> frozenset[str]:

@@ -10,65 +10,31 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import hypothesis
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from contracts.context import CheckContext
-from contracts.coverage import Coverage
-from contracts.events import (
-    CheckFinished,
-    CheckStarted,
-    Failure,
-    StageFinished,
-    StageStarted,
-)
-from contracts.spec import ContractSpec
+from contracts import rules
+from contracts.context import CheckConfig, CheckContext
+from contracts.events import CheckFinished, CheckStarted, StageFinished, StageStarted
+from contracts.machine_support import STAGE, ModelMachine, run_machine
+from contracts.stateful_links import NAME as LINKS_NAME
+from contracts.stateful_links import make_links_machine, skip_reason
 from contracts.strategies import callsigns, units
-from contracts.target import Auth, Exchange, Target
 
-STAGE = "stateful"
 NAME = "stateful.model"
 UNIT_FIELDS = ("officer_name", "officer_badge", "department", "rank", "status")
 CALL_FIELDS = ("classification", "location", "status", "priority")
 
 
-class ContractViolation(AssertionError):
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.summary())
-        self.failure = failure
-
-
-def model_violation(
-    check: str, rule_name: str, ex: Exchange | None, expected: str
-) -> ContractViolation:
-    """The failure a model-based machine reports: its rule, the exchange, what it expected."""
-    return ContractViolation(
-        Failure(
-            check=check,
-            rule=rule_name,
-            operation=(ex.operation_id if ex else None) or "(model)",
-            expected=expected,
-            received=ex.received() if ex else "",
-            curl=ex.curl() if ex else "",
-            stage=STAGE,
-        )
-    )
-
-
 def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
     """A state machine class bound to one check context."""
 
-    class NorthcaModel(RuleBasedStateMachine):
+    class NorthcaModel(ModelMachine):
         def __init__(self) -> None:
             super().__init__()
             self.prefix = ctx.uid("sm") + "-"
             self.units: dict[str, dict[str, Any]] = {}
             self.calls: dict[str, dict[str, Any]] = {}
-
-        def check(self, ok: bool, rule_name: str, ex: Exchange | None, expected: str) -> None:
-            if not ok:
-                raise model_violation(NAME, rule_name, ex, expected)
 
         def unit_id(self, n: int) -> str:
             return f"{self.prefix}U{n}"
@@ -83,13 +49,13 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
             ex = ctx.call("upsertActiveUnits", json_body={"units": sent})
             self.check(
                 ex.status == 200 and isinstance(ex.data, list),
-                "model.upsert",
+                rules.MODEL_UPSERT,
                 ex,
                 "200 with the units",
             )
             self.check(
                 [u.get("id") for u in ex.data] == [u["id"] for u in sent],
-                "model.upsert",
+                rules.MODEL_UPSERT,
                 ex,
                 "the upserted units, in request order",
             )
@@ -101,10 +67,14 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
             unit_id = self.unit_id(n)
             ex = ctx.call("deleteActiveUnit", path={"unitId": unit_id})
             if unit_id in self.units:
-                self.check(ex.status == 200, "model.delete", ex, "200 for a unit the model holds")
+                self.check(
+                    ex.status == 200, rules.MODEL_DELETE, ex, "200 for a unit the model holds"
+                )
                 del self.units[unit_id]
             else:
-                self.check(ex.status == 404, "model.delete", ex, "404 for a unit the model lacks")
+                self.check(
+                    ex.status == 404, rules.MODEL_DELETE, ex, "404 for a unit the model lacks"
+                )
 
         @rule(n=st.integers(0, 4), address=st.one_of(st.none(), st.sampled_from(["22 Park Ave"])))
         def panic(self, n: int, address: str | None) -> None:
@@ -113,7 +83,7 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
                 "triggerUnitPanic", path={"unitId": unit_id}, json_body={"address": address}
             )
             expected = 200 if unit_id in self.units else 404
-            self.check(ex.status == expected, "model.panic", ex, f"status {expected}")
+            self.check(ex.status == expected, rules.MODEL_PANIC, ex, f"status {expected}")
 
         @rule(unit=callsigns(), priority=st.sampled_from(["low", "high"]))
         def create_call(self, unit: str, priority: str) -> None:
@@ -124,7 +94,7 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
             }
             ex = ctx.call("createCall", json_body=body)
             self.check(
-                ex.status == 201 and isinstance(ex.data, dict), "model.create-call", ex, "201"
+                ex.status == 201 and isinstance(ex.data, dict), rules.MODEL_CREATE_CALL, ex, "201"
             )
             call_id = ex.data.get("id")
             self.calls[call_id] = {**dict.fromkeys(CALL_FIELDS), **body, "status": "open"}
@@ -136,13 +106,13 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
             ex = ctx.call(
                 "updateCall", path={"callId": call_id}, json_body={"status": status, "bogus": 1}
             )
-            self.check(ex.status == 200, "model.patch-call", ex, "200")
+            self.check(ex.status == 200, rules.MODEL_PATCH_CALL, ex, "200")
             self.calls[call_id]["status"] = status
 
         @invariant()
         def target_matches_model(self) -> None:
             ex = ctx.call("listActiveUnits", query={"limit": 100})
-            self.check(isinstance(ex.data, list), "model.list", ex, "an array")
+            self.check(isinstance(ex.data, list), rules.MODEL_LIST, ex, "an array")
             listed = {
                 u["id"]: u
                 for u in ex.data
@@ -150,7 +120,7 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
             }
             self.check(
                 set(listed) == set(self.units),
-                "model.units",
+                rules.MODEL_UNITS,
                 ex,
                 f"exactly the model's units {sorted(self.units)}",
             )
@@ -160,7 +130,7 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
                 same = all(
                     got[k] == want[k] or (want[k] == "" and got[k] is None) for k in UNIT_FIELDS
                 )
-                self.check(same, "model.units", ex, f"{unit_id} with {want}")
+                self.check(same, rules.MODEL_UNITS, ex, f"{unit_id} with {want}")
             if self.calls:
                 ex = ctx.call("listCalls", query={"limit": 100})
                 listed_calls = {c.get("id"): c for c in ex.data or [] if isinstance(c, dict)}
@@ -168,116 +138,44 @@ def make_machine(ctx: CheckContext) -> type[RuleBasedStateMachine]:
                     got_call = listed_calls.get(call_id)
                     self.check(
                         got_call is not None and got_call.get("status") == fields["status"],
-                        "model.calls",
+                        rules.MODEL_CALLS,
                         ex,
                         f"call {call_id} with status {fields['status']!r}",
                     )
 
+    NorthcaModel.ctx = ctx
+    NorthcaModel.name = NAME
     return NorthcaModel
 
 
-def run_machine(
-    ctx: CheckContext,
-    machine_class: type[RuleBasedStateMachine],
-    *,
-    stage: str,
-    name: str,
-    seed: int,
-    max_examples: int,
-    steps: int,
-    shrink: bool = True,
-) -> CheckFinished:
-    """Run one bound machine class; a violation is reported once (after shrinking, if
-    ``shrink``: the report shows the failing exchange, so shrinking only simplifies it)."""
-    started = time.monotonic()
-    machine = hypothesis.seed(seed)(machine_class)
-    settings = hypothesis.settings(
-        max_examples=max_examples,
-        stateful_step_count=steps,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(hypothesis.HealthCheck),
-        report_multiple_bugs=False,
-        phases=[p for p in hypothesis.Phase if shrink or p is not hypothesis.Phase.shrink],
-    )
-    failures = list(ctx.failures)
-    try:
-        hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
-    except ContractViolation as violation:
-        failures.append(violation.failure)
-    except Exception as exc:
-        failures.append(
-            Failure(
-                name,
-                "workflow.error",
-                "(model)",
-                "the state machine to run",
-                f"{type(exc).__name__}: {exc}",
-                stage=stage,
-            )
-        )
-    failures += [f for f in ctx.failures if f not in failures]
-    return CheckFinished(
-        stage, name, tuple(failures), time.monotonic() - started, None, ctx.requests
-    )
-
-
 def run_state_machine(
-    target: Target,
-    spec: ContractSpec,
-    auth: Auth,
-    coverage: Coverage,
+    config: CheckConfig,
     emit: Any,
     *,
-    run_id: str,
-    seed: int,
     max_examples: int = 5,
     steps: int = 8,
-    include_destructive: bool = False,
-    clock_control: bool = False,
     second_mdt: str | None = None,
 ) -> list[CheckFinished]:
     """The stateful stage: the units/calls machine, then the link-request machine."""
-    from contracts.stateful_links import NAME as LINKS_NAME
-    from contracts.stateful_links import make_links_machine, skip_reason
-
     started = time.monotonic()
     emit(StageStarted(STAGE, 2))
     emit(CheckStarted(STAGE, NAME))
-    ctx = CheckContext(target, auth, spec, run_id=run_id, seed=seed, coverage=coverage, check=NAME)
+    ctx = config.context(NAME)
     result = run_machine(
-        ctx,
-        make_machine(ctx),
-        stage=STAGE,
-        name=NAME,
-        seed=seed,
-        max_examples=max_examples,
-        steps=steps,
+        ctx, make_machine(ctx), seed=config.seed, max_examples=max_examples, steps=steps
     )
     emit(result)
     results = [result]
     emit(CheckStarted(STAGE, LINKS_NAME))
-    skip = skip_reason(include_destructive=include_destructive, second_mdt=second_mdt)
+    skip = skip_reason(include_destructive=config.include_destructive, second_mdt=second_mdt)
     if skip is not None or second_mdt is None:
         result = CheckFinished(STAGE, LINKS_NAME, (), 0.0, skip or "no second MDT", 0)
     else:
-        ctx = CheckContext(
-            target,
-            auth,
-            spec,
-            run_id=run_id,
-            seed=seed,
-            coverage=coverage,
-            include_destructive=include_destructive,
-            clock_control=clock_control,
-            check=LINKS_NAME,
-        )
+        ctx = config.context(LINKS_NAME)
         result = run_machine(
             ctx,
             make_links_machine(ctx, second_mdt),
-            stage=STAGE,
-            name=LINKS_NAME,
-            seed=seed,
+            seed=config.seed,
             max_examples=max(max_examples, 20),
             steps=max(steps, 10),
             shrink=False,  # bounded: shrinking a lifecycle program takes seconds, not ms

@@ -12,7 +12,6 @@ where the spec marks them documented. It changes links, so it runs only with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -22,17 +21,19 @@ from hypothesis.stateful import (
     rule,
 )
 
+from contracts import rules
 from contracts.context import CheckContext
-from contracts.stateful import model_violation
-from contracts.target import Exchange, HttpTarget, Target, TargetUnreachable, WsgiTarget
+from contracts.machine_support import ModelMachine, model_violation
+from contracts.rules import Rule
+from contracts.target import Exchange, Target, TargetUnreachable
 
 NAME = "stateful.links"
 DECISIONS = ("confirmLinkRequest", "denyLinkRequest")
 ACTORS = ("owner", "stranger", "none")
-#: Decision -> (final status, the error of the other final status).
-OUTCOME = {
-    "confirmLinkRequest": ("approved", "linkRequestDenied"),
-    "denyLinkRequest": ("denied", "linkRequestApproved"),
+#: Decision -> (final status, its rule, the error of the other final status).
+OUTCOME: dict[str, tuple[str, Rule, str]] = {
+    "confirmLinkRequest": ("approved", rules.LINK_APPROVED, "linkRequestDenied"),
+    "denyLinkRequest": ("denied", rules.LINK_DENIED, "linkRequestApproved"),
 }
 
 
@@ -46,21 +47,9 @@ def skip_reason(*, include_destructive: bool, second_mdt: str | None) -> str | N
 
 def discover_second_mdt(target: Target, guild: str, mdt: str) -> str | None:
     """On a northca-mock, an MDT of its world that is not linked to ``guild`` (else None)."""
-    root: Any
-    if isinstance(target, WsgiTarget):
-        root = WsgiTarget(target.app, base_path="")
-        root.client = target.client
-    elif isinstance(target, HttpTarget):
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(target.base_url)
-        root = HttpTarget(f"{parts.scheme}://{parts.netloc}", timeout=target.timeout)
-        root.session = target.session
-    else:
-        return None
     try:
-        ex = root.send("GET", "/__mock/state")
-    except TargetUnreachable:
+        ex = target.control("GET", "/__mock/state")
+    except (TargetUnreachable, NotImplementedError):  # no control plane
         return None
     state = ex.data if ex.status == 200 else None
     if not isinstance(state, dict) or not isinstance(state.get("mdts"), dict):
@@ -85,7 +74,7 @@ class ModelRequest:
 def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStateMachine]:
     """A link-request state machine class bound to one check context and the second MDT."""
 
-    class LinkRequestModel(RuleBasedStateMachine):
+    class LinkRequestModel(ModelMachine):
         def __init__(self) -> None:
             super().__init__()
             self.requests: list[ModelRequest] = []
@@ -96,30 +85,6 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
             self.link_owner: str | None = None
 
         # -- helpers -----------------------------------------------------------------------
-        def violation(self, rule_name: str, ex: Exchange | None, expected: str) -> None:
-            raise model_violation(NAME, rule_name, ex, expected)
-
-        def check(self, ok: bool, rule_name: str, ex: Exchange | None, expected: str) -> None:
-            if not ok:
-                self.violation(rule_name, ex, expected)
-
-        def expect_error(self, ex: Exchange, rule_name: str, name: str) -> None:
-            error = ctx.spec.error(str(ex.operation_id), name)
-            if error.exact:
-                self.check(
-                    ex.status == error.status and ex.error == error.message,
-                    rule_name,
-                    ex,
-                    f'{error.status} {{"ok": false, "error": "{error.message}"}}',
-                )
-            else:
-                self.check(
-                    ex.status == error.status,
-                    rule_name,
-                    ex,
-                    f"status {error.status} (string {error.message!r} is inferred: not compared)",
-                )
-
         def is_linked(self) -> bool:
             ex = ctx.call("getMdtInfo", path={"mdtId": second_mdt})
             return ex.status == 200
@@ -142,7 +107,7 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
             data = ex.data if isinstance(ex.data, dict) else {}
             self.check(
                 ex.status == 201 and bool(data.get("id")),
-                "link.create",
+                rules.LINK_CREATE,
                 ex,
                 "201 with a link request",
             )
@@ -151,7 +116,7 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
                 and data.get("mdt_id") == second_mdt
                 and data.get("guild_id") == ctx.auth.guild
                 and not data.get("decided_at"),
-                "link.create",
+                rules.LINK_CREATE,
                 ex,
                 f"status pending for mdt_id {second_mdt} in guild {ctx.auth.guild}",
             )
@@ -162,7 +127,9 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
                     created, expires = parse_iso(data["created_at"]), parse_iso(data["expires_at"])
                     self.ttl = (expires - created) / 1000
                 except (KeyError, TypeError, ValueError):
-                    self.violation("link.create", ex, "created_at and expires_at timestamps")
+                    raise model_violation(
+                        NAME, rules.LINK_CREATE, ex, "created_at and expires_at timestamps"
+                    ) from None
             owner = data.get("owner_discord_id")
             self.requests.append(ModelRequest(str(data["id"]), owner if owner else None))
 
@@ -195,15 +162,15 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
                 ex = ctx.call(
                     operation, path={"id": ctx.uid("no-request")}, actor=request.owner or True
                 )
-            self.expect_error(ex, "link.not-found", "linkRequestNotFound")
+            self.expect_error(ex, rules.LINK_NOT_FOUND, "linkRequestNotFound")
 
         @precondition(lambda self: ctx.clock_control and self.ttl is not None)
         @rule(data=st.data(), operation=st.sampled_from(DECISIONS))
         def expire(self, data: st.DataObject, operation: str) -> None:
             """Move the mock clock past the TTL, then decide one request as its owner."""
             assert self.ttl is not None
-            ex = ctx.target.control("/__mock/clock", {"advance_seconds": self.ttl + 1})
-            self.check(ex.status == 200, "link.expiry", ex, "the mock clock to advance")
+            ex = ctx.target.control("POST", "/__mock/clock", {"advance_seconds": self.ttl + 1})
+            self.check(ex.status == 200, rules.LINK_EXPIRY, ex, "the mock clock to advance")
             for request in self.requests:
                 request.due = request.due or request.status == "pending"
             due = [i for i, r in enumerate(self.requests) if r.due and r.status == "pending"]
@@ -222,17 +189,17 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
         def expect_decision(
             self, ex: Exchange, operation: str, who: str, request: ModelRequest
         ) -> None:
-            final, conflict = OUTCOME[operation]
+            final, final_rule, conflict = OUTCOME[operation]
             if who != "owner" or request.owner is None:
-                self.expect_error(ex, "link.owner-only", "notOwner")
+                self.expect_error(ex, rules.LINK_OWNER_ONLY, "notOwner")
                 return
             if request.status == "pending" and request.due:
                 request.status = "expired"
             if request.status == "expired":
-                self.expect_error(ex, "link.expiry", "linkRequestExpired")
+                self.expect_error(ex, rules.LINK_EXPIRY, "linkRequestExpired")
                 return
             if request.status not in ("pending", final):
-                self.expect_error(ex, "link.conflict", conflict)
+                self.expect_error(ex, rules.LINK_CONFLICT, conflict)
                 return
             data = ex.data if isinstance(ex.data, dict) else {}
             repeated = request.status == final
@@ -241,7 +208,7 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
                 and data.get("status") == final
                 and bool(data.get("decided_at"))
                 and bool(data.get("already")) == repeated,
-                "link.already" if repeated else f"link.{final}",
+                rules.LINK_ALREADY if repeated else final_rule,
                 ex,
                 f"200 with status {final}, decided_at set"
                 + (", already: true" if repeated else ", no already"),
@@ -255,7 +222,7 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
             linked = self.is_linked()
             self.check(
                 linked == self.linked,
-                "link.linked",
+                rules.LINK_LINKED,
                 None,
                 f"MDT {second_mdt} {'linked' if self.linked else 'not linked'} to the guild"
                 f" (getMdtInfo {'200' if self.linked else '403'})",
@@ -264,6 +231,8 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
         def teardown(self) -> None:
             if self.linked and not self.initially_linked and self.link_owner is not None:
                 ex = ctx.call("unlinkMdt", path={"mdtId": second_mdt}, actor=self.link_owner)
-                self.check(ex.status == 200, "link.restore", ex, "200 unlinking the second MDT")
+                self.check(ex.status == 200, rules.LINK_RESTORE, ex, "200 unlinking the second MDT")
 
+    LinkRequestModel.ctx = ctx
+    LinkRequestModel.name = NAME
     return LinkRequestModel

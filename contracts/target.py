@@ -1,18 +1,21 @@
 """Targets: where the checks send requests (a URL, or a WSGI app in-process), and what comes back.
 
-The checks see only :class:`Target` (``send``) and :class:`Exchange` (one request and its answer),
-so the same workflows run against a real server, ``northca-mock serve`` or ``create_app()``.
+The checks see only :class:`Target` and :class:`Exchange` (one request and its answer), so the
+same workflows run against a real server, ``northca-mock serve`` or ``create_app()``. A target
+sends partner-API requests (``send``) and control-plane requests (``control``), and says where
+schemathesis can reach it (``served``: a URL, or None when it cannot be served; that stage is then
+reported as skipped).
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 #: Placeholder for a body that is not JSON (``send(..., raw=b"{")``).
 JSON_TYPE = "application/json"
@@ -115,8 +118,14 @@ class Target(Protocol):
         content_type: str | None = None,
     ) -> Exchange: ...
 
-    def control(self, path: str, json_body: Any) -> Exchange:
-        """POST to the mock's control plane (``/__mock/...``, outside the base path)."""
+    def control(self, method: str, path: str, json: Any = None) -> Exchange:
+        """A request to the mock's control plane (``/__mock/...``, outside the base path);
+        raise NotImplementedError if the target has none."""
+        ...
+
+    def served(self) -> AbstractContextManager[str | None]:
+        """While the block runs, the base URL schemathesis may send to; None if it cannot be
+        served (return ``contextlib.nullcontext()``)."""
         ...
 
 
@@ -137,15 +146,20 @@ def _url(base: str, path: str, query: Mapping[str, Any] | None) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-class HttpTarget:
-    """A server reached over HTTP, e.g. ``HttpTarget("http://127.0.0.1:4010/v1")``."""
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    query: Mapping[str, Any] | None
+    headers: dict[str, str]
+    body: bytes | None
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        import requests
 
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.session = requests.Session()
+class _Target:
+    """What :class:`HttpTarget` and :class:`WsgiTarget` share: a subclass answers an encoded
+    request (``_answer``) and knows its server's root (``_root``, for the control plane)."""
+
+    base_url: str
 
     def send(
         self,
@@ -158,32 +172,68 @@ class HttpTarget:
         raw: bytes | None = None,
         content_type: str | None = None,
     ) -> Exchange:
+        sent, body = _encode(headers, json_body, raw, content_type)
+        return self._answer(_Request(method, path, query, sent, body))
+
+    def control(self, method: str, path: str, json: Any = None) -> Exchange:
+        """A request to the mock's control plane (``/__mock/...``, outside the base path)."""
+        return self._root().send(method, path, json_body=json)
+
+    def _answer(self, request: _Request) -> Exchange:
+        raise NotImplementedError
+
+    def _root(self) -> _Target:
+        raise NotImplementedError
+
+
+class HttpTarget(_Target):
+    """A server reached over HTTP, e.g. ``HttpTarget("http://127.0.0.1:4010/v1")``."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
         import requests
 
-        sent, body = _encode(headers, json_body, raw, content_type)
-        url = _url(self.base_url, path, query)
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def _answer(self, request: _Request) -> Exchange:
+        import requests
+
+        url = _url(self.base_url, request.path, request.query)
         try:
             answer = self.session.request(
-                method, url, headers=sent, data=body, timeout=self.timeout, allow_redirects=False
+                request.method,
+                url,
+                headers=request.headers,
+                data=request.body,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             reason = type(exc).__name__
             raise TargetUnreachable(f"cannot reach {self.base_url} ({reason})") from exc
         return Exchange(
-            method, url, sent, body, answer.status_code, dict(answer.headers), answer.content
+            request.method,
+            url,
+            request.headers,
+            request.body,
+            answer.status_code,
+            dict(answer.headers),
+            answer.content,
         )
 
-    def control(self, path: str, json_body: Any) -> Exchange:
-        """POST to the mock's control plane (``/__mock/...``, outside the base path)."""
-        from urllib.parse import urlsplit
-
+    def _root(self) -> HttpTarget:
         parts = urlsplit(self.base_url)
         origin = type(self)(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout)
         origin.session = self.session
-        return origin.send("POST", path, json_body=json_body)
+        return origin
+
+    def served(self) -> AbstractContextManager[str | None]:
+        """The server is already reachable at its own URL."""
+        return nullcontext(self.base_url)
 
 
-class WsgiTarget:
+class WsgiTarget(_Target):
     """A WSGI app called in-process, e.g. ``WsgiTarget(create_app())``."""
 
     def __init__(self, app: Any, *, base_path: str = "/v1") -> None:
@@ -194,59 +244,31 @@ class WsgiTarget:
         self.base_path = base_path.rstrip("/")
         self.client = Client(app)
 
-    def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        query: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        raw: bytes | None = None,
-        content_type: str | None = None,
-    ) -> Exchange:
-        sent, body = _encode(headers, json_body, raw, content_type)
+    def _answer(self, request: _Request) -> Exchange:
         answer = self.client.open(
-            self.base_path + path,
-            method=method,
-            headers=sent,
-            data=body,
-            query_string=dict(query or {}),
+            self.base_path + request.path,
+            method=request.method,
+            headers=request.headers,
+            data=request.body,
+            query_string=dict(request.query or {}),
         )
         return Exchange(
-            method,
-            _url(self.base_url, path, query),
-            sent,
-            body,
+            request.method,
+            _url(self.base_url, request.path, request.query),
+            request.headers,
+            request.body,
             answer.status_code,
             dict(answer.headers),
             answer.get_data(),
         )
 
-    def control(self, path: str, json_body: Any) -> Exchange:
-        """POST to the mock's control plane (``/__mock/...``, outside the base path)."""
+    def _root(self) -> WsgiTarget:
         root = WsgiTarget(self.app, base_path="")
         root.client = self.client
-        return root.send("POST", path, json_body=json_body)
+        return root
 
+    def served(self) -> AbstractContextManager[str | None]:
+        """The app served on a loopback port in a thread (:mod:`mockserver.threaded`)."""
+        from mockserver.threaded import served
 
-@contextmanager
-def serve_wsgi(app: Any, *, base_path: str = "/v1") -> Iterator[str]:
-    """Serve a WSGI app on a loopback port in a thread; yields its base URL."""
-    import threading
-
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    class Quiet(WSGIRequestHandler):
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}{base_path.rstrip('/')}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        return served(self.app, self.base_path)

@@ -6,9 +6,8 @@ it when a test asks for a ``northca_*`` fixture.
 
 from __future__ import annotations
 
-import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,12 +17,12 @@ from urllib.parse import urlsplit
 from mockserver.app import create_app
 from mockserver.clock import parse_iso
 from mockserver.server import MockServer, WorldSource, server_of
+from mockserver.threaded import ThreadedServer
 from mockserver.world import World
 
 if TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
-    from werkzeug.serving import BaseWSGIServer
 
 __all__ = [
     "INPROCESS_URL",
@@ -360,42 +359,12 @@ def prepare(app: Flask, world: WorldSource) -> NorthcaMock:
 
 
 # -- the server thread ---------------------------------------------------------------------------
-class ServerThread:
-    """The app served on ``host`` and a free port by werkzeug, in a daemon thread."""
+class ServerThread(ThreadedServer):
+    """The app served on ``host`` and a free port by werkzeug, in a daemon thread; an exception
+    that escapes Flask's own handler is kept with the mock's other errors."""
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
-        class QuietHandler(WSGIRequestHandler):
-            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-                pass
-
-        self.app = app
-        self._server: BaseWSGIServer = make_server(
-            host, port, self._wsgi, threaded=True, request_handler=QuietHandler
-        )
-        self.host = host
-        self.port = int(self._server.server_address[1])
-        self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"northca-mock:{self.port}", daemon=True
-        )
-
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        try:
-            return self.app(environ, start_response)
-        except Exception as exc:  # escaped Flask's own handler: keep it with the others
-            server_of(self.app).errors.append(exc)
-            raise
-
-    def start(self) -> ServerThread:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(app, host, port, on_error=lambda exc: server_of(app).errors.append(exc))
 
 
 # -- requests in-process -------------------------------------------------------------------------

@@ -5,29 +5,29 @@ from __future__ import annotations
 
 import pytest
 
-from contracts import Auth, CheckOptions, HttpTarget, WsgiTarget, run_check
-from contracts.target import serve_wsgi
+from contracts import Auth, CheckOptions, HttpTarget, WsgiTarget, rules, run_check
 from mockserver import create_app
 from mockserver.bugs import BUGS
+from mockserver.threaded import served
 from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID
 
 AUTH = Auth(PARTNER_KEY, GUILD_ID, MDT_ID, actor=ACTOR_ID)
 
 #: Planted bug -> the rule the contracts must report.
 EXPECTED_RULE = {
-    "wrong-error-string": "units.duplicate-id",
-    "accepts-duplicate-unit-ids": "units.duplicate-id",
-    "ignores-partner-key": "auth.unknown-key",
-    "skips-guild-link-check": "guild-link.other-guild",
-    "lists-not-newest-first": "list.order",
-    "limit-ignored": "list.limit",
-    "dates-not-iso8601": "format.date-time",
-    "500-on-invalid-json": "body.invalid-json",
-    "undocumented-status": "status.documented",
-    "missing-allow-on-405": "routing.allow-header",
-    "envelope-without-ok": "envelope.success",
-    "confirm-by-non-owner": "link.owner-only",
-    "expired-request-confirmable": "link.expiry",
+    "wrong-error-string": rules.UNITS_DUPLICATE_ID,
+    "accepts-duplicate-unit-ids": rules.UNITS_DUPLICATE_ID,
+    "ignores-partner-key": rules.AUTH_UNKNOWN_KEY,
+    "skips-guild-link-check": rules.GUILD_OTHER,
+    "lists-not-newest-first": rules.LIST_ORDER,
+    "limit-ignored": rules.LIST_LIMIT,
+    "dates-not-iso8601": rules.FORMAT_DATE_TIME,
+    "500-on-invalid-json": rules.BODY_INVALID_JSON,
+    "undocumented-status": rules.STATUS_DOCUMENTED,
+    "missing-allow-on-405": rules.ROUTING_ALLOW_HEADER,
+    "envelope-without-ok": rules.ENVELOPE_SUCCESS,
+    "confirm-by-non-owner": rules.LINK_OWNER_ONLY,
+    "expired-request-confirmable": rules.LINK_EXPIRY,
 }
 
 
@@ -58,15 +58,15 @@ def test_workflows_tolerate_data_they_did_not_make() -> None:
 def test_planted_bug_is_caught(bug: str) -> None:
     options = CheckOptions(AUTH, seed=3, include_destructive=True, stages=("workflows", "stateful"))
     result = run_check(WsgiTarget(create_app(bugs=[bug])), options)
-    rules = {f.rule for f in result.failures}
+    names = {f.rule for f in result.failures}
     assert not result.ok
-    assert EXPECTED_RULE[bug] in rules, rules
+    assert EXPECTED_RULE[bug].name in names, names
 
 
 #: Planted bug -> the rule the link-request state machine alone must report.
 LINK_MACHINE_RULE = {
-    "confirm-by-non-owner": "link.owner-only",
-    "expired-request-confirmable": "link.expiry",
+    "confirm-by-non-owner": rules.LINK_OWNER_ONLY,
+    "expired-request-confirmable": rules.LINK_EXPIRY,
 }
 
 
@@ -76,13 +76,13 @@ def test_link_state_machine_catches_lifecycle_bugs(bug: str) -> None:
     result = run_check(WsgiTarget(create_app(bugs=[bug])), options)
     links = next(c for c in result.checks if c.name == "stateful.links")
     assert not links.skipped
-    assert LINK_MACHINE_RULE[bug] in {f.rule for f in links.failures}, links.failures
+    assert LINK_MACHINE_RULE[bug].name in {f.rule for f in links.failures}, links.failures
 
 
 def test_link_state_machine_passes_over_http_and_restores_the_link() -> None:
     """Over HTTP, with the second MDT named explicitly; it is left unlinked afterwards."""
     app = create_app()
-    with serve_wsgi(app) as url:
+    with served(app, "/v1") as url:
         target = HttpTarget(url)
         options = CheckOptions(
             AUTH,

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from contracts import rules
 from contracts.cli import main
-from contracts.target import serve_wsgi
 from mockserver import create_app
+from mockserver.threaded import served
 from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY
 
 
@@ -24,17 +25,17 @@ def args(url: str, *extra: str) -> list[str]:
 
 
 @pytest.fixture
-def served() -> Iterator[str]:
-    with serve_wsgi(create_app(), base_path="") as url:
+def mock_url() -> Iterator[str]:
+    with served(create_app()) as url:
         yield url
 
 
 def test_conforming_target_exits_0_and_writes_reports(
-    served: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mock_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     junit = tmp_path / "junit.xml"
     code = main(
-        args(served, "--include-destructive", "--stage", "workflows", "--stage", "stateful",
+        args(mock_url, "--include-destructive", "--stage", "workflows", "--stage", "stateful",
              "--junit", str(junit), "--report-dir", str(tmp_path / "report"))
     )  # fmt: skip
     out = capsys.readouterr().out
@@ -51,11 +52,12 @@ def test_conforming_target_exits_0_and_writes_reports(
 def test_violation_exits_1_naming_rule_and_curl(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with serve_wsgi(create_app(bugs=["wrong-error-string"]), base_path="") as url:
+    with served(create_app(bugs=["wrong-error-string"])) as url:
         code = main(args(url, "--stage", "workflows", "--junit", str(tmp_path / "j.xml")))
     out = capsys.readouterr().out
     assert code == 1
     assert "units.duplicate-id in upsertActiveUnits" in out
+    assert f"   meaning: {rules.UNITS_DUPLICATE_ID.description}\n" in out
     assert "reproduce: curl -i -X PUT" in out
     assert "Duplicate unit id in request body" in out
     assert ET.parse(tmp_path / "j.xml").getroot().find(".//failure") is not None
@@ -70,11 +72,13 @@ def test_unreachable_target_exits_2_with_one_line(capsys: pytest.CaptureFixture[
     assert err.startswith("northca-contracts: target unreachable") and "\n" not in err
 
 
-def test_refused_key_and_bad_usage_exit_2(served: str, capsys: pytest.CaptureFixture[str]) -> None:
-    bad_key = args(served)
+def test_refused_key_and_bad_usage_exit_2(
+    mock_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad_key = args(mock_url)
     bad_key[bad_key.index(PARTNER_KEY)] = "nope"
     assert main(bad_key) == 2
     assert "refuses" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
-        main(["check", "--url", served])
+        main(["check", "--url", mock_url])
     assert exit_info.value.code == 2

@@ -1,0 +1,156 @@
+"""The checks every answer must pass, as registered functions of one exchange and the spec.
+
+A check takes an :class:`~contracts.target.Exchange` (its ``operation_id`` names the operation;
+None for a request outside the spec's operations) and the :class:`~contracts.spec.ContractSpec`,
+and yields a :class:`Violation` per broken rule. They need no workflow, so anything that sees
+single request/answer pairs can run them: ``run_checks(exchange, spec)``. ``CHECKS`` holds them by
+name; ``default`` ones run on every answer a workflow or state machine gets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from contracts import rules
+from contracts.rules import Rule
+from contracts.spec import ContractSpec
+from contracts.target import Exchange
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule an answer breaks: what was expected, and what came (None: status and body)."""
+
+    rule: Rule
+    expected: str
+    received: str | None = None
+
+
+AnswerCheck = Callable[[Exchange, ContractSpec], Iterator[Violation]]
+
+
+@dataclass(frozen=True)
+class RegisteredCheck:
+    name: str
+    function: AnswerCheck
+    default: bool
+    description: str
+
+
+#: Every answer check by name, in the order they run.
+CHECKS: dict[str, RegisteredCheck] = {}
+
+
+def check(*, default: bool = True) -> Callable[[AnswerCheck], AnswerCheck]:
+    """Register an answer check (``default``: run on every answer of a workflow)."""
+
+    def register(function: AnswerCheck) -> AnswerCheck:
+        doc = (function.__doc__ or function.__name__).strip().splitlines()[0]
+        CHECKS[function.__name__] = RegisteredCheck(function.__name__, function, default, doc)
+        return function
+
+    return register
+
+
+def run_checks(
+    exchange: Exchange, spec: ContractSpec, names: Iterable[str] | None = None
+) -> list[Violation]:
+    """Run the named checks (default: the ``default`` ones) on one exchange."""
+    chosen = [CHECKS[n] for n in names] if names is not None else default_checks()
+    return [v for registered in chosen for v in registered.function(exchange, spec)]
+
+
+def default_checks() -> list[RegisteredCheck]:
+    return [c for c in CHECKS.values() if c.default]
+
+
+@check()
+def status_documented(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """The status is one the operation documents."""
+    if ex.operation_id is None:
+        return
+    statuses = spec.operation(ex.operation_id).statuses
+    if ex.status not in statuses:
+        yield Violation(
+            rules.STATUS_DOCUMENTED, f"one of the documented statuses {sorted(statuses)}"
+        )
+
+
+@check()
+def envelope(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A JSON object with Content-Type application/json, in the success or error envelope."""
+    content_type = (ex.header("content-type") or "").split(";")[0].strip().lower()
+    payload = ex.json
+    if content_type != "application/json" or not isinstance(payload, dict):
+        yield Violation(
+            rules.ENVELOPE_JSON, "a JSON object answer with Content-Type application/json"
+        )
+    elif 200 <= ex.status < 300:
+        if payload.get("ok") is not True or payload.get("data") is None:
+            yield Violation(rules.ENVELOPE_SUCCESS, '{"ok": true, "data": <not null>}')
+    elif ex.status >= 400 and (
+        payload.get("ok") is not False or not isinstance(payload.get("error"), str)
+    ):
+        yield Violation(rules.ENVELOPE_ERROR, '{"ok": false, "error": "<string>"}')
+
+
+@check()
+def date_times(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """Fields declared ``format: date-time`` in a success answer hold RFC 3339 values."""
+    if ex.operation_id is None or not 200 <= ex.status < 300:
+        return
+    bad = bad_timestamps(ex.data, spec.date_time_fields)
+    if bad:
+        yield Violation(
+            rules.FORMAT_DATE_TIME,
+            "ISO-8601 (RFC 3339) date-time values in fields declared format: date-time",
+            f"{bad[:3]}",
+        )
+
+
+@check(default=False)
+def error_documented(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """An error string is one the operation documents for its status (where not inferred)."""
+    if ex.operation_id is None or ex.status < 400 or not isinstance(ex.error, str):
+        return
+    documented = [e for e in spec.errors[ex.operation_id].values() if e.status == ex.status]
+    exact = {e.message for e in documented if e.exact}
+    if exact and len(exact) == len(documented) and ex.error not in exact:
+        yield Violation(rules.ERROR_DOCUMENTED, f"one of the documented strings {sorted(exact)}")
+
+
+def expected_error(ex: Exchange, spec: ContractSpec, name: str, rule: Rule) -> Violation | None:
+    """Unless the answer is the operation's documented error ``name`` (its status, and its exact
+    string unless the spec marks the example ``x-northca-evidence: inferred``), the violation."""
+    error = spec.error(str(ex.operation_id), name)
+    if error.exact:
+        if ex.status == error.status and ex.error == error.message:
+            return None
+        return Violation(rule, f'{error.status} {{"ok": false, "error": "{error.message}"}}')
+    if ex.status == error.status:
+        return None
+    return Violation(
+        rule, f"status {error.status} (string {error.message!r} is inferred: not compared)"
+    )
+
+
+def bad_timestamps(value: Any, fields: frozenset[str]) -> list[str]:
+    """``key=value`` of every field in ``fields`` (at any depth) that is not RFC 3339."""
+    bad: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                if key in fields and isinstance(sub, str) and not RFC3339.match(sub):
+                    bad.append(f"{key}={sub!r}")
+                elif isinstance(sub, (dict, list)):
+                    stack.append(sub)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return bad

@@ -1,0 +1,106 @@
+"""What the model-based state machines share: how they report a violation, and how they run.
+
+A machine raises :class:`ContractViolation` at the first answer its model did not predict;
+:func:`run_machine` runs one bound machine class with hypothesis and turns that into the
+check's result.
+"""
+
+from __future__ import annotations
+
+import time
+
+import hypothesis
+from hypothesis.stateful import RuleBasedStateMachine
+
+from contracts import rules
+from contracts.checks import expected_error
+from contracts.context import CheckContext
+from contracts.events import CheckFinished, Failure
+from contracts.rules import Rule
+from contracts.target import Exchange
+
+STAGE = "stateful"
+
+
+class ContractViolation(AssertionError):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.summary())
+        self.failure = failure
+
+
+def model_violation(
+    check: str, rule: Rule, ex: Exchange | None, expected: str
+) -> ContractViolation:
+    """The failure a model-based machine reports: its rule, the exchange, what it expected."""
+    return ContractViolation(
+        Failure(
+            check=check,
+            rule=rule.name,
+            operation=(ex.operation_id if ex else None) or "(model)",
+            expected=expected,
+            received=ex.received() if ex else "",
+            curl=ex.curl() if ex else "",
+            stage=STAGE,
+        )
+    )
+
+
+class ModelMachine(RuleBasedStateMachine):
+    """A state machine bound to one check context; subclasses set ``ctx`` and ``name``."""
+
+    ctx: CheckContext
+    name: str
+
+    def check(self, ok: bool, rule: Rule, ex: Exchange | None, expected: str) -> None:
+        if not ok:
+            raise model_violation(self.name, rule, ex, expected)
+
+    def expect_error(self, ex: Exchange, rule: Rule, name: str) -> None:
+        """The documented error ``name`` (:func:`contracts.checks.expected_error`)."""
+        violation = expected_error(ex, self.ctx.spec, name, rule)
+        if violation is not None:
+            raise model_violation(self.name, rule, ex, violation.expected)
+
+
+def run_machine(
+    ctx: CheckContext,
+    machine_class: type[RuleBasedStateMachine],
+    *,
+    seed: int,
+    max_examples: int,
+    steps: int,
+    shrink: bool = True,
+) -> CheckFinished:
+    """Run one bound machine class; a violation is reported once (after shrinking, if
+    ``shrink``: the report shows the failing exchange, so shrinking only simplifies it)."""
+    started = time.monotonic()
+    machine = hypothesis.seed(seed)(machine_class)
+    settings = hypothesis.settings(
+        max_examples=max_examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        report_multiple_bugs=False,
+        phases=[p for p in hypothesis.Phase if shrink or p is not hypothesis.Phase.shrink],
+    )
+    failures = list(ctx.failures)
+    try:
+        hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
+    except ContractViolation as violation:
+        failures.append(violation.failure)
+    except Exception as exc:
+        failures.append(
+            Failure(
+                ctx.check,
+                rules.WORKFLOW_ERROR.name,
+                "(model)",
+                "the state machine to run",
+                f"{type(exc).__name__}: {exc}",
+                stage=STAGE,
+            )
+        )
+    failures += [f for f in ctx.failures if f not in failures]
+    return CheckFinished(
+        STAGE, ctx.check, tuple(failures), time.monotonic() - started, None, ctx.requests
+    )
