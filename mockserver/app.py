@@ -25,12 +25,13 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.routing import Rule
 
-from mockserver import persistence
+from mockserver import inspector, persistence
 from mockserver.clock import Clock
 from mockserver.control import NAMESPACE_HEADER, control_plane
 from mockserver.errors import ApiError
 from mockserver.faults import FaultPlan, FaultPlanError, forced_response, parse_prefer
 from mockserver.handlers import BODY_RULES, HANDLERS, Call, Caller
+from mockserver.journal import request_headers, response_details
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec, SpecError, load_spec
 from mockserver.state import State
@@ -190,6 +191,7 @@ def create_app(
     app.extensions["northca"] = server
     _register_operations(app, server)
     app.register_blueprint(control_plane)
+    inspector.register(app)
     app.register_error_handler(HTTPException, _render_http_error)
     app.register_error_handler(Exception, _render_unexpected_error)
     bugs = tuple(bugs)
@@ -271,7 +273,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
             response = _too_large(server, op, req)
         except Exception as unexpected:
             response = _unexpected(server, op, req, unexpected)
-        record_in_journal(state, req, op.operation_id, response.status_code, body)
+        record_in_journal(state, req, op.operation_id, response, body)
         return response
 
     view.__name__ = op.operation_id
@@ -311,19 +313,31 @@ def _break_connection(server: MockServer, environ: Mapping[str, Any], kind: str)
 
 
 def record_in_journal(
-    state: State, req: Any, operation_id: str | None, status: int, body: Any
+    state: State, req: Any, operation_id: str | None, response: Response, body: Any
 ) -> None:
-    """Append one partner-API request to the namespace's journal."""
-    fault = req.environ.get(CONNECTION_FAULT_ENVIRON)
+    """Append one partner-API request and its answer to the namespace's journal.
+
+    The fields are described in ``mockserver.journal``; secrets in headers are redacted.
+    """
+    environ = req.environ
+    fault = environ.get(CONNECTION_FAULT_ENVIRON)
+    status = 0 if fault else response.status_code
+    answer = response_details(
+        status, response.headers.items(), "" if fault else response.get_data(as_text=True)
+    )
     with state.lock:
         state.journal.append(
             {
+                "seq": next(state.journal_seq),
                 "method": req.method,
                 "path": req.path,
-                "status": 0 if fault else status,
+                "query": environ.get("QUERY_STRING", ""),
+                "headers": request_headers(environ),
+                "status": status,
                 "operation_id": operation_id,
                 "timestamp": state.clock.now(),
                 "body": body,
+                "response": answer,
                 **({"connection_fault": fault} if fault else {}),
             }
         )
@@ -377,7 +391,7 @@ def _render_http_error(error: HTTPException) -> Response:
             response = _render_unexpected_error(error)
     except ApiError as failure:
         response = render_error(server, None, failure.name, failure.detail)
-    record_in_journal(state, req, None, response.status_code, None)
+    record_in_journal(state, req, None, response, None)
     return response
 
 
@@ -406,7 +420,7 @@ def _render_unexpected_error(error: Exception) -> Response:
     if not req.path.startswith(CONTROL_PREFIX):
         try:
             state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
-            record_in_journal(state, req, op.operation_id if op else None, 500, None)
+            record_in_journal(state, req, op.operation_id if op else None, response, None)
         except Exception:  # the state itself is what failed: answer anyway
             logger.exception("could not journal a failed request")
     return response

@@ -1,0 +1,61 @@
+"""What the journal keeps of one partner-API exchange, and how it is read back in pieces.
+
+An entry has ``seq`` (increasing per namespace, never reused, also across resets), ``method``,
+``path``, ``query`` (the raw query string), ``headers`` (the request's, lower-case names, with the
+partner key and the admin token redacted), ``body`` (the parsed request body, or None),
+``status``, ``operation_id``, ``timestamp`` and ``response`` (``status``, ``headers``, ``body``
+as text, and ``detail``: the mock's diagnostic for an error, or None).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: Request headers whose values the journal never keeps.
+REDACTED_HEADERS = frozenset({"x-partner-key", "x-mock-admin-token"})
+REDACTED = "[redacted]"
+#: The response header carrying the mock's diagnostic (when the mock sends one).
+DETAIL_HEADER = "x-northca-mock-detail"
+
+
+def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The request's headers from a WSGI environ, lower-case, secrets redacted."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        headers[name] = REDACTED if name in REDACTED_HEADERS else str(value)
+    return headers
+
+
+def response_details(status: int, headers: Iterable[tuple[str, str]], text: str) -> dict[str, Any]:
+    """What the journal keeps of an answer; ``detail`` from the header, else the body's."""
+    kept = {name.lower(): value for name, value in headers}
+    detail = kept.get(DETAIL_HEADER)
+    if detail is None and '"detail"' in text:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and isinstance(parsed.get("detail"), str):
+            detail = parsed["detail"]
+    return {"status": status, "headers": kept, "body": text, "detail": detail}
+
+
+def entries_after(journal: Iterable[Mapping[str, Any]], after: int, limit: int) -> list[Any]:
+    """Entries with ``seq`` above ``after``, newest first, at most ``limit`` of them.
+
+    ``journal`` is read newest first (pass ``reversed(deque)``), so only what is returned is read.
+    """
+    found: list[Any] = []
+    for entry in journal:
+        if entry.get("seq", 0) <= after or len(found) >= limit:
+            break
+        found.append(entry)
+    return found
