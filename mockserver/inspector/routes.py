@@ -139,13 +139,14 @@ def link_requests() -> Response:
     state = _state()
     with state.lock:
         now_ms = state.clock.now_ms()
-        keys: dict[str, str] = {}
-        for key, partner in sorted(state.world.partner_keys.items()):
-            keys.setdefault(partner, key)
+        keys: dict[str, str] = {}  # partner -> its first key
+        for partner_key, partner in sorted(state.world.partner_keys.items()):
+            keys.setdefault(partner, partner_key)
         found = []
         for request_id in reversed(list(state.link_requests)):  # newest first
             record = dict(state.expire_if_due(request_id, now_ms))
-            owner, key = record.get("owner_discord_id"), keys.get(str(record.get("partner")))
+            owner = record.get("owner_discord_id")
+            key = keys.get(str(record.get("partner")))
             pending = record.get("status") == "pending"
             record["act_as_owner"] = (
                 {
