@@ -31,7 +31,7 @@ from mockserver.control import NAMESPACE_HEADER, control_plane
 from mockserver.errors import ApiError
 from mockserver.faults import FaultPlan, FaultPlanError, forced_response, parse_prefer
 from mockserver.handlers import BODY_RULES, HANDLERS, Call, Caller
-from mockserver.journal import request_headers, response_details
+from mockserver.journal import DEFAULT_JOURNAL_BODY_BYTES, request_headers, response_details
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec, SpecError, load_spec
 from mockserver.state import State
@@ -64,9 +64,12 @@ class MockServer:
         state_file: str | Path | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         allow_connection_faults: bool = False,
+        journal_body_bytes: int = DEFAULT_JOURNAL_BODY_BYTES,
     ) -> None:
         check_handlers(spec)
         self.max_body_bytes = max_body_bytes
+        #: Bytes of each response body kept in the journal (the rest is cut, and marked).
+        self.journal_body_bytes = journal_body_bytes
         #: Fault plans may reset or drop connections (needs a server that exposes its socket).
         self.allow_connection_faults = allow_connection_faults
         #: Request threads of the HTTP server, when it has a fixed number (set by ``serving``).
@@ -162,6 +165,7 @@ def create_app(
     state_file: str | Path | None = None,
     allow_connection_faults: bool = False,
     bugs: Iterable[str] = (),
+    journal_body_bytes: int = DEFAULT_JOURNAL_BODY_BYTES,
 ) -> Flask:
     """A Flask app serving the spec's operations from ``world`` (the default world if None).
 
@@ -169,6 +173,7 @@ def create_app(
     request bodies (413 beyond); ``admin_token`` protects ``/__mock/``; ``state_file`` is read
     now and written by ``POST /__mock/snapshot`` and ``MockServer.save_state()``;
     ``allow_connection_faults`` lets fault plans reset or drop connections (werkzeug server).
+    ``journal_body_bytes`` caps each response body the journal keeps.
     ``bugs`` plants named defects (see ``mockserver.bugs``) so the contract checks can be shown
     to catch them; never use it for anything else.
     """
@@ -183,6 +188,7 @@ def create_app(
         state_file=state_file,
         max_body_bytes=max_body_bytes,
         allow_connection_faults=allow_connection_faults,
+        journal_body_bytes=journal_body_bytes,
     )
 
     app = Flask("mockserver")
@@ -238,6 +244,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     has_query = bool(checker.query)
     success_status = op.success_status
     max_body_bytes = server.max_body_bytes
+    journal_body_bytes = server.journal_body_bytes
 
     def view(**path: str) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
@@ -273,7 +280,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
             response = _too_large(server, op, req)
         except Exception as unexpected:
             response = _unexpected(server, op, req, unexpected)
-        record_in_journal(state, req, op.operation_id, response, body)
+        record_in_journal(state, req, op.operation_id, response, body, journal_body_bytes)
         return response
 
     view.__name__ = op.operation_id
@@ -313,7 +320,12 @@ def _break_connection(server: MockServer, environ: Mapping[str, Any], kind: str)
 
 
 def record_in_journal(
-    state: State, req: Any, operation_id: str | None, response: Response, body: Any
+    state: State,
+    req: Any,
+    operation_id: str | None,
+    response: Response,
+    body: Any,
+    body_limit: int = DEFAULT_JOURNAL_BODY_BYTES,
 ) -> None:
     """Append one partner-API request and its answer to the namespace's journal.
 
@@ -322,9 +334,8 @@ def record_in_journal(
     environ = req.environ
     fault = environ.get(CONNECTION_FAULT_ENVIRON)
     status = 0 if fault else response.status_code
-    answer = response_details(
-        status, response.headers.items(), "" if fault else response.get_data(as_text=True)
-    )
+    data = b"" if fault else response.get_data()
+    answer = response_details(status, response.headers.items(), data, body_limit)
     with state.lock:
         state.journal.append(
             {
@@ -391,7 +402,7 @@ def _render_http_error(error: HTTPException) -> Response:
             response = _render_unexpected_error(error)
     except ApiError as failure:
         response = render_error(server, None, failure.name, failure.detail)
-    record_in_journal(state, req, None, response, None)
+    record_in_journal(state, req, None, response, None, server.journal_body_bytes)
     return response
 
 
@@ -420,7 +431,14 @@ def _render_unexpected_error(error: Exception) -> Response:
     if not req.path.startswith(CONTROL_PREFIX):
         try:
             state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
-            record_in_journal(state, req, op.operation_id if op else None, response, None)
+            record_in_journal(
+                state,
+                req,
+                op.operation_id if op else None,
+                response,
+                None,
+                server.journal_body_bytes,
+            )
         except Exception:  # the state itself is what failed: answer anyway
             logger.exception("could not journal a failed request")
     return response

@@ -273,6 +273,9 @@ function renderDetail(entry) {
           h("dt", { text: "Diagnostic" }), h("dd", { class: "diagnostic", text: diagnostic || "(none)" })),
         headerTable(response.headers, "Response headers"),
         h("h5", { text: "Body" }),
+        response.truncated
+          ? h("p", { class: "hint", text: `The journal kept the first ${response.body.length} characters of ${response.body_bytes} bytes (serve --journal-body-bytes).` })
+          : null,
         h("pre", { class: "json", text: response.body ? pretty(response.body) : "(empty)" }))),
   );
 }
