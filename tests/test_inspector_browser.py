@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+from werkzeug.serving import make_server
 
+from mockserver.inspector.routes import page as inspector_page
 from tests.live import ROOT, LiveMock
 from tests.support import (
     GUILD_ID,
@@ -273,3 +277,84 @@ def test_with_an_admin_token_the_page_is_refused_until_given_it(
             tab.check_clean()
         finally:
             tab.close()
+
+
+# -- a server with fewer endpoints (as `proxy` may have) ---------------------------------------
+DEVIATION = {
+    "operation_id": "listShifts",
+    "method": "GET",
+    "path": SHIFTS,
+    "status": 200,
+    "rule": "body schema",
+    "evidence": "inferred",
+}
+
+
+def _proxy_like_app() -> Flask:
+    """The page, the whole journal and a deviations list; no state, clock, faults or coverage."""
+    app = Flask("proxy_like")
+    app.register_blueprint(inspector_page)
+    entry = {
+        "method": "GET",
+        "path": SHIFTS,
+        "query": "",
+        "headers": {"x-partner-key": "[redacted]"},
+        "body": None,
+        "status": 200,
+        "operation_id": "listShifts",
+        "timestamp": "2026-03-01T01:23:45.678Z",
+        "response": {"status": 200, "headers": {}, "body": '{"ok":true,"data":[]}'},
+    }
+
+    @app.get("/__mock/requests")
+    def journal() -> Any:
+        return {"ok": True, "data": [entry]}
+
+    @app.get("/__mock/deviations")
+    def deviations() -> Any:
+        return {"ok": True, "data": {"exchanges": 1, "deviations": [DEVIATION]}}
+
+    @app.errorhandler(404)
+    def not_found(error: Exception) -> Any:
+        return {"ok": False, "error": "Not found"}, 404
+
+    return app
+
+
+@pytest.fixture
+def proxy_like() -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, _proxy_like_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_deviations_are_shown_and_missing_panels_hidden(browser: Browser, proxy_like: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{proxy_like}/__mock/")
+        expect(page.locator("#deviations-panel")).to_be_visible()
+        expect(page.locator("#deviations-totals")).to_have_text("1 deviation(s) in 1 exchange(s).")
+        expect(page.locator("#deviations")).to_contain_text("body schema · evidence: inferred")
+        expect(page.locator("#journal-list")).to_contain_text("listShifts")
+        for panel in ("links-panel", "clock-panel", "state-panel", "faults-panel"):
+            expect(page.locator(f"#{panel}")).to_be_hidden()
+        expect(page.locator("#coverage-panel")).to_be_hidden()
+        expect(page.locator("#namespace-control")).to_be_hidden()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "proxy-like.png"), full_page=True)
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_on_serve_the_deviations_panel_stays_hidden(inspector: Inspector) -> None:
+    page = inspector.open()
+    expect(page.locator("#live")).to_contain_text("live")
+    expect(page.locator("#coverage-panel")).to_be_visible()
+    expect(page.locator("#deviations-panel")).to_be_hidden()

@@ -27,7 +27,7 @@ const view = {
   tick: 0,
   needsToken: false,
   stateDirty: true,
-  deviations: null, // false once the server said it has none (not a proxy)
+  wholeSignature: "",
 };
 
 // -- small DOM helpers (text only: nothing from the server is parsed as HTML) ----------------
@@ -456,19 +456,7 @@ async function loadNamespaces() {
 }
 
 async function loadDeviations() {
-  const panel = $("deviations-panel");
-  let data;
-  try {
-    data = await control("GET", "/deviations");
-  } catch (error) {
-    if (error.status === 404) { // not a proxy: no deviations to show, and no need to ask again
-      panel.hidden = true;
-      view.deviations = false;
-      return;
-    }
-    throw error;
-  }
-  panel.hidden = false;
+  const data = await control("GET", "/deviations");
   $("deviations-totals").textContent = `${data.deviations.length} deviation(s) in ${data.exchanges} exchange(s).`;
   $("deviations").replaceChildren(...data.deviations.map((d) =>
     h("li", { class: "card" },
@@ -482,19 +470,35 @@ async function loadDeviations() {
 let timer = null;
 let running = false;
 
+// A server that lacks an endpoint (e.g. `proxy` has no state) answers 404: hide its panels.
+const missing = new Set();
+
+async function optional(path, loader, panels) {
+  if (missing.has(path)) return;
+  try {
+    await loader();
+    for (const id of panels) $(id).hidden = false;
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    missing.add(path);
+    for (const id of panels) $(id).hidden = true;
+  }
+}
+
 async function refresh(all) {
   if (running) return;
   running = true;
   try {
-    await pollJournal();
-    await loadLinkRequests();
+    if (!missing.has("/journal")) await optional("/journal", pollJournal, []);
+    if (missing.has("/journal")) await pollWholeJournal();
+    await optional("/link-requests", loadLinkRequests, ["links-panel"]);
     if (all || view.stateDirty || view.tick % SLOW_EVERY === 0) {
       view.stateDirty = false;
-      await loadState();
-      await loadFaults();
-      await loadCoverage();
-      await loadNamespaces();
-      if (view.deviations !== false) await loadDeviations();
+      await optional("/state", loadState, ["state-panel", "clock-panel"]);
+      await optional("/faults", loadFaults, ["faults-panel"]);
+      await optional("/coverage", loadCoverage, ["coverage-panel"]);
+      await optional("/namespaces", loadNamespaces, ["namespace-control"]);
+      await optional("/deviations", loadDeviations, ["deviations-panel"]);
     }
     $("token-panel").hidden = true;
     $("live").textContent = `live · ${new Date().toLocaleTimeString()}`;
@@ -507,6 +511,18 @@ async function refresh(all) {
   } finally {
     running = false;
   }
+}
+
+// Without `GET /__mock/journal`: the whole journal (`GET /__mock/requests`, oldest first).
+async function pollWholeJournal() {
+  const data = await control("GET", "/requests");
+  const entries = data.map((entry, index) => ({ seq: index + 1, ...entry })).reverse();
+  const signature = entries.length ? `${entries.length}:${entries[0].seq}` : "";
+  if (signature === view.wholeSignature) return;
+  view.wholeSignature = signature;
+  view.entries = entries.slice(0, KEEP_ENTRIES);
+  renderJournal();
+  view.stateDirty = true;
 }
 
 async function refreshAll() {
