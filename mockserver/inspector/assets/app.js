@@ -202,6 +202,7 @@ function renderJournal() {
     if (again) again.focus();
   }
   renderFilterStatuses();
+  renderFilterOperations(view.entries.map(opLabel));
 }
 
 function renderFilterStatuses() {
@@ -215,9 +216,10 @@ function renderFilterStatuses() {
 
 function renderFilterOperations(operations) {
   const select = $("filter-op");
-  if (select.options.length > 1) return;
-  for (const op of [...operations, "(no operation)"]) {
-    select.append(h("option", { value: op, text: op }));
+  const known = new Set([...select.options].map((option) => option.value));
+  for (const op of operations) {
+    if (!known.has(op)) select.append(h("option", { value: op, text: op }));
+    known.add(op);
   }
 }
 
@@ -427,7 +429,7 @@ async function loadCoverage() {
     `${t.responses_seen} of ${t.responses_documented} documented responses seen; ` +
     `${t.operations_called} of ${t.operations} operations called; ${t.requests} requests` +
     (t.unrouted ? `, ${t.unrouted} to unknown paths` : "") + (t.no_answer ? `, ${t.no_answer} without answer` : "") + ".";
-  renderFilterOperations(data.operations.map((op) => op.operation_id));
+  renderFilterOperations([...data.operations.map((op) => op.operation_id), "(no operation)"]);
   $("coverage").tBodies[0].replaceChildren(
     ...data.operations.map((op) =>
       h("tr", {},
@@ -516,6 +518,7 @@ async function refresh(all) {
 // Without `GET /__mock/journal`: the whole journal (`GET /__mock/requests`, oldest first).
 async function pollWholeJournal() {
   const data = await control("GET", "/requests");
+  $("now-control").hidden = true; // the clock comes with the journal endpoint
   const entries = data.map((entry, index) => ({ seq: index + 1, ...entry })).reverse();
   const signature = entries.length ? `${entries.length}:${entries[0].seq}` : "";
   if (signature === view.wholeSignature) return;
