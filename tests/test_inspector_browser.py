@@ -153,8 +153,10 @@ def test_page_shows_requests_live_with_details_pending_link_requests_and_records
     expect(page.locator("#mdts")).to_contain_text("shift-1")
     expect(page.locator("#mdts")).to_contain_text("J. Doe")
 
-    # Click an entry: request (partner key redacted) and response with its diagnostic.
-    inspector.journal.get_by_role("button", name=re.compile("listShifts")).click()
+    # Choose an entry with the keyboard: request (partner key redacted) and response with its
+    # diagnostic.
+    inspector.journal.get_by_role("button", name=re.compile("listShifts")).focus()
+    page.keyboard.press("Enter")
     detail = page.locator("#detail")
     expect(detail).to_contain_text("limit=0")
     expect(detail).to_contain_text("[redacted]")
@@ -277,6 +279,47 @@ def test_with_an_admin_token_the_page_is_refused_until_given_it(
             tab.check_clean()
         finally:
             tab.close()
+
+
+def test_deny_as_owner_denies_through_the_partner_api(inspector: Inspector, live: LiveMock):
+    created = _link_request(live)
+    inspector.open()
+    card = inspector.link_request(created["id"])
+    card.get_by_role("button", name=re.compile("^Deny as owner")).click()
+    expect(card).to_contain_text("denied")
+    state = live.get("/__mock/state").json()["data"]
+    assert [item["status"] for item in state["link_requests"]] == ["denied"]
+    linked = live.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()).json()["data"]
+    assert UNLINKED_MDT_ID not in [link["mdt_id"] for link in linked]
+    inspector.check_clean()
+
+
+def test_set_the_clock_clear_the_fault_plan_and_see_coverage(
+    inspector: Inspector, live: LiveMock
+) -> None:
+    plan = {"seed": 7, "operations": {"listCalls": {"latency_ms": 0, "error_rate": 0}}}
+    assert live.post("/__mock/faults", json=plan).status_code == 200
+    assert live.get(SHIFTS, headers=auth_headers()).status_code == 200
+    page = inspector.open()
+    expect(page.locator("#faults")).to_contain_text("listCalls")
+    expect(page.locator("#coverage-totals")).to_contain_text(
+        "1 of 19 operations called; 1 requests"
+    )
+    covered = page.locator("#coverage tbody tr", has_text="listShifts")
+    expect(covered).to_contain_text("200 ✓1")
+
+    when = page.get_by_label("Set to (ISO-8601)")
+    when.fill("2030-01-02T03:04:05.000Z")
+    when.press("Enter")
+    expect(page.locator("#clock-now")).to_contain_text("2030-01-02T03:04:")
+    assert live.get("/__mock/state").json()["data"]["now"].startswith("2030-01-02T03:04:")
+
+    page.get_by_role("button", name="Clear fault plan").click()
+    expect(page.locator("#message")).to_have_text("Fault plan cleared.")
+    assert live.get("/__mock/faults").json()["data"]["operations"] == {}
+    expect(page.get_by_role("button", name="Clear fault plan")).to_be_disabled()
+    inspector.shot()
+    inspector.check_clean()
 
 
 # -- a server with fewer endpoints (as `proxy` may have) ---------------------------------------
