@@ -121,17 +121,15 @@ def journal_since() -> Response:
     if after is None or limit is None or limit == 0:
         return _error("getMockJournal", "expectedJournalQuery")
     state = _state()
-    with state.lock:
+    with state.lock:  # entries are never changed once journaled: serialised after the lock
         journal = state.journal
-        entries = entries_after(reversed(journal), after, limit)
-        return _ok(
-            {
-                "now": state.clock.now(),
-                "oldest": journal[0].get("seq") if journal else None,
-                "latest": journal[-1].get("seq") if journal else None,
-                "entries": entries,
-            }
-        )
+        data = {
+            "now": state.clock.now(),
+            "oldest": journal[0].get("seq") if journal else None,
+            "latest": journal[-1].get("seq") if journal else None,
+            "entries": entries_after(reversed(journal), after, limit),
+        }
+    return _ok(data)
 
 
 @api.get("/link-requests")
@@ -158,7 +156,8 @@ def link_requests() -> Response:
                 else None
             )
             found.append(record)
-        return _ok({"now": state.clock.now(), "link_requests": found})
+        now = state.clock.now()
+    return _ok({"now": now, "link_requests": found})
 
 
 @api.get("/coverage")

@@ -28,6 +28,7 @@ const view = {
   needsToken: false,
   stateDirty: true,
   wholeSignature: "",
+  stateEvery: 1, // ticks between state reloads while the journal moves
 };
 
 // -- small DOM helpers (text only: nothing from the server is parsed as HTML) ----------------
@@ -494,9 +495,13 @@ async function refresh(all) {
     if (!missing.has("/journal")) await optional("/journal", pollJournal, []);
     if (missing.has("/journal")) await pollWholeJournal();
     await optional("/link-requests", loadLinkRequests, ["links-panel"]);
-    if (all || view.stateDirty || view.tick % SLOW_EVERY === 0) {
+    const due = view.stateDirty && view.tick % view.stateEvery === 0;
+    if (all || due || view.tick % SLOW_EVERY === 0) {
       view.stateDirty = false;
+      const started = performance.now();
       await optional("/state", loadState, ["state-panel", "clock-panel"]);
+      // A large state is costly to read and draw: then reload it at most every SLOW_EVERY s.
+      view.stateEvery = performance.now() - started > 200 ? SLOW_EVERY : 1;
       await optional("/faults", loadFaults, ["faults-panel"]);
       await optional("/coverage", loadCoverage, ["coverage-panel"]);
       await optional("/namespaces", loadNamespaces, ["namespace-control"]);
