@@ -336,6 +336,7 @@ def record_in_journal(
     status = 0 if fault else response.status_code
     data = b"" if fault else response.get_data()
     answer = response_details(status, response.headers.items(), data, body_limit)
+    headers = request_headers(environ)
     with state.lock:
         state.journal.append(
             {
@@ -343,7 +344,7 @@ def record_in_journal(
                 "method": req.method,
                 "path": req.path,
                 "query": environ.get("QUERY_STRING", ""),
-                "headers": request_headers(environ),
+                "headers": headers,
                 "status": status,
                 "operation_id": operation_id,
                 "timestamp": state.clock.now(),
