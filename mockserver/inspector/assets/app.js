@@ -544,7 +544,9 @@ async function loop() {
   timer = setTimeout(loop, POLL_MS);
 }
 
-function switchNamespace(name) {
+async function switchNamespace(name) {
+  // Let a poll of the previous namespace finish first, so its answer cannot land in this one.
+  while (running) await new Promise((resolve) => setTimeout(resolve, 50));
   view.namespace = name;
   view.entries = [];
   view.latest = 0;
@@ -559,7 +561,11 @@ function switchNamespace(name) {
 
 function start() {
   const match = /ns=([^&]*)/.exec(location.hash);
-  view.namespace = match ? decodeURIComponent(match[1]) : "";
+  try {
+    view.namespace = match ? decodeURIComponent(match[1]) : "";
+  } catch (_) {
+    view.namespace = ""; // a malformed #ns= falls back to the default namespace
+  }
   $("namespace").addEventListener("change", (event) => switchNamespace(event.target.value));
   $("filter-op").addEventListener("change", renderJournal);
   $("filter-status").addEventListener("change", renderJournal);
