@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 4010
 PYTEST_ARGS ?= -n auto
 
-.PHONY: install serve test lint format bench clean
+.PHONY: install serve test lint format bench browser clean
 
 install: $(STAMP)
 
@@ -20,8 +20,13 @@ $(STAMP): pyproject.toml
 serve: install
 	$(VENV)/bin/northca-mock serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's headless Chromium for the inspector's browser tests (driven by Playwright for Python).
+browser:
+	@test -x /usr/bin/chromium || { s=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq chromium chromium-driver; }
 
 lint: install
 	$(VENV)/bin/ruff check .

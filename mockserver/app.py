@@ -27,6 +27,7 @@ from werkzeug.exceptions import (
 )
 from werkzeug.routing import Rule
 
+from mockserver import inspector
 from mockserver.bodies import read_body, reject_oversized
 from mockserver.bugs import plant_bugs
 from mockserver.clock import Clock
@@ -35,6 +36,7 @@ from mockserver.envelopes import envelope, render_error
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
 from mockserver.handlers.registry import Call
+from mockserver.journal import DEFAULT_JOURNAL_BODY_BYTES, request_headers, response_details
 from mockserver.seams import ResponsePostProcessor, Seams
 from mockserver.server import (
     DEFAULT_MAX_BODY_BYTES,
@@ -70,6 +72,7 @@ def create_app(
     allow_connection_faults: bool = False,
     bugs: Iterable[str] = (),
     seams: Seams | None = None,
+    journal_body_bytes: int = DEFAULT_JOURNAL_BODY_BYTES,
 ) -> Flask:
     """A Flask app serving the spec's operations from ``world``.
 
@@ -89,6 +92,8 @@ def create_app(
     :param seams: what to build the app from beyond spec and world (authenticator, request
         checker and state factories, handler overrides, response post-processors); see
         ``mockserver.seams``. Planted bugs are added to a copy of it.
+    :param journal_body_bytes: how much of each response body the journal keeps (the rest
+        is cut, and marked).
     """
     spec = load_spec(spec_path)
     world_model = world if isinstance(world, World) else load_world(world, spec)
@@ -103,6 +108,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         allow_connection_faults=allow_connection_faults,
         seams=chosen,
+        journal_body_bytes=journal_body_bytes,
     )
 
     app = Flask("mockserver")
@@ -111,6 +117,7 @@ def create_app(
     app.extensions[EXTENSION] = server
     _register_operations(app, server)
     app.register_blueprint(control_plane)
+    inspector.register(app)
     app.register_error_handler(HTTPException, _render_http_error)
     if chosen.post_processors:
         app.after_request(_post_processing(server, chosen.post_processors))
@@ -145,6 +152,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     has_query = bool(checker.query)
     success_status = op.success_status
     max_body_bytes = server.max_body_bytes
+    journal_body_bytes = server.journal_body_bytes
 
     def view(**path: str) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
@@ -183,7 +191,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
             response = _too_large(server, op)
         except Exception as unexpected:
             response = _unexpected(server, op, req, unexpected)
-        record_in_journal(state, req, op.operation_id, response.status_code, body)
+        record_in_journal(state, req, op.operation_id, response, body, journal_body_bytes)
         return response
 
     view.__name__ = op.operation_id
@@ -238,19 +246,36 @@ def _break_connection(server: MockServer, environ: Mapping[str, Any], kind: str)
 
 
 def record_in_journal(
-    state: State, req: Any, operation_id: str | None, status: int, body: Any
+    state: State,
+    req: Any,
+    operation_id: str | None,
+    response: Response,
+    body: Any,
+    body_limit: int = DEFAULT_JOURNAL_BODY_BYTES,
 ) -> None:
-    """Append one partner-API request to the namespace's journal."""
-    fault = req.environ.get(CONNECTION_FAULT_ENVIRON)
+    """Append one partner-API request and its answer to the namespace's journal.
+
+    The fields are described in ``mockserver.journal``; secrets in headers are redacted.
+    """
+    environ = req.environ
+    fault = environ.get(CONNECTION_FAULT_ENVIRON)
+    status = 0 if fault else response.status_code
+    data = b"" if fault else response.get_data()
+    answer = response_details(status, response.headers.items(), data, body_limit)
+    headers = request_headers(environ)
     with state.lock:
         state.journal.append(
             {
+                "seq": next(state.journal_seq),
                 "method": req.method,
                 "path": req.path,
-                "status": 0 if fault else status,
+                "query": environ.get("QUERY_STRING", ""),
+                "headers": headers,
+                "status": status,
                 "operation_id": operation_id,
                 "timestamp": state.clock.now(),
                 "body": body,
+                "response": answer,
                 **({"connection_fault": fault} if fault else {}),
             }
         )
@@ -295,7 +320,7 @@ def _render_http_error(error: HTTPException) -> Response:
         response = render_error(server.spec, None, failure.name, failure.detail)
     except Exception as unexpected:
         response = _unexpected(server, None, req, unexpected)
-    record_in_journal(state, req, None, response.status_code, None)
+    record_in_journal(state, req, None, response, None, server.journal_body_bytes)
     return response
 
 
@@ -314,7 +339,14 @@ def _escaped(server: MockServer, req: Any, error: BaseException) -> Response:
     if not req.path.startswith(CONTROL_PREFIX):
         try:
             state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
-            record_in_journal(state, req, op.operation_id if op else None, 500, None)
+            record_in_journal(
+                state,
+                req,
+                op.operation_id if op else None,
+                response,
+                None,
+                server.journal_body_bytes,
+            )
         except Exception as unjournaled:  # the state itself is what failed: answer anyway
             server.record_unexpected(unjournaled, "journaling a failed request")
     return response

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mockserver.bugs import describe_bugs
 from mockserver.errors import NorthcaMockError
+from mockserver.journal import DEFAULT_JOURNAL_BODY_BYTES
 from mockserver.serving import DEFAULT_SERVER, DEFAULT_THREADS, SERVERS
 from mockserver.world import default_world_path
 
@@ -24,6 +25,13 @@ def _release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="let fault plans reset or drop connections (needs --server werkzeug)",
     )
     serve.add_argument(
+        "--journal-body-bytes",
+        type=_non_negative,
+        default=DEFAULT_JOURNAL_BODY_BYTES,
+        metavar="N",
+        help="bytes of each response body the journal keeps; the rest is cut, marked"
+        f" (default {DEFAULT_JOURNAL_BODY_BYTES})",
+    )
+    serve.add_argument(
         "--bug",
         action="append",
         default=[],
@@ -98,6 +114,7 @@ def serve(args: argparse.Namespace) -> int:
             state_file=args.state_file,
             allow_connection_faults=args.allow_connection_faults,
             bugs=args.bug,
+            journal_body_bytes=args.journal_body_bytes,
         )
     except (NorthcaMockError, OSError) as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)

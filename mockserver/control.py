@@ -69,7 +69,8 @@ def _json_object() -> dict[str, Any] | None:
 
 
 @control_plane.before_request
-def _require_admin_token() -> Response | None:
+def require_admin_token() -> Response | None:
+    """None when the request may use the control plane, else the 401 answer."""
     expected = _server().admin_token
     if expected is None:
         return None

@@ -11,6 +11,7 @@ from mockserver import persistence
 from mockserver.clock import Clock
 from mockserver.faults import FaultPlan, FaultPlanError
 from mockserver.handlers.registry import BODY_RULES, HANDLERS
+from mockserver.journal import DEFAULT_JOURNAL_BODY_BYTES
 from mockserver.namespaces import Namespaces
 from mockserver.schemas import SchemaCache
 from mockserver.seams import Seams
@@ -44,11 +45,14 @@ class MockServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         allow_connection_faults: bool = False,
         seams: Seams | None = None,
+        journal_body_bytes: int = DEFAULT_JOURNAL_BODY_BYTES,
     ) -> None:
         seams = seams or Seams()
         check_handlers(spec, seams)
         self.seams = seams
         self.max_body_bytes = max_body_bytes
+        #: Bytes of each response body kept in the journal (the rest is cut, and marked).
+        self.journal_body_bytes = journal_body_bytes
         #: Fault plans may reset or drop connections (needs a server that exposes its socket).
         self.allow_connection_faults = allow_connection_faults
         #: Request threads of the HTTP server, when it has a fixed number (set by ``serving``).

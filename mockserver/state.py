@@ -70,6 +70,8 @@ class State:
         self.links: dict[LinkKey, Record] = {}
         self.mdts: dict[str, MdtRecords] = {}
         self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
+        #: ``seq`` of journal entries: increasing, and not restarted by a reset.
+        self.journal_seq = count(1)
         self.faults = FaultPlan()
         self._link_sequence = count()
         self.reset()

@@ -59,8 +59,9 @@ def default_world(**overrides: Any) -> dict[str, Any]:
 class Journal:
     """The partner-API requests the mock received since the last reset, oldest first.
 
-    Each entry is a dict: ``method``, ``path``, ``status``, ``operation_id``, ``timestamp``,
-    ``body``. It is a live view: read it after the calls you want to check.
+    Each entry is a dict: ``seq``, ``method``, ``path``, ``query``, ``headers`` (secrets
+    redacted), ``body``, ``status``, ``operation_id``, ``timestamp`` and ``response`` (see
+    ``mockserver.journal``). It is a live view: read it after the calls you want to check.
     """
 
     def __init__(self, server: MockServer) -> None:

@@ -54,9 +54,14 @@ def test_wheel_contents(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         assert archive.read("mockserver/openapi.yaml") == REPO_SPEC.read_bytes()
+        archive_bytes = {name: archive.read(name) for name in names if "/assets/" in name}
     assert "mockserver/__init__.py" in names
     assert "mockserver/spec.py" in names
     assert "contracts/__init__.py" in names
+    # The inspector's page travels with it (no build step: the files as they are in the tree).
+    for asset in ("index.html", "app.js", "app.css"):
+        name = f"mockserver/inspector/assets/{asset}"
+        assert archive_bytes[name] == (ROOT / name).read_bytes(), name
     # The code packages only: no tests, no venv, no seeds.
     assert not any(name.startswith(("tests/", ".venv/")) for name in names)
 

@@ -1,0 +1,99 @@
+"""Spec coverage of the traffic a mock saw: operations x documented responses, from its journal.
+
+For each operation of the spec: how often it was called, how often each documented status was
+answered (and each documented error string, read from the journaled answer), and which statuses
+were answered that the spec does not document. Entries without an operation (unknown paths) and
+without an answer (a broken connection, status 0) are counted apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mockserver.spec import Spec
+
+
+def _error_string(entry: Mapping[str, Any]) -> str | None:
+    response = entry.get("response")
+    text = response.get("body") if isinstance(response, Mapping) else None
+    if not isinstance(text, str) or '"error"' not in text:
+        return None
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def traffic_coverage(spec: Spec, entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Coverage of ``spec`` by journal ``entries`` (see the module docstring for the shape)."""
+    statuses: dict[str, Counter[int]] = {op_id: Counter() for op_id in spec.operations}
+    errors: dict[str, Counter[tuple[int, str]]] = {op_id: Counter() for op_id in spec.operations}
+    unrouted = no_answer = requests = 0
+    for entry in entries:
+        requests += 1
+        op_id, status = entry.get("operation_id"), entry.get("status")
+        if not isinstance(status, int) or status == 0:
+            no_answer += 1
+            continue
+        if op_id not in statuses:
+            unrouted += 1
+            continue
+        statuses[op_id][status] += 1
+        if status >= 400:
+            message = _error_string(entry)
+            if message is not None:
+                errors[op_id][(status, message)] += 1
+    operations = []
+    seen_total = documented_total = called = 0
+    for op_id, op in spec.operations.items():
+        counts = statuses[op_id]
+        responses = [
+            {
+                "status": status,
+                "seen": counts[status],
+                "errors": [
+                    {
+                        "name": example.name,
+                        "error": example.message,
+                        "seen": errors[op_id][(status, example.message)],
+                    }
+                    for example in op.errors.values()
+                    if example.status == status
+                ],
+            }
+            for status in sorted(op.statuses)
+        ]
+        undocumented = [
+            {"status": status, "seen": counts[status]}
+            for status in sorted(set(counts) - op.statuses)
+        ]
+        seen_total += sum(1 for response in responses if response["seen"])
+        documented_total += len(responses)
+        called += bool(counts)
+        operations.append(
+            {
+                "operation_id": op_id,
+                "method": op.method,
+                "path": op.path,
+                "calls": sum(counts.values()),
+                "responses": responses,
+                "undocumented": undocumented,
+            }
+        )
+    return {
+        "totals": {
+            "requests": requests,
+            "operations": len(spec.operations),
+            "operations_called": called,
+            "responses_documented": documented_total,
+            "responses_seen": seen_total,
+            "unrouted": unrouted,
+            "no_answer": no_answer,
+        },
+        "operations": operations,
+    }
