@@ -25,9 +25,9 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.routing import Rule
 
-from mockserver import persistence
+from mockserver import guard, persistence
 from mockserver.clock import Clock
-from mockserver.control import NAMESPACE_HEADER, control_plane
+from mockserver.control import NAMESPACE_HEADER, control_plane, control_spec
 from mockserver.errors import ApiError
 from mockserver.faults import FaultPlan, FaultPlanError, forced_response, parse_prefer
 from mockserver.handlers import BODY_RULES, HANDLERS, Call, Caller
@@ -190,6 +190,7 @@ def create_app(
     app.extensions["northca"] = server
     _register_operations(app, server)
     app.register_blueprint(control_plane)
+    guard.install(app, control_spec)  # control-plane writes are JSON only (415)
     app.register_error_handler(HTTPException, _render_http_error)
     app.register_error_handler(Exception, _render_unexpected_error)
     bugs = tuple(bugs)
