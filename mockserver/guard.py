@@ -38,6 +38,8 @@ ANY_HOST = "*"
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
+#: A whole answer: status, headers, body.
+Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
 class GuardError(ValueError):
@@ -109,23 +111,44 @@ class CrossSiteGuard:
         name = host_name(header)
         return name in self.allowed_hosts or is_loopback(name)
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def refusal(
+        self, environ: Mapping[str, Any]
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """The answer to a request from a foreign ``Host`` or ``Origin``; None to let it in.
+
+        Servers call it before reading the body: a refused request is not worth waiting for.
+        """
         host = environ.get("HTTP_HOST")
         if host is not None and not self.host_allowed(host):
-            detail = f"Host: {host_name(host)} is not this machine (see --allowed-host)"
-            return self._refuse(start_response, "forbiddenHost", detail)
+            detail = f"Host: {host_name(host)[:200]} is not this machine (see --allowed-host)"
+            return self._refusal("forbiddenHost", detail)
         origin = environ.get("HTTP_ORIGIN")
-        if origin is None:  # not a browser, or a same-origin GET
-            return self.app(environ, start_response)
-        if host is not None and origin in (f"http://{host}", f"https://{host}"):
-            return self.app(environ, start_response)
-        try:
-            allowed = normalize_origin(origin) in self.cors_origins
-        except GuardError:
-            allowed = False
-        if not allowed:
+        if origin is None or self._same_origin(origin, host):
+            return None
+        if not self._cors_origin(origin):
             detail = f"Origin: {origin[:200]} is not this mock's own (see --cors)"
-            return self._refuse(start_response, "forbiddenOrigin", detail)
+            return self._refusal("forbiddenOrigin", detail)
+        return None
+
+    @staticmethod
+    def _same_origin(origin: str, host: str | None) -> bool:
+        return host is not None and origin in (f"http://{host}", f"https://{host}")
+
+    def _cors_origin(self, origin: str) -> bool:
+        try:
+            return normalize_origin(origin) in self.cors_origins
+        except GuardError:
+            return False
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        refused = self.refusal(environ)
+        if refused is not None:
+            status, headers, body = refused
+            start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+            return [body]
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is None or self._same_origin(origin, environ.get("HTTP_HOST")):
+            return self.app(environ, start_response)
         if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
             return self.app(environ, start_response)  # CORS covers the partner API only
         cors = [
@@ -156,18 +179,17 @@ class CrossSiteGuard:
 
         return self.app(environ, with_cors)
 
-    def _refuse(self, start_response: StartResponse, name: str, detail: str) -> list[bytes]:
+    def _refusal(self, name: str, detail: str) -> Answer:
         example = self.spec.shared_error(name)
-        body = json.dumps({"ok": False, "error": example.message, "detail": detail}).encode()
-        start_response(
-            f"{example.status} {_REASONS.get(example.status, 'Error')}",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("Vary", "Origin"),
-            ],
-        )
-        return [body]
+        payload = {"ok": False, "error": example.message, "detail": detail}
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Vary", "Origin"),
+            ("Connection", "close"),
+        ]
+        return example.status, headers, body
 
 
 _REASONS = {403: "Forbidden", 408: "Request Timeout", 415: "Unsupported Media Type"}
@@ -195,7 +217,8 @@ def install(app: Flask, control_spec: Callable[[], Spec]) -> None:
             "error": example.message,
             "detail": f"Content-Type: {content_type or '(none)'}"[:200],
         }
-        return Response(json.dumps(payload), status=example.status, mimetype="application/json")
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return Response(body, status=example.status, mimetype="application/json")
 
     app.before_request(require_json_writes)
 

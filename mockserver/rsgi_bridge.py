@@ -52,12 +52,15 @@ class WsgiOverRsgi:
         app: WsgiApp,
         spec: Spec | None,
         *,
+        refusal: Callable[[dict[str, Any]], tuple[int, list[tuple[str, str]], bytes] | None]
+        | None = None,
         read_timeout: float,
         max_body_bytes: int,
         threads: int = 1,
     ) -> None:
         self.app = app
         self.spec = spec
+        self.refusal = refusal
         self.read_timeout = read_timeout
         self.max_body_bytes = max_body_bytes
         self.threads = threads
@@ -81,6 +84,11 @@ class WsgiOverRsgi:
         if scope.proto != "http":  # no websockets here
             return
         environ = self._environ(scope)
+        if self.refusal is not None:
+            refused = self.refusal(environ)
+            if refused is not None:  # answered before reading the body
+                proto.response_bytes(*refused)
+                return
         length_text = environ.get("CONTENT_LENGTH", "")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         body = b""
@@ -169,7 +177,7 @@ class WsgiOverRsgi:
         if self.spec is not None:
             example = self.spec.shared_error(name)
             status, message = example.status, example.message
-        body = json.dumps({"ok": False, "error": message}).encode()
+        body = json.dumps({"ok": False, "error": message}, separators=(",", ":")).encode()
         proto.response_bytes(
             status, [("content-type", "application/json"), ("connection", "close")], body
         )

@@ -271,9 +271,11 @@ def _run_granian(
         raise ServingError("connection faults need --server werkzeug (granian hides the socket)")
     _check_bindable(host, port)
     mock = app.extensions.get("northca")
+    guarded = _guarded(app, host, cross_site)
     bridge = WsgiOverRsgi(
-        _guarded(app, host, cross_site),
+        guarded,
         mock.spec if mock is not None else None,
+        refusal=getattr(guarded, "refusal", None),
         read_timeout=limits.read_timeout,
         max_body_bytes=_max_body_bytes(app),
         threads=threads,
@@ -356,7 +358,7 @@ def _run_werkzeug(
     if _allows_connection_faults(app):
         wsgi_app = _BreakConnections(app)
     wsgi_app = _ReadBodyFirst(wsgi_app, app, limits.read_timeout)
-    wsgi_app = _guarded_wsgi(wsgi_app, app, host, cross_site)
+    wsgi_app = _guarded_wsgi(wsgi_app, app, host, cross_site)  # refuses before the body is read
     handler = _envelope_handler(app)
     handler.timeout = limits.read_timeout  # headers, and idle keep-alive connections
     try:
@@ -403,7 +405,7 @@ def _error_answer(app: Flask, name: str, status: int, message: str) -> tuple[int
         example = mock.spec.shared_error(name)
         status, message = example.status, example.message
     reasons = {408: "Request Timeout", 503: "Service Unavailable"}
-    body = json.dumps({"ok": False, "error": message}).encode()
+    body = json.dumps({"ok": False, "error": message}, separators=(",", ":")).encode()
     return status, reasons.get(status, "Error"), body
 
 
@@ -531,6 +533,11 @@ def _envelope_handler(app: Flask) -> type[Any]:
             self.end_headers()
             if getattr(self, "command", None) != "HEAD":
                 self.wfile.write(body)
+
+        def log_error(self, format: str, *args: Any) -> None:
+            if format.startswith("Request timed out"):
+                return  # an idle keep-alive connection closed after --read-timeout
+            super().log_error(format, *args)
 
         def connection_dropped(
             self, error: BaseException, environ: dict[str, Any] | None = None
