@@ -322,6 +322,8 @@ def _run_werkzeug(
     active_lock = threading.Lock()
 
     class Server(ThreadedWSGIServer):
+        request_queue_size = 1024  # the listen backlog, as granian's
+
         def process_request(self, request: Any, client_address: Any) -> None:
             """A thread per connection, up to ``max_connections``; beyond, 503 at once."""
             with active_lock:
@@ -365,7 +367,6 @@ def _run_werkzeug(
         server = Server(host, port, wsgi_app, handler=handler)
     except OSError as exc:
         raise ServingError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    server.request_queue_size = min(limits.max_connections, 1024)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stopper.arm()
