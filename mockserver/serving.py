@@ -97,12 +97,15 @@ def run(
         mock.request_threads = threads if server == "granian" else None
     limits = Limits(limits.read_timeout, _raise_file_limit(limits.max_connections))
     stopper = _Stopper(on_forced_stop)
-    if server == "granian":
-        _run_granian(
-            app, host, port or _free_port(host), threads, on_ready, limits, cross_site, stopper
-        )
-    else:
-        _run_werkzeug(app, host, port, on_ready, limits, cross_site, stopper)
+    try:
+        if server == "granian":
+            _run_granian(
+                app, host, port or _free_port(host), threads, on_ready, limits, cross_site, stopper
+            )
+        else:
+            _run_werkzeug(app, host, port, on_ready, limits, cross_site, stopper)
+    finally:
+        stopper.disarm()  # the server stopped in time: the caller writes the state file
 
 
 def _raise_file_limit(connections: int) -> int:
@@ -137,15 +140,22 @@ class _Stopper:
     def __init__(self, on_forced_stop: Callable[[], None] | None) -> None:
         self.on_forced_stop = on_forced_stop
         self._armed = threading.Event()
+        self._stopped = threading.Event()
 
     def arm(self) -> None:
+        """Called on the stop signal: start counting."""
         if self._armed.is_set():
             return
         self._armed.set()
         threading.Thread(target=self._watch, name="northca-stop-watch", daemon=True).start()
 
+    def disarm(self) -> None:
+        """The server stopped by itself."""
+        self._stopped.set()
+
     def _watch(self) -> None:
-        time.sleep(STOP_GRACE_SECONDS)
+        if self._stopped.wait(STOP_GRACE_SECONDS):
+            return
         print(
             f"northca-mock: clients kept the server busy {STOP_GRACE_SECONDS:g} s after the stop"
             " signal; stopping anyway",

@@ -74,6 +74,19 @@ def test_stalled_upload_blocks_nobody_and_is_answered_408(live: LiveMock) -> Non
     assert closed_after < READ_TIMEOUT + 1
 
 
+def test_stalled_upload_with_request_threads() -> None:
+    """granian with --threads 2 (the app on a thread pool): same answer, nobody waits."""
+    mock = LiveMock("--threads", "2", "--read-timeout", str(READ_TIMEOUT))
+    with mock, socket.create_connection(mock.address) as stalled:
+        stalled.sendall(STALLED_UPLOAD.encode())
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert mock.get(SHIFTS, headers=auth_headers(), timeout=READ_TIMEOUT).status_code == 200
+        assert time.monotonic() - started < READ_TIMEOUT
+        data, _ = read_answer(stalled, READ_TIMEOUT + 5)
+    assert data.startswith(b"HTTP/1.1 408 ")
+
+
 def test_trickled_body_gets_the_same_total_timeout(live: LiveMock) -> None:
     with socket.create_connection(live.address) as slow:
         slow.sendall(STALLED_UPLOAD.encode())
