@@ -27,11 +27,16 @@ from werkzeug.exceptions import (
 )
 from werkzeug.routing import Rule
 
-from mockserver import inspector
+from mockserver import guard, inspector
 from mockserver.bodies import read_body, reject_oversized
 from mockserver.bugs import plant_bugs
 from mockserver.clock import Clock
-from mockserver.control import NAMESPACE_HEADER, control_plane, render_control_http_error
+from mockserver.control import (
+    NAMESPACE_HEADER,
+    control_plane,
+    control_spec,
+    render_control_http_error,
+)
 from mockserver.envelopes import envelope, render_error
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
@@ -118,6 +123,7 @@ def create_app(
     _register_operations(app, server)
     app.register_blueprint(control_plane)
     inspector.register(app)
+    guard.install(app, control_spec)  # control-plane writes are JSON only (415)
     app.register_error_handler(HTTPException, _render_http_error)
     if chosen.post_processors:
         app.after_request(_post_processing(server, chosen.post_processors))

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from mockserver.bugs import describe_bugs
 from mockserver.errors import NorthcaMockError
 from mockserver.journal import DEFAULT_JOURNAL_BODY_BYTES
-from mockserver.serving import DEFAULT_SERVER, DEFAULT_THREADS, SERVERS
+from mockserver.serving import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_SERVER,
+    DEFAULT_THREADS,
+    SERVERS,
+)
 from mockserver.world import default_world_path
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -66,6 +74,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--admin-token", help="require this token (x-mock-admin-token) on /__mock/ endpoints"
     )
     serve.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time a client has to send a request's headers, then its body; idle keep-alive"
+        f" connections close after it too (default {DEFAULT_READ_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"connections held at once (default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also accept this Host header (repeatable; '*' for any); default: loopback names"
+        " and the bound address",
+    )
+    serve.add_argument(
+        "--cors",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="answer CORS preflights and add CORS headers on the partner API for this origin"
+        " (repeatable; default: off)",
+    )
+    serve.add_argument(
         "--state-file",
         type=Path,
         help="JSON state file: read at start, written on shutdown and on /__mock/snapshot",
@@ -101,10 +140,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
+def _check_serve_args(args: argparse.Namespace) -> str | None:
+    """The one line that explains why these ``serve`` options cannot be used, or None."""
+    from mockserver.guard import GuardError, normalize_origin
+
+    if args.admin_token is not None and not args.admin_token.strip():
+        return "--admin-token is empty: give a token, or leave the option out to run without one"
+    if not 0 < args.read_timeout <= 3600:
+        return f"--read-timeout {args.read_timeout:g}: expected seconds in (0, 3600]"
+    if args.max_connections < 1:
+        return f"--max-connections {args.max_connections}: expected at least 1"
+    for host in args.allowed_host:
+        if not host.strip() or any(c in host for c in "/@ "):
+            return f"--allowed-host {host!r}: expected a host name or address, or '*'"
+    try:
+        for origin in args.cors:
+            normalize_origin(origin)
+    except GuardError as exc:
+        return str(exc)
+    return None
+
+
 def serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app, server_of
-    from mockserver.serving import ServingError, run
+    from mockserver.serving import CrossSite, Limits, ServingError, run
 
+    problem = _check_serve_args(args)
+    if problem is not None:
+        print(f"northca-mock: {problem}", file=sys.stderr)
+        return 2
     try:
         app = create_app(
             args.spec,
@@ -139,16 +203,45 @@ def serve(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    saving = threading.Lock()
+    saved = threading.Event()
+
+    def save_once() -> None:
+        """Write the state file once, from the main thread or from a forced stop."""
+        with saving:
+            if not saved.is_set():
+                server_of(app).save_state()
+                saved.set()
+
+    def forced_stop() -> None:
+        save_once()
+        print("northca-mock stopped", flush=True)
+
     try:
-        run(app, args.host, args.port, server=args.server, threads=args.threads, on_ready=ready)
+        run(
+            app,
+            args.host,
+            args.port,
+            server=args.server,
+            threads=args.threads,
+            on_ready=ready,
+            limits=Limits(args.read_timeout, args.max_connections),
+            cross_site=CrossSite(tuple(args.allowed_host), tuple(args.cors)),
+            on_forced_stop=forced_stop,
+        )
     except ServingError as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a second Ctrl-C while stopping
         pass
     finally:
-        server_of(app).save_state()
+        save_once()
     print("northca-mock stopped", flush=True)
+    if args.server == "granian":
+        # granian's runtime threads outlive its server and can panic while Python finalizes
+        # (a message on stderr after a clean stop): everything is written, so leave now.
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

@@ -14,8 +14,13 @@ _last_second: tuple[int, str] = (-1, "")
 
 
 def format_ms(epoch_ms: int) -> str:
-    """``2026-03-01T01:23:45.678Z`` for a time in milliseconds since the epoch."""
+    """``2026-03-01T01:23:45.678Z`` for a time in milliseconds since the epoch.
+
+    Times after :data:`MAX_CLOCK_MS` (a link request's expiry computed from a clock near the
+    end) are written as that instant: the format has four digits for the year.
+    """
     global _last_second
+    epoch_ms = min(epoch_ms, MAX_CLOCK_MS)
     seconds, millis = divmod(epoch_ms, 1000)
     cached_second, prefix = _last_second  # requests in the same second share the date part
     if cached_second != seconds:
@@ -48,7 +53,8 @@ class Clock:
         return self._offset_ms
 
     def now_ms(self) -> int:
-        return int(self._source() * 1000) + self._offset_ms
+        """Milliseconds since the epoch; the clock stops at :data:`MAX_CLOCK_MS` (year 9999)."""
+        return min(int(self._source() * 1000) + self._offset_ms, MAX_CLOCK_MS)
 
     def now(self) -> str:
         return format_ms(self.now_ms())

@@ -144,7 +144,7 @@ def clock() -> Response:
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
                 return _error("setMockClock", "expectedClock", "advance_seconds: expected a number")
             if not math.isfinite(seconds) or abs(seconds) > MAX_CLOCK_MS / 1000:
-                return _error("setMockClock", "expectedClock", "advance_seconds: out of range")
+                return _error("setMockClock", "clockOutOfRange")
             target_ms = state.clock.now_ms() + round(seconds * 1000)
         else:
             try:
@@ -152,7 +152,7 @@ def clock() -> Response:
             except (ValueError, OverflowError):
                 return _error("setMockClock", "expectedClock", "now: expected an ISO-8601 time")
         if not 0 <= target_ms <= MAX_CLOCK_MS:
-            return _error("setMockClock", "expectedClock", "the clock must stay within 1970-9999")
+            return _error("setMockClock", "clockOutOfRange")
         state.clock.set(target_ms)
         return _ok({"now": state.clock.now()})
 

@@ -199,10 +199,15 @@ def raw_request(
     body: bytes = b"",
     timeout: float = 30.0,
 ) -> RawResponse:
-    """Send one HTTP/1.1 request byte for byte (``Connection: close``) and read the answer."""
+    """Send one HTTP/1.1 request byte for byte (``Connection: close``) and read the answer.
+
+    ``Host`` is the address's host unless ``headers`` name one.
+    """
     if isinstance(target, str):
         target = target.encode("latin-1")
-    lines = [method.encode() + b" " + target + b" HTTP/1.1", f"Host: {address[0]}".encode()]
+    lines = [method.encode() + b" " + target + b" HTTP/1.1"]
+    if not any(name.lower() == "host" for name, _ in headers):
+        lines.append(f"Host: {address[0]}".encode())
     for name, value in headers:
         raw_value = value if isinstance(value, bytes) else value.encode("latin-1")
         lines.append(name.encode("latin-1") + b": " + raw_value)

@@ -349,7 +349,7 @@ def test_clock_body_not_json(client: FlaskClient) -> None:
     response = client.post("/__mock/clock", data="{", content_type="application/json")
     assert error_of(response)[0] == 400
     response = client.post("/__mock/clock", data="advance_seconds=5", content_type="text/plain")
-    assert error_of(response)[0] == 400
+    assert error_of(response)[0] == 415  # control-plane writes are JSON only
 
 
 # --------------------------------------------------------------------------------------------
