@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from mockserver.app import create_app
 from mockserver.clock import parse_iso
+from mockserver.errors import ErrorLog
 from mockserver.server import MockServer, WorldSource, server_of
 from mockserver.world import World
 
@@ -164,13 +165,13 @@ class ErrorCursor:
     def __init__(self) -> None:
         self.position = 0
 
-    def unseen(self, errors: list[BaseException]) -> list[BaseException]:
-        """The errors after the cursor."""
-        return list(errors[self.position :])
+    def unseen(self, errors: ErrorLog) -> list[BaseException]:
+        """The errors after the cursor (those still kept: the log holds the newest)."""
+        return errors.since(self.position)
 
-    def catch_up(self, errors: list[BaseException]) -> None:
+    def catch_up(self, errors: ErrorLog) -> None:
         """Mark every error so far as reported."""
-        self.position = len(errors)
+        self.position = errors.total
 
 
 @dataclass
