@@ -157,6 +157,8 @@ def _run_werkzeug(app: Flask, host: str, port: int, on_ready: Callable[[str, int
     wsgi_app: Any = app
     if _allows_connection_faults(app):
         wsgi_app = _BreakConnections(app)
+    if port:
+        _check_bindable(host, port)  # werkzeug would print its own message and exit 1
     try:
         server = Server(host, port, wsgi_app, handler=_envelope_handler(app))
     except OSError as exc:
