@@ -232,7 +232,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                 op.operation_id,
                 response.status_code,
                 body,
-                len(raw),
+                raw,
                 server.limits.journal_max_body_bytes,
             )
         return response
@@ -308,16 +308,16 @@ def record_in_journal(
     operation_id: str | None,
     status: int,
     body: Any,
-    body_size: int = 0,
+    raw: bytes = b"",
     max_body_bytes: int = DEFAULT_JOURNAL_MAX_BODY_BYTES,
 ) -> None:
     """Append one partner-API request to the namespace's journal.
 
-    ``body_size`` is the size of the body as received; past ``max_body_bytes`` the journal
-    keeps the start of its text and ``body_truncated: true``.
+    ``body`` is the parsed body, ``raw`` its bytes as received; past ``max_body_bytes`` the
+    journal keeps the start of ``raw`` as text, and ``body_truncated: true``.
     """
     fault = req.environ.get(CONNECTION_FAULT_ENVIRON)
-    kept, size, cut = clip(body, body_size, max_body_bytes)
+    kept, size, cut = clip(body, raw, max_body_bytes)
     with state.lock:
         entry = {
             "method": req.method,

@@ -7,7 +7,6 @@ without serialising it, and the journal drops its oldest entries to stay under i
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -21,22 +20,17 @@ ENTRY_OVERHEAD = 160
 Entry = dict[str, Any]
 
 
-def clip(body: Any, raw_size: int, limit: int) -> tuple[Any, int, bool]:
+def clip(body: Any, raw: bytes, limit: int) -> tuple[Any, int, bool]:
     """``(kept, size, cut)``: the body as journaled, its size in bytes, whether it was cut.
 
-    ``raw_size`` is the size of the body as received (or sent); a body over ``limit`` is kept
-    as ``raw[:limit]`` decoded, ``raw`` being its bytes or its JSON text.
+    ``body`` is the parsed body (None: none, or unparsable), ``raw`` its bytes as received or
+    sent; a body over ``limit`` bytes is kept as the start of ``raw``, decoded.
     """
     if body is None:
         return None, 0, False
-    if raw_size <= limit:
-        return body, raw_size, False
-    raw = body if isinstance(body, bytes) else _json_text(body)
+    if len(raw) <= limit:
+        return body, len(raw), False
     return raw[:limit].decode("utf-8", "ignore"), limit, True
-
-
-def _json_text(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class Journal:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from mockserver import create_app, persistence
 from mockserver.app import server_of
@@ -28,6 +29,7 @@ from tests.support import MDT_ID, auth_headers
 
 SERVERS = ("granian", "werkzeug")
 SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SERVE = [sys.executable, "-m", "mockserver", "serve"]
 
 
 def saved_shift_ids(path: Path) -> set[str]:
@@ -80,7 +82,7 @@ def test_concurrent_snapshots_keep_every_acknowledged_write(tmp_path: Path, serv
         failures: list[str] = []
 
         def writer(name: str) -> None:
-            session = __import__("requests").Session()
+            session = requests.Session()
             for index in range(15):
                 shift_id = f"{name}-{index}"
                 created = session.post(
@@ -136,8 +138,7 @@ def test_a_failed_start_leaves_the_state_file_and_its_mode_alone(
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "mockserver", "serve", "--server", server]
-            + ["--port", str(port), "--state-file", str(state_file)],
+            [*SERVE, "--server", server, "--port", str(port), "--state-file", str(state_file)],
             cwd=ROOT,
             capture_output=True,
             text=True,
