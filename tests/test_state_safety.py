@@ -285,9 +285,8 @@ def test_the_valid_payload_of_these_tests_loads(tmp_path: Path) -> None:
     state_file = tmp_path / "s.json"
     state_file.write_text(json.dumps(valid_payload()), encoding="utf-8")
     app = create_app(state_file=state_file)
-    assert [
-        s["id"] for s in app.test_client().get(SHIFTS, headers=auth_headers()).json["data"]
-    ] == ["s-1"]
+    listed = app.test_client().get(SHIFTS, headers=auth_headers()).get_json()["data"]
+    assert [shift["id"] for shift in listed] == ["s-1"]
 
 
 RAW_FILES: dict[str, tuple[Any, str]] = {
