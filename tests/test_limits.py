@@ -253,3 +253,23 @@ def test_errors_are_capped_counted_and_cleared_by_reset(monkeypatch: pytest.Monk
     assert (list(errors), errors.total, errors.dropped) == ([], 5, 5)
     assert client.get(SHIFTS, headers=auth_headers()).status_code == 500
     assert [str(error) for error in errors.since(5)] == ["failure 5"]
+
+
+def test_sigterm_during_a_stalled_upload_still_writes_the_state_file(tmp_path: Path) -> None:
+    """werkzeug only: granian's own shutdown waits for its request threads (a server setting)."""
+    state_file = tmp_path / "s.json"
+    live = LiveMock("--server", "werkzeug", "--state-file", state_file).start()
+    try:
+        assert live.post(SHIFTS, json={"id": "kept"}, headers=auth_headers()).status_code == 201
+        with socket.create_connection(live.address, timeout=30) as stalled:
+            stalled.sendall(
+                b"POST /link-requests HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + f"x-partner-key: {PARTNER_KEY}\r\nx-discord-guild: 1\r\n".encode()
+                + b"content-type: application/json\r\nContent-Length: 10\r\n\r\n"
+            )
+            assert live.get("/__mock/state", timeout=5).status_code == 200
+            assert live.stop(timeout=5) == 0
+    finally:
+        live.kill()
+    saved = json.loads(state_file.read_text(encoding="utf-8"))
+    assert [shift["id"] for shift in saved["namespaces"][""]["mdts"][MDT_ID]["shifts"]] == ["kept"]
