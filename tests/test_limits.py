@@ -273,3 +273,29 @@ def test_sigterm_during_a_stalled_upload_still_writes_the_state_file(tmp_path: P
         live.kill()
     saved = json.loads(state_file.read_text(encoding="utf-8"))
     assert [shift["id"] for shift in saved["namespaces"][""]["mdts"][MDT_ID]["shifts"]] == ["kept"]
+
+
+def test_a_test_handle_still_reports_errors_dropped_or_cleared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mockserver.testing import INPROCESS_URL, NorthcaMock, NorthcaServerError
+
+    monkeypatch.setitem(HANDLERS, "listShifts", lambda call: 1 / 0)
+    app = create_app(max_errors=2)
+    mock = NorthcaMock(app, INPROCESS_URL, in_process=True)
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get(SHIFTS, headers=auth_headers()).status_code == 500
+    assert [type(error) for error in mock.errors] == [ZeroDivisionError, ZeroDivisionError]
+    assert client.post("/__mock/reset").status_code == 200
+    assert client.get(SHIFTS, headers=auth_headers()).status_code == 500
+    with pytest.raises(NorthcaServerError) as caught:
+        mock.check_errors()
+    assert str(caught.value) == (
+        "the Northca mock raised 4 unexpected exception(s) (answered 500):\n"
+        "ZeroDivisionError: division by zero\n"
+        "(3 of them no longer kept: see max_errors)\n"
+        "requests answered 500:\n"
+        f"  GET {SHIFTS} -> 500 (listShifts)"
+    )
+    mock.check_errors()  # reported once
