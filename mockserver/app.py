@@ -41,7 +41,16 @@ from mockserver.envelopes import envelope, render_error
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
 from mockserver.handlers.registry import Call
-from mockserver.journal import DEFAULT_JOURNAL_BODY_BYTES, request_headers, response_details
+from mockserver.journal import clip, entry_size, request_headers, response_details
+from mockserver.limits import (
+    DEFAULT_JOURNAL_MAX_BODY_BYTES,
+    DEFAULT_JOURNAL_MAX_BYTES,
+    DEFAULT_MAX_ERRORS,
+    DEFAULT_MAX_MDTS,
+    DEFAULT_MAX_NAMESPACES,
+    DEFAULT_MAX_WORLD_LINKS,
+    Limits,
+)
 from mockserver.seams import ResponsePostProcessor, Seams
 from mockserver.server import (
     DEFAULT_MAX_BODY_BYTES,
@@ -52,6 +61,7 @@ from mockserver.server import (
 )
 from mockserver.spec import Operation, load_spec
 from mockserver.state import State
+from mockserver.validation import RequestChecker
 from mockserver.world import World, load_world
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "MockServer", "WorldSource", "create_app", "server_of"]
@@ -77,7 +87,12 @@ def create_app(
     allow_connection_faults: bool = False,
     bugs: Iterable[str] = (),
     seams: Seams | None = None,
-    journal_body_bytes: int = DEFAULT_JOURNAL_BODY_BYTES,
+    journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+    journal_max_body_bytes: int = DEFAULT_JOURNAL_MAX_BODY_BYTES,
+    max_namespaces: int = DEFAULT_MAX_NAMESPACES,
+    max_mdts: int = DEFAULT_MAX_MDTS,
+    max_world_links: int = DEFAULT_MAX_WORLD_LINKS,
+    max_errors: int = DEFAULT_MAX_ERRORS,
 ) -> Flask:
     """A Flask app serving the spec's operations from ``world``.
 
@@ -97,11 +112,26 @@ def create_app(
     :param seams: what to build the app from beyond spec and world (authenticator, request
         checker and state factories, handler overrides, response post-processors); see
         ``mockserver.seams``. Planted bugs are added to a copy of it.
-    :param journal_body_bytes: how much of each response body the journal keeps (the rest
-        is cut, and marked).
+    :param journal_max_bytes: each namespace's journal keeps its newest entries within this
+        many bytes.
+    :param journal_max_body_bytes: a journaled body longer than this is cut (and marked).
+    :param max_namespaces: namespaces the mock holds, the default one included; a request
+        for a new one past it is answered ``namespaceLimitReached`` (503).
+    :param max_mdts: MDTs of a world (start, state file, ``POST /__mock/world``).
+    :param max_world_links: link records a world makes (a link without ``partner`` counts
+        once per partner).
+    :param max_errors: unexpected exceptions kept in ``server.errors`` (the newest).
     """
+    limits = Limits(
+        journal_max_bytes=journal_max_bytes,
+        journal_max_body_bytes=journal_max_body_bytes,
+        max_namespaces=max_namespaces,
+        max_mdts=max_mdts,
+        max_world_links=max_world_links,
+        max_errors=max_errors,
+    )
     spec = load_spec(spec_path)
-    world_model = world if isinstance(world, World) else load_world(world, spec)
+    world_model = world if isinstance(world, World) else load_world(world, spec, limits)
     chosen = plant_bugs(seams or Seams(), tuple(bugs))
     server = MockServer(
         spec,
@@ -113,7 +143,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         allow_connection_faults=allow_connection_faults,
         seams=chosen,
-        journal_body_bytes=journal_body_bytes,
+        limits=limits,
     )
 
     app = Flask("mockserver")
@@ -158,22 +188,30 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     has_query = bool(checker.query)
     success_status = op.success_status
     max_body_bytes = server.max_body_bytes
-    journal_body_bytes = server.journal_body_bytes
 
     def view(**path: str) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
         environ = req.environ
+        namespace = environ.get(NAMESPACE_ENVIRON)
         try:
-            state = server.state_for(environ.get(NAMESPACE_ENVIRON))
+            state = server.states.existing(namespace)
         except Exception as unexpected:
             return _unexpected(server, op, req, unexpected)
         body: Any = None
+        raw = b""
         try:
-            caller = authenticate(state, environ)
+            # Auth first, against a state as a new namespace would start: a request that
+            # fails it never creates a namespace.
+            caller = authenticate(state or server.states.prototype, environ)
+            if state is None:
+                state = server.state_for(namespace)
             injected = _injected_response(server, state, op, environ)
             if injected is not None:
                 response = injected
             else:
+                # The body is read (and its size checked) before the lock: a slow upload
+                # holds no one else up. Its errors still come in the documented order.
+                raw, too_large = _read_body_early(environ, checker, max_body_bytes)
                 with state.lock:
                     now_ms = state.clock.now_ms()
                     if (
@@ -183,11 +221,9 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                         raise ApiError(
                             "mdtNotLinked", "mdtId: not linked to this guild for your partner key"
                         )
-                    if checker.body_validator is None:
-                        reject_oversized(environ, max_body_bytes)
-                    body = checker.body(
-                        lambda: read_body(environ, max_body_bytes), environ.get("CONTENT_TYPE")
-                    )
+                    if too_large:
+                        raise RequestEntityTooLarge()
+                    body = checker.body(raw, environ.get("CONTENT_TYPE"))
                     query = checker.query_values(req.args) if has_query else {}
                     call = Call(op, state, caller, path, query, body, now_ms)
                     response = envelope(success_status, {"ok": True, "data": handler(call)})
@@ -197,11 +233,34 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
             response = _too_large(server, op)
         except Exception as unexpected:
             response = _unexpected(server, op, req, unexpected)
-        record_in_journal(state, req, op.operation_id, response, body, journal_body_bytes)
+        if state is not None:
+            record_in_journal(
+                state,
+                req,
+                op.operation_id,
+                response,
+                body,
+                raw,
+                server.limits.journal_max_body_bytes,
+            )
         return response
 
     view.__name__ = op.operation_id
     return view
+
+
+def _read_body_early(
+    environ: Mapping[str, Any], checker: RequestChecker, max_body_bytes: int
+) -> tuple[bytes, bool]:
+    """``(body, too_large)``: the body of an operation that takes one (b"" otherwise), read
+    whole; ``too_large`` when it, or the declared ``Content-Length``, is over the limit."""
+    try:
+        if checker.body_validator is None:
+            reject_oversized(environ, max_body_bytes)
+            return b"", False
+        return read_body(environ, max_body_bytes), False
+    except RequestEntityTooLarge:
+        return b"", True
 
 
 def _post_processing(
@@ -257,34 +316,39 @@ def record_in_journal(
     operation_id: str | None,
     response: Response,
     body: Any,
-    body_limit: int = DEFAULT_JOURNAL_BODY_BYTES,
+    raw: bytes = b"",
+    max_body_bytes: int = DEFAULT_JOURNAL_MAX_BODY_BYTES,
 ) -> None:
     """Append one partner-API request and its answer to the namespace's journal.
 
-    The fields are described in ``mockserver.journal``; secrets in headers are redacted.
+    The fields are described in ``mockserver.journal``: secrets in headers are redacted;
+    ``body`` is the parsed request body, ``raw`` its bytes as received; past ``max_body_bytes``
+    a body is kept as the start of its text, marked as cut.
     """
     environ = req.environ
     fault = environ.get(CONNECTION_FAULT_ENVIRON)
     status = 0 if fault else response.status_code
     data = b"" if fault else response.get_data()
-    answer = response_details(status, response.headers.items(), data, body_limit)
+    answer = response_details(status, response.headers.items(), data, max_body_bytes)
     headers = request_headers(environ)
+    kept, body_bytes, cut = clip(body, raw, max_body_bytes)
+    entry = {
+        "method": req.method,
+        "path": req.path,
+        "query": environ.get("QUERY_STRING", ""),
+        "headers": headers,
+        "status": status,
+        "operation_id": operation_id,
+        "body": kept,
+        **({"body_truncated": True} if cut else {}),
+        "response": answer,
+        **({"connection_fault": fault} if fault else {}),
+    }
+    size = entry_size(entry, body_bytes)
     with state.lock:
-        state.journal.append(
-            {
-                "seq": next(state.journal_seq),
-                "method": req.method,
-                "path": req.path,
-                "query": environ.get("QUERY_STRING", ""),
-                "headers": headers,
-                "status": status,
-                "operation_id": operation_id,
-                "timestamp": state.clock.now(),
-                "body": body,
-                "response": answer,
-                **({"connection_fault": fault} if fault else {}),
-            }
-        )
+        entry["seq"] = next(state.journal_seq)
+        entry["timestamp"] = state.clock.now()
+        state.journal.append(entry, size)
 
 
 # -- errors outside the views ----------------------------------------------------------------
@@ -305,12 +369,13 @@ def _render_http_error(error: HTTPException) -> Response:
         return _escaped(server, req, error.original_exception or error)
     if req.path.startswith(CONTROL_PREFIX):
         return render_control_http_error(server, error)
+    # Routing errors never create a namespace; they are journaled in an existing one.
     try:
-        state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
+        state = server.states.existing(req.environ.get(NAMESPACE_ENVIRON))
     except Exception as unexpected:
         return _unexpected(server, None, req, unexpected)
     try:
-        server.authenticate(state, req.environ)
+        server.authenticate(state or server.states.prototype, req.environ)
         if isinstance(error, MethodNotAllowed):
             allowed = ", ".join(sorted(error.valid_methods or ()))
             response = render_error(server.spec, None, "methodNotAllowed", None, {"Allow": allowed})
@@ -326,7 +391,10 @@ def _render_http_error(error: HTTPException) -> Response:
         response = render_error(server.spec, None, failure.name, failure.detail)
     except Exception as unexpected:
         response = _unexpected(server, None, req, unexpected)
-    record_in_journal(state, req, None, response, None, server.journal_body_bytes)
+    if state is not None:
+        record_in_journal(
+            state, req, None, response, None, b"", server.limits.journal_max_body_bytes
+        )
     return response
 
 
@@ -344,15 +412,17 @@ def _escaped(server: MockServer, req: Any, error: BaseException) -> Response:
     response = _unexpected(server, op, req, error)
     if not req.path.startswith(CONTROL_PREFIX):
         try:
-            state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
-            record_in_journal(
-                state,
-                req,
-                op.operation_id if op else None,
-                response,
-                None,
-                server.journal_body_bytes,
-            )
+            state = server.states.existing(req.environ.get(NAMESPACE_ENVIRON))
+            if state is not None:
+                record_in_journal(
+                    state,
+                    req,
+                    op.operation_id if op else None,
+                    response,
+                    None,
+                    b"",
+                    server.limits.journal_max_body_bytes,
+                )
         except Exception as unjournaled:  # the state itself is what failed: answer anyway
             server.record_unexpected(unjournaled, "journaling a failed request")
     return response

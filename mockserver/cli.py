@@ -10,9 +10,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from mockserver import limits
 from mockserver.bugs import describe_bugs
 from mockserver.errors import NorthcaMockError
-from mockserver.journal import DEFAULT_JOURNAL_BODY_BYTES
 from mockserver.serving import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_READ_TIMEOUT,
@@ -109,18 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="JSON state file: read at start, written on shutdown and on /__mock/snapshot",
     )
+    _add_limit_flags(serve)
     serve.add_argument(
         "--allow-connection-faults",
         action="store_true",
         help="let fault plans reset or drop connections (needs --server werkzeug)",
-    )
-    serve.add_argument(
-        "--journal-body-bytes",
-        type=_non_negative,
-        default=DEFAULT_JOURNAL_BODY_BYTES,
-        metavar="N",
-        help="bytes of each response body the journal keeps; the rest is cut, marked"
-        f" (default {DEFAULT_JOURNAL_BODY_BYTES})",
     )
     serve.add_argument(
         "--bug",
@@ -131,6 +124,42 @@ def build_parser() -> argparse.ArgumentParser:
         " the defects are listed below",
     )
     return parser
+
+
+#: The memory caps (README "Limits"): flag, ``create_app`` parameter, default, what it bounds.
+LIMIT_FLAGS = (
+    ("--journal-max-bytes", limits.DEFAULT_JOURNAL_MAX_BYTES, "bytes of each namespace's journal"),
+    (
+        "--journal-max-body-bytes",
+        limits.DEFAULT_JOURNAL_MAX_BODY_BYTES,
+        "journaled bodies are cut beyond this many bytes",
+    ),
+    ("--max-namespaces", limits.DEFAULT_MAX_NAMESPACES, "namespaces, the default one included"),
+    ("--max-mdts", limits.DEFAULT_MAX_MDTS, "MDTs of a world"),
+    (
+        "--max-world-links",
+        limits.DEFAULT_MAX_WORLD_LINKS,
+        "link records a world makes (a link without partner: one per partner)",
+    ),
+    ("--max-errors", limits.DEFAULT_MAX_ERRORS, "unexpected exceptions kept for diagnosis"),
+)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _add_limit_flags(parser: argparse.ArgumentParser) -> None:
+    for flag, default, what in LIMIT_FLAGS:
+        parser.add_argument(
+            flag, type=_positive, default=default, metavar="N", help=f"{what} (default {default})"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,13 +192,18 @@ def _check_serve_args(args: argparse.Namespace) -> str | None:
 
 def serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app, server_of
+    from mockserver.persistence import StateFileLock
     from mockserver.serving import CrossSite, Limits, ServingError, run
 
     problem = _check_serve_args(args)
     if problem is not None:
         print(f"northca-mock: {problem}", file=sys.stderr)
         return 2
+    # One server per state file: taken before the file is read, held until exit.
+    lock = StateFileLock(args.state_file) if args.state_file is not None else None
     try:
+        if lock is not None:
+            lock.acquire()
         app = create_app(
             args.spec,
             args.seed,
@@ -178,10 +212,17 @@ def serve(args: argparse.Namespace) -> int:
             state_file=args.state_file,
             allow_connection_faults=args.allow_connection_faults,
             bugs=args.bug,
-            journal_body_bytes=args.journal_body_bytes,
+            journal_max_bytes=args.journal_max_bytes,
+            journal_max_body_bytes=args.journal_max_body_bytes,
+            max_namespaces=args.max_namespaces,
+            max_mdts=args.max_mdts,
+            max_world_links=args.max_world_links,
+            max_errors=args.max_errors,
         )
     except (NorthcaMockError, OSError) as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
+        if lock is not None:
+            lock.release()
         return 2
     # The world (possibly large) lives as long as the process: keep it out of the cyclic
     # garbage collector's full passes, which would otherwise pause requests.
@@ -205,11 +246,13 @@ def serve(args: argparse.Namespace) -> int:
 
     saving = threading.Lock()
     saved = threading.Event()
+    served = True
 
     def save_once() -> None:
-        """Write the state file once, from the main thread or from a forced stop."""
+        """Write the state file once (if the server ever served), from the main thread or
+        from a forced stop."""
         with saving:
-            if not saved.is_set():
+            if served and not saved.is_set():
                 server_of(app).save_state()
                 saved.set()
 
@@ -229,13 +272,19 @@ def serve(args: argparse.Namespace) -> int:
             cross_site=CrossSite(tuple(args.allowed_host), tuple(args.cors)),
             on_forced_stop=forced_stop,
         )
-    except ServingError as exc:
+    except ServingError as exc:  # never served: the state file is left as it was
+        served = False
         print(f"northca-mock: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:  # a second Ctrl-C while stopping
         pass
     finally:
-        save_once()
+        try:
+            save_once()
+        finally:
+            if lock is not None:
+                lock.release()
+    if not served:
+        return 2
     print("northca-mock stopped", flush=True)
     if args.server == "granian":
         # granian's runtime threads outlive its server and can panic while Python finalizes

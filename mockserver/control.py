@@ -20,6 +20,7 @@ from mockserver.bodies import parse_json, read_body
 from mockserver.clock import MAX_CLOCK_MS, parse_iso
 from mockserver.envelopes import error_envelope, render_error, success
 from mockserver.faults import FaultPlan, FaultPlanError
+from mockserver.namespaces import NamespaceLimitError
 from mockserver.server import MockServer, server_of
 from mockserver.spec import Spec, load_spec
 from mockserver.world import WorldError
@@ -98,6 +99,13 @@ def _http_error(error: HTTPException) -> Response:
     return render_control_http_error(_server(), error)
 
 
+@control_plane.errorhandler(NamespaceLimitError)
+def _namespace_limit(error: NamespaceLimitError) -> Response:
+    """A new namespace past ``--max-namespaces``."""
+    example = control_spec().shared_error("namespaceLimitReached")
+    return error_envelope(example, detail=error.detail)
+
+
 @control_plane.errorhandler(Exception)
 def _unexpected(error: BaseException) -> Response:
     """A failure of the control plane itself: 500 in the envelope, kept in ``server.errors``."""
@@ -111,6 +119,7 @@ def _unexpected(error: BaseException) -> Response:
 def reset() -> Response:
     state = _state()
     state.reset()
+    _server().errors.clear()
     return _ok({"reset": True, "now": state.clock.now()})
 
 

@@ -1,27 +1,38 @@
-"""What the journal keeps of one partner-API exchange, and how it is read back in pieces.
+"""The journal of one namespace: partner-API exchanges, oldest first, bounded in bytes.
 
 An entry has ``seq`` (increasing per namespace, never reused, also across resets), ``method``,
 ``path``, ``query`` (the raw query string), ``headers`` (the request's, lower-case names, with the
 partner key and the admin token redacted), ``body`` (the parsed request body, or None),
 ``status``, ``operation_id``, ``timestamp`` and ``response`` (``status``, ``headers``, ``body``
-as text, cut after ``--journal-body-bytes`` bytes, ``body_bytes``, its whole size, ``truncated``,
-and ``detail``: the mock's diagnostic for an error, or None).
+as text, ``body_bytes``, its whole size, ``truncated``, and ``detail``: the mock's diagnostic
+for an error, or None).
+
+Bodies longer than the body limit (``serve --journal-max-body-bytes``) are kept as the start of
+their text: a request body with ``body_truncated: true`` beside it, a response body with
+``response.truncated: true``. So an entry's size is known without serialising it, and the
+journal drops its oldest entries to stay under its byte limit (``--journal-max-bytes``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES
+
+#: Entries kept whatever their size.
+MAX_ENTRIES = 100_000
+#: What an entry costs beyond its path, query, headers and bodies: the keys, method, status,
+#: ids and time as JSON.
+ENTRY_OVERHEAD = 320
 #: Request headers whose values the journal never keeps.
 REDACTED_HEADERS = frozenset({"x-partner-key", "x-mock-admin-token"})
 REDACTED = "[redacted]"
 #: The response header carrying the mock's diagnostic (when the mock sends one).
 DETAIL_HEADER = "x-northca-mock-detail"
-#: Bytes of each response body the journal keeps (``serve --journal-body-bytes``).
-DEFAULT_JOURNAL_BODY_BYTES = 1024
-
+Entry = dict[str, Any]
 
 #: Header names seen so far, so that every entry shares one string per name (bounded: names
 #: come from clients).
@@ -51,6 +62,19 @@ def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
+def clip(body: Any, raw: bytes, limit: int) -> tuple[Any, int, bool]:
+    """``(kept, size, cut)``: the body as journaled, its size in bytes, whether it was cut.
+
+    ``body`` is the parsed body (None: none, or unparsable), ``raw`` its bytes as received or
+    sent; a body over ``limit`` bytes is kept as the start of ``raw``, decoded.
+    """
+    if body is None:
+        return None, 0, False
+    if len(raw) <= limit:
+        return body, len(raw), False
+    return raw[:limit].decode("utf-8", "ignore"), limit, True
+
+
 def response_details(
     status: int, headers: Iterable[tuple[str, str]], data: bytes, limit: int
 ) -> dict[str, Any]:
@@ -75,10 +99,30 @@ def response_details(
     }
 
 
+def entry_size(entry: Mapping[str, Any], body_bytes: int) -> int:
+    """What ``entry`` is counted as: its bodies (``body_bytes``), query, headers and overhead."""
+    answer = entry.get("response") or {}
+    return (
+        body_bytes
+        + ENTRY_OVERHEAD
+        + len(entry.get("path") or "")
+        + len(entry.get("query") or "")
+        + _headers_size(entry.get("headers"))
+        + _headers_size(answer.get("headers"))
+        + len(answer.get("body") or "")
+    )
+
+
+def _headers_size(headers: Mapping[str, str] | None) -> int:
+    # name, value, and the JSON around them ("name":"value",)
+    return sum(len(name) + len(value) + 6 for name, value in (headers or {}).items())
+
+
 def entries_after(journal: Iterable[Mapping[str, Any]], after: int, limit: int) -> list[Any]:
     """Entries with ``seq`` above ``after``, newest first, at most ``limit`` of them.
 
-    ``journal`` is read newest first (pass ``reversed(deque)``), so only what is returned is read.
+    ``journal`` is read newest first (pass ``reversed(journal)``), so only what is returned is
+    read.
     """
     found: list[Any] = []
     for entry in journal:
@@ -86,3 +130,42 @@ def entries_after(journal: Iterable[Mapping[str, Any]], after: int, limit: int) 
             break
         found.append(entry)
     return found
+
+
+class Journal:
+    """Entries, oldest first: at most :data:`MAX_ENTRIES`, and at most ``max_bytes`` bytes."""
+
+    def __init__(self, max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: deque[tuple[Entry, int]] = deque()
+        self._bytes = 0
+
+    def append(self, entry: Entry, size: int) -> None:
+        """Add ``entry`` (``size``: see :func:`entry_size`), dropping the oldest past a limit."""
+        self._entries.append((entry, size))
+        self._bytes += size
+        while len(self._entries) > 1 and (
+            self._bytes > self.max_bytes or len(self._entries) > MAX_ENTRIES
+        ):
+            self._bytes -= self._entries.popleft()[1]
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    @property
+    def size(self) -> int:
+        """The bytes the entries are counted as."""
+        return self._bytes
+
+    def __iter__(self) -> Iterator[Entry]:
+        return (entry for entry, _ in self._entries)
+
+    def __reversed__(self) -> Iterator[Entry]:
+        return (entry for entry, _ in reversed(self._entries))
+
+    def __getitem__(self, index: int) -> Entry:
+        return self._entries[index][0]
+
+    def __len__(self) -> int:
+        return len(self._entries)

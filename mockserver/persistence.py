@@ -1,25 +1,30 @@
 """State files: every namespace written as JSON, atomically, and read back at start.
 
 A write goes to a temporary file beside the target, is flushed to disk, then renamed over it, so
-a crash mid-write leaves the previous file whole.
+a crash mid-write leaves the previous file whole; the file keeps its mode. A file is read as
+strictly as a world (``state_check``), and one server at a time owns it (:class:`StateFileLock`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mockserver.bodies import MAX_JSON_DEPTH
 from mockserver.clock import format_ms
 from mockserver.errors import NorthcaMockError
 from mockserver.faults import FaultPlan
+from mockserver.state_check import check_dump
 
 if TYPE_CHECKING:
     from mockserver.namespaces import Namespaces
-    from mockserver.spec import Operation
+    from mockserver.spec import Spec
     from mockserver.state import State
     from mockserver.world import World
 
@@ -28,18 +33,33 @@ WorldLoader = Callable[[Any], "World"]
 
 FORMAT = "northca-mock-state"
 VERSION = 1
+#: Nesting a state file may have: its own levels above a record, and a record's body depth.
+MAX_FILE_DEPTH = MAX_JSON_DEPTH + 16
+#: The mode of a new state file (it holds the world's partner keys).
+NEW_FILE_MODE = 0o600
 
 
 class StateFileError(NorthcaMockError, ValueError):
-    """A state file that cannot be read back."""
+    """A state file that cannot be read back, or is in use."""
+
+
+def _temporary_prefix(path: Path) -> str:
+    return f".{path.name}."
 
 
 def write_atomically(path: Path, payload: Mapping[str, Any]) -> None:
     """Write JSON to ``path`` so that readers only ever see the old or the new file, whole."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = NEW_FILE_MODE
+    handle, temporary = tempfile.mkstemp(
+        prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent
+    )
+    try:
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(payload, stream, ensure_ascii=False, separators=(",", ":"))
             stream.flush()
@@ -67,22 +87,111 @@ def save(namespaces: Mapping[str, State], path: Path) -> None:
     write_atomically(path, payload)
 
 
+class StateFileLock:
+    """One server per state file: an exclusive ``flock`` on ``<file>.lock``, held until exit.
+
+    Taking it also removes temporary files a killed writer left beside the state file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise :class:`StateFileError` (one line) if another server has it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise StateFileError(
+                f"{self.path}: in use by another northca-mock (pid {holder});"
+                " stop it or choose another --state-file"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        remove_stale_temporaries(self.path)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock; the lock file stays (no unlink race)
+            self._fd = None
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete the temporary files of unfinished writes of ``path``; the ones deleted."""
+    prefix = _temporary_prefix(path)
+    removed = []
+    for candidate in path.parent.glob(f"{prefix}*.tmp"):
+        candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]}... is out of range")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and mappings deeper than ``limit`` (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def read_payload(path: Path) -> Any:
+    """The parsed state file: strict JSON, finite numbers, bounded nesting; None if missing."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StateFileError(f"{path}: cannot read the state file: {exc}") from exc
+    try:
+        payload = json.loads(text, parse_float=_finite_float, parse_constant=_reject_constant)
+    except RecursionError:
+        raise StateFileError(
+            f"{path}: not a state file: nested deeper than {MAX_FILE_DEPTH} levels"
+        ) from None
+    except ValueError as exc:
+        raise StateFileError(f"{path}: not valid JSON: {exc}") from None
+    if isinstance(payload, (dict, list)) and _too_deep(payload, MAX_FILE_DEPTH):
+        raise StateFileError(
+            f"{path}: not a state file: nested deeper than {MAX_FILE_DEPTH} levels"
+        )
+    return payload
+
+
 def load(
     namespaces: Namespaces,
     path: Path,
     load_world: WorldLoader,
-    operations: Mapping[str, Operation],
+    spec: Spec,
+    max_namespaces: int,
 ) -> None:
     """Restore every namespace saved in ``path`` (a missing file is an empty start).
 
-    ``load_world`` reads each saved world; ``operations`` are the ones fault plans may name.
+    ``load_world`` reads each saved world; every namespace is checked before it is restored.
     """
-    try:
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    payload = read_payload(path)
+    if payload is None:
         return
-    except (OSError, ValueError) as exc:
-        raise StateFileError(f"{path}: cannot read the state file: {exc}") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise StateFileError(f"{path}: not a northca-mock state file")
     if payload.get("version") != VERSION:
@@ -90,14 +199,21 @@ def load(
     saved = payload.get("namespaces", {})
     if not isinstance(saved, dict):
         raise StateFileError(f"{path}: namespaces: expected a mapping")
+    if len(saved) > max_namespaces:
+        raise StateFileError(
+            f"{path}: namespaces: {len(saved)} namespaces, more than the limit of"
+            f" {max_namespaces} (serve --max-namespaces)"
+        )
     for name, dump in saved.items():
         try:
             if not isinstance(dump, dict) or not isinstance(dump.get("world"), dict):
                 raise ValueError("expected a mapping with a world")
+            world = load_world(dump["world"])
+            faults = FaultPlan.parse(dump.get("faults"), spec.operations, "faults")
             state = namespaces.state_for(name)
-            state.load(load_world(dump["world"]))
-            faults = FaultPlan.parse(dump.get("faults"), operations, "faults")
+            check_dump(dump, world, spec, state.clock.now_ms() - state.clock.offset_ms)
+            state.load(world)
             state.restore(dump, faults)
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
             detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
             raise StateFileError(f"{path}: namespace {name!r}: {detail}") from exc

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockserver import persistence
 from mockserver.clock import Clock
+from mockserver.errors import ErrorLog
 from mockserver.faults import FaultPlan, FaultPlanError
 from mockserver.handlers.registry import BODY_RULES, HANDLERS
-from mockserver.journal import DEFAULT_JOURNAL_BODY_BYTES
+from mockserver.limits import Limits
 from mockserver.namespaces import Namespaces
 from mockserver.schemas import SchemaCache
 from mockserver.seams import Seams
@@ -45,14 +47,14 @@ class MockServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         allow_connection_faults: bool = False,
         seams: Seams | None = None,
-        journal_body_bytes: int = DEFAULT_JOURNAL_BODY_BYTES,
+        limits: Limits | None = None,
     ) -> None:
         seams = seams or Seams()
+        #: The caps on memory (journal, namespaces, world size, errors kept).
+        self.limits = limits = limits or Limits()
         check_handlers(spec, seams)
         self.seams = seams
         self.max_body_bytes = max_body_bytes
-        #: Bytes of each response body kept in the journal (the rest is cut, and marked).
-        self.journal_body_bytes = journal_body_bytes
         #: Fault plans may reset or drop connections (needs a server that exposes its socket).
         self.allow_connection_faults = allow_connection_faults
         #: Request threads of the HTTP server, when it has a fixed number (set by ``serving``).
@@ -68,9 +70,19 @@ class MockServer:
         self.authenticate = seams.authenticate
         state_class = seams.state_class
         #: State per namespace (``x-mock-namespace``); "" is the default namespace.
+        journal_bytes = limits.journal_max_bytes
         self.states = Namespaces(
-            state_class(world, self.record_fields, clock=clock, id_seed=id_seed),
-            lambda: state_class(self.world, self.record_fields, id_seed=id_seed),
+            state_class(
+                world,
+                self.record_fields,
+                clock=clock,
+                id_seed=id_seed,
+                journal_max_bytes=journal_bytes,
+            ),
+            lambda: state_class(
+                self.world, self.record_fields, id_seed=id_seed, journal_max_bytes=journal_bytes
+            ),
+            limits.max_namespaces,
         )
         #: The state of a namespace (None or "": the default), created on first use.
         self.state_for: Callable[[str | None], State] = self.states.state_for
@@ -78,13 +90,18 @@ class MockServer:
             op_id: seams.checker_class(op, self.schemas, BODY_RULES.get(op_id))
             for op_id, op in spec.operations.items()
         }
-        #: Unexpected exceptions raised while serving (each was answered with a 500).
-        self.errors: list[BaseException] = []
+        #: Unexpected exceptions raised while serving (each was answered with a 500): the
+        #: newest ``limits.max_errors``, and how many in all (``errors.total``).
+        self.errors = ErrorLog(limits.max_errors)
+        #: Serialises state-file writes: a dump never lands after a newer one.
+        self._save_lock = threading.Lock()
         #: When set, the control plane needs it in ``x-mock-admin-token``.
         self.admin_token = admin_token
         self.state_file = Path(state_file) if state_file is not None else None
         if self.state_file is not None:
-            persistence.load(self.states, self.state_file, self.load_world, spec.operations)
+            persistence.load(
+                self.states, self.state_file, self.load_world, spec, limits.max_namespaces
+            )
 
     def record_unexpected(self, error: BaseException, where: str) -> None:
         """Keep an exception answered with a 500, and log it (unless a seam asked quiet)."""
@@ -95,7 +112,8 @@ class MockServer:
     def save_state(self) -> None:
         """Write every namespace to the state file (atomically), if there is one."""
         if self.state_file is not None:
-            persistence.save(self.states, self.state_file)
+            with self._save_lock:
+                persistence.save(self.states, self.state_file)
 
     @property
     def state(self) -> State:
@@ -103,7 +121,7 @@ class MockServer:
         return self.states[""]
 
     def load_world(self, source: WorldSource) -> World:
-        world = source if isinstance(source, World) else load_world(source, self.spec)
+        world = source if isinstance(source, World) else load_world(source, self.spec, self.limits)
         self.check_faults(world.faults)
         return world
 

@@ -369,6 +369,8 @@ def _run_werkzeug(
     wsgi_app: Any = app
     if _allows_connection_faults(app):
         wsgi_app = _BreakConnections(app)
+    if port:
+        _check_bindable(host, port)  # werkzeug would print its own message and exit 1
     wsgi_app = _ReadBodyFirst(wsgi_app, app, limits.read_timeout)
     wsgi_app = _guarded_wsgi(wsgi_app, app, host, cross_site)  # refuses before the body is read
     handler = _envelope_handler(app)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import count
@@ -17,10 +16,11 @@ from typing import Any
 
 from mockserver.clock import Clock, format_ms, parse_iso
 from mockserver.faults import FaultPlan
+from mockserver.journal import Journal
+from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.store import Record, RecordTable
 from mockserver.world import RECORD_SCHEMAS, World
 
-JOURNAL_LIMIT = 100_000
 #: Record fields that list operations filter on, indexed so a filter reads only what it returns.
 FILTERED_FIELDS: Mapping[str, tuple[str, ...]] = {"shifts": ("department",)}
 LinkKey = tuple[str, str, str]  # (partner, guild_id, mdt_id)
@@ -60,6 +60,7 @@ class State:
         *,
         clock: Clock | None = None,
         id_seed: int | None = None,
+        journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
     ) -> None:
         self.lock = threading.RLock()
         self.clock = clock or Clock()
@@ -69,7 +70,7 @@ class State:
         self.link_requests: dict[str, Record] = {}
         self.links: dict[LinkKey, Record] = {}
         self.mdts: dict[str, MdtRecords] = {}
-        self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
+        self.journal = Journal(journal_max_bytes)
         #: ``seq`` of journal entries: increasing, and not restarted by a reset.
         self.journal_seq = count(1)
         self.faults = FaultPlan()

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from mockserver.app import create_app
 from mockserver.clock import parse_iso
+from mockserver.errors import ErrorLog
 from mockserver.server import MockServer, WorldSource, server_of
 from mockserver.threaded import ThreadedServer
 from mockserver.world import World
@@ -164,13 +165,13 @@ class ErrorCursor:
     def __init__(self) -> None:
         self.position = 0
 
-    def unseen(self, errors: list[BaseException]) -> list[BaseException]:
-        """The errors after the cursor."""
-        return list(errors[self.position :])
+    def unseen(self, errors: ErrorLog) -> list[BaseException]:
+        """The errors after the cursor (those still kept: the log holds the newest)."""
+        return errors.since(self.position)
 
-    def catch_up(self, errors: list[BaseException]) -> None:
+    def catch_up(self, errors: ErrorLog) -> None:
         """Mark every error so far as reported."""
-        self.position = len(errors)
+        self.position = errors.total
 
 
 @dataclass
@@ -316,21 +317,25 @@ class NorthcaMock:
         last check; later checks only see newer errors."""
         __tracebackhide__ = True
         errors = self.errors
-        self._errors_seen.catch_up(self.server.errors)
-        if not errors:
+        log = self.server.errors
+        raised = log.total - self._errors_seen.position
+        self._errors_seen.catch_up(log)
+        if raised <= 0:
             return
         failed = [
             f"  {e['method']} {e['path']} -> 500 ({e['operation_id']})"
             for e in self.requests.calls(status=500)
         ]
-        lines = [f"the Northca mock raised {len(errors)} unexpected exception(s) (answered 500):"]
+        lines = [f"the Northca mock raised {raised} unexpected exception(s) (answered 500):"]
         lines += ["".join(traceback.format_exception_only(type(e), e)).rstrip() for e in errors]
+        if raised > len(errors):  # dropped past --max-errors, or cleared by POST /__mock/reset
+            lines.append(f"({raised - len(errors)} of them no longer kept: see max_errors)")
         if failed:
             lines += ["requests answered 500:", *failed]
         if test_failure is not None:
             summary = "".join(traceback.format_exception_only(type(test_failure), test_failure))
             lines.append(f"the test failed too: {summary.rstrip()}")
-        raise NorthcaServerError("\n".join(lines)) from errors[0]
+        raise NorthcaServerError("\n".join(lines)) from (errors[0] if errors else None)
 
     def close(self) -> None:
         if self._session is not None:

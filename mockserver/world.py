@@ -19,6 +19,7 @@ import yaml
 from mockserver.clock import format_ms, parse_iso
 from mockserver.errors import NorthcaMockError
 from mockserver.faults import FaultPlan, FaultPlanError
+from mockserver.limits import Limits
 from mockserver.schemas import SchemaCache
 from mockserver.spec import YAML_LOADER, Spec, load_spec
 
@@ -124,20 +125,26 @@ def read_world_file(path: str | Path) -> Any:
 
 
 def load_world(
-    source: str | Path | Mapping[str, Any] | None = None, spec: Spec | None = None
+    source: str | Path | Mapping[str, Any] | None = None,
+    spec: Spec | None = None,
+    limits: Limits | None = None,
 ) -> World:
-    """Load and validate a world; ``None`` loads the packaged default world."""
+    """Load and validate a world; ``None`` loads the packaged default world.
+
+    ``limits`` caps its MDTs and the link records it makes (``WorldError`` beyond).
+    """
     raw = (
         read_world_file(default_world_path() if source is None else source)
         if not isinstance(source, Mapping)
         else source
     )
-    return _WorldParser(spec or load_spec()).parse(raw)
+    return _WorldParser(spec or load_spec(), limits or Limits()).parse(raw)
 
 
 class _WorldParser:
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, limits: Limits) -> None:
         self._spec = spec
+        self._limits = limits
         self._schemas = SchemaCache(spec)
         self._loaded_ms = int(time.time() * 1000)
         self._loaded_at = format_ms(self._loaded_ms)
@@ -158,7 +165,15 @@ class _WorldParser:
                 f" {MAX_LINK_REQUEST_TTL_SECONDS} (100 years), got {ttl!r}"
             )
         mdts = self._mdts(raw.get("mdts", []))
-        links = self._links(raw.get("links", []), mdts, frozenset(partner_keys.values()))
+        partners = frozenset(partner_keys.values())
+        links = self._links(raw.get("links", []), mdts, partners)
+        made = sum(1 if link.partner else len(partners) for link in links)
+        if made > self._limits.max_world_links:
+            raise WorldError(
+                f"links: {made} link records ({len(links)} links, a link without partner"
+                f" counting once per partner), more than the limit of"
+                f" {self._limits.max_world_links} (serve --max-world-links)"
+            )
         records = self._records(raw.get("records") or {}, mdts)
         try:
             faults = FaultPlan.parse(raw.get("faults"), self._spec.operations)
@@ -184,6 +199,11 @@ class _WorldParser:
     def _mdts(self, value: Any) -> dict[str, Mdt]:
         if not isinstance(value, list):
             raise WorldError("mdts: expected a list")
+        if len(value) > self._limits.max_mdts:
+            raise WorldError(
+                f"mdts: {len(value)} MDTs, more than the limit of {self._limits.max_mdts}"
+                " (serve --max-mdts)"
+            )
         mdts: dict[str, Mdt] = {}
         for index, item in enumerate(value):
             where = f"mdts[{index}]"

@@ -12,10 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from mockserver import create_app
-from mockserver.cli import build_parser
 from mockserver.control import control_spec
 from mockserver.inspector.routes import ASSETS_DIR
-from mockserver.journal import DEFAULT_JOURNAL_BODY_BYTES
 from mockserver.spec import load_spec
 from mockserver.traffic_coverage import traffic_coverage
 from tests.support import (
@@ -299,7 +297,7 @@ def test_coverage_reports_undocumented_statuses() -> None:
 
 
 def test_journal_keeps_response_bodies_up_to_the_limit_and_marks_the_cut() -> None:
-    client = create_app(journal_body_bytes=10).test_client()
+    client = create_app(journal_max_body_bytes=10).test_client()
     answer = client.get(SHIFTS, headers=auth_headers(key="wrong"))
     (entry,) = ok_data(client.get("/__mock/requests"))
     assert entry["response"]["body"] == answer.get_data(as_text=True)[:10]
@@ -308,11 +306,3 @@ def test_journal_keeps_response_bodies_up_to_the_limit_and_marks_the_cut() -> No
     client.get(SHIFTS, headers=auth_headers())
     listed = ok_data(client.get("/__mock/requests"))[1]["response"]
     assert (listed["body"], listed["body_bytes"], listed["truncated"]) == ('{"ok":true', 21, True)
-
-
-def test_journal_body_bytes_flag() -> None:
-    parser = build_parser()
-    assert parser.parse_args(["serve"]).journal_body_bytes == DEFAULT_JOURNAL_BODY_BYTES == 1024
-    assert parser.parse_args(["serve", "--journal-body-bytes", "0"]).journal_body_bytes == 0
-    with pytest.raises(SystemExit):
-        parser.parse_args(["serve", "--journal-body-bytes", "-1"])

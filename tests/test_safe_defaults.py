@@ -181,8 +181,15 @@ def test_exception_in_the_control_plane_is_a_clean_500(monkeypatch: pytest.Monke
 
 def test_exception_before_routing_is_a_clean_500(monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app()
-    monkeypatch.setattr(server_of(app), "state_for", boom)
+    monkeypatch.setattr(server_of(app).states, "existing", boom)
     assert_clean_500(app.test_client().get(SHIFTS, headers=auth_headers()))
+
+
+def test_exception_creating_a_namespace_is_a_clean_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app()
+    monkeypatch.setattr(server_of(app), "state_for", boom)
+    headers = {**auth_headers(), "x-mock-namespace": "new"}
+    assert_clean_500(app.test_client().get(SHIFTS, headers=headers))
 
 
 def test_exception_while_validating_is_a_clean_500(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -277,7 +277,7 @@ function renderDetail(entry) {
         headerTable(response.headers, "Response headers"),
         h("h5", { text: "Body" }),
         response.truncated
-          ? h("p", { class: "hint", text: `The journal kept the first ${response.body.length} characters of ${response.body_bytes} bytes (serve --journal-body-bytes).` })
+          ? h("p", { class: "hint", text: `The journal kept the first ${response.body.length} characters of ${response.body_bytes} bytes (serve --journal-max-body-bytes).` })
           : null,
         h("pre", { class: "json", text: response.body ? pretty(response.body) : "(empty)" }))),
   );
