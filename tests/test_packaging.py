@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from mockserver import __version__
 from mockserver.spec import default_spec_path
 from tests.install_size import build_wheel, fresh_venv, installed, pip_install
 
@@ -72,6 +74,35 @@ def test_unpacked_wheel_finds_its_own_spec(wheel: Path, tmp_path: Path) -> None:
     printed = Path(result.stdout.strip())
     assert printed.is_relative_to(unpacked.resolve()), printed
     assert printed.read_bytes() == REPO_SPEC.read_bytes()
+
+
+@needs_checkout
+def test_dist_builds_an_sdist_and_a_wheel_from_it(tmp_path: Path) -> None:
+    """What ``make dist`` runs: the sdist holds the sources, tests and docs; the wheel built from
+    it the packages and the spec."""
+    command = [
+        sys.executable,
+        "-m",
+        "build",
+        "--no-isolation",
+        "--outdir",
+        str(tmp_path),
+        str(ROOT),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (sdist,) = tmp_path.glob("northca_mock-*.tar.gz")
+    (built,) = tmp_path.glob("northca_mock-*.whl")
+    with tarfile.open(sdist) as archive:
+        top = {name.split("/")[1] for name in archive.getnames() if name.count("/")}
+    assert top == {
+        "mockserver", "contracts", "tests", "openapi.yaml", "schemathesis.toml", "action.yml",
+        "README.md", "ARCHITECTURE.md", "Makefile", "pyproject.toml", "PKG-INFO", ".gitignore",
+    }  # fmt: skip
+    with zipfile.ZipFile(built) as archive:
+        top = {name.split("/")[0] for name in archive.namelist()}
+        assert archive.read("mockserver/openapi.yaml") == REPO_SPEC.read_bytes()
+    assert top == {"mockserver", "contracts", f"northca_mock-{__version__}.dist-info"}
 
 
 USER_TESTS = """
