@@ -13,7 +13,7 @@ from importlib.util import find_spec
 
 #: The top-level modules of the ``contracts`` extra.
 EXTRA_MODULES = ("schemathesis", "hypothesis")
-INSTALL_HINT = "pip install 'northca-mock[contracts]'"
+INSTALL_HINT = "install northca-mock[contracts] (from a checkout: pip install '.[contracts]')"
 
 
 def missing_modules() -> list[str]:
@@ -33,8 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = missing_modules()
     if missing:
         print(
-            f"northca-contracts: the contracts toolkit is not installed (no {', '.join(missing)});"
-            f" install the extra: {INSTALL_HINT}",
+            f"northca-contracts: the contracts toolkit is not installed (no {', '.join(missing)}):"
+            f" {INSTALL_HINT}",
             file=sys.stderr,
         )
         return 2

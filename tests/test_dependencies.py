@@ -179,8 +179,8 @@ def test_without_the_extra_northca_contracts_says_how_to_install_it(
     )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
-        "northca-contracts: the contracts toolkit is not installed (no schemathesis, hypothesis);"
-        " install the extra: pip install 'northca-mock[contracts]'\n"
+        "northca-contracts: the contracts toolkit is not installed (no schemathesis, hypothesis):"
+        " install northca-mock[contracts] (from a checkout: pip install '.[contracts]')\n"
     )
 
 

@@ -157,8 +157,8 @@ def test_bare_wheel_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     contracts = run(str(venv / "bin" / "northca-contracts"), "check", "--help")
     assert (contracts.returncode, contracts.stdout) == (2, "")
     assert contracts.stderr == (
-        "northca-contracts: the contracts toolkit is not installed (no schemathesis, hypothesis);"
-        " install the extra: pip install 'northca-mock[contracts]'\n"
+        "northca-contracts: the contracts toolkit is not installed (no schemathesis, hypothesis):"
+        " install northca-mock[contracts] (from a checkout: pip install '.[contracts]')\n"
     )
     serve = run(str(venv / "bin" / "northca-mock"), "serve", "--help")
     assert serve.returncode == 0 and "--port" in serve.stdout, serve.stderr
