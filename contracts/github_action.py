@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ INPUTS = (
 #: Inputs passed as the ``check`` flag of the same name when they are not empty.
 FLAGS = ("partner-key", "guild", "mdt", "actor", "second-mdt", "second-owner")
 DEFAULT_REPORT_DIR = "northca-contracts-report"
+REPORTS = ("junit.xml", "coverage.md", "coverage.json")
 MOCK_START_SECONDS = 60.0
 _READY = re.compile(r"^northca-mock serving (http://\S+)")
 _PARTNER_KEY_HEADER = re.compile(r"(x-partner-key:\s*)[^'\"\s]+", re.IGNORECASE)
@@ -181,12 +183,12 @@ def summary_markdown(
     """The job summary: verdict, violations (table, then how to reproduce each), coverage."""
     junit, coverage = report_dir / "junit.xml", report_dir / "coverage.md"
     violations = read_violations(junit) if status in (0, 1) and junit.is_file() else []
-    if status == 0:
+    if status == 0 and junit.is_file():
         verdict = "conforms"
-    elif status == 1:
+    elif status == 1 and violations:
         verdict = f"{len(violations)} violation(s)"
     else:
-        verdict = f"did not run (exit {status})"
+        verdict = f"did not complete (exit {status})"
     lines = [
         f"## Northca contract check: {verdict}",
         "",
@@ -256,10 +258,13 @@ def _check(
     defaults: Mapping[str, str],
 ) -> tuple[int, str]:
     argv = check_arguments(inputs, url, seed, report_dir, defaults)
+    for name in REPORTS:  # a report in the summary is always this run's
+        (report_dir / name).unlink(missing_ok=True)
     print("northca-contracts", shlex.join(redacted(argv)), flush=True)
     result = subprocess.run([*command, *argv], stderr=subprocess.PIPE, text=True, check=False)
     sys.stderr.write(result.stderr)
-    problem = result.stderr if result.returncode not in (0, 1) else ""
+    reported = (report_dir / "junit.xml").is_file()
+    problem = "" if result.returncode in (0, 1) and reported else result.stderr[-4000:]
     return result.returncode, problem
 
 
@@ -286,7 +291,11 @@ def _write_summary(env: Mapping[str, str], text: str) -> None:
 
 
 def main() -> int:
-    return run(os.environ)
+    try:
+        return run(os.environ)
+    except Exception:  # a failure of this script is not a verdict on the target (exit 1)
+        traceback.print_exc()
+        return 2
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from contracts.github_action import (
     read_violations,
     redact_partner_key,
     redacted,
+    run,
 )
 from tests.live import LiveMock
 from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID
@@ -247,7 +248,7 @@ def test_an_unreachable_target_exits_2(runner: Runner, tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     text = summary.read_text(encoding="utf-8")
-    assert text.startswith("## Northca contract check: did not run (exit 2)\n")
+    assert text.startswith("## Northca contract check: did not complete (exit 2)\n")
     assert "northca-contracts: target unreachable" in text
     assert "### Spec coverage" not in text
 
@@ -260,4 +261,32 @@ def test_a_refused_input_exits_2_with_a_summary(runner: Runner, tmp_path: Path) 
         "northca-contracts: input include-destructive must be true or false, got 'maybe'\n"
     )
     text = summary.read_text(encoding="utf-8")
-    assert text.startswith("## Northca contract check: did not run (exit 2)\n")
+    assert text.startswith("## Northca contract check: did not complete (exit 2)\n")
+
+
+def test_a_check_that_crashed_is_no_verdict(tmp_path: Path) -> None:
+    """Exit 1 without a report (a traceback, not violations), and a stale report left from an
+    earlier run: the summary says the check did not complete, with its stderr."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "junit.xml").write_text("<testsuites/>", encoding="utf-8")
+    (reports / "coverage.md").write_text("# Spec coverage\n", encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    env = {
+        "INPUT_URL": "http://127.0.0.1:9",
+        "INPUT_SEED": "4",
+        "INPUT_REPORT_DIR": str(reports),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    crash = [
+        sys.executable,
+        "-c",
+        "import sys; sys.stderr.write('Traceback: boom\\n'); sys.exit(1)",
+    ]
+    assert run(env, crash) == 1
+    assert not (reports / "junit.xml").exists() and not (reports / "coverage.md").exists()
+    assert summary.read_text(encoding="utf-8") == (
+        "## Northca contract check: did not complete (exit 1)\n\n"
+        f"Target `http://127.0.0.1:9` · seed `4` (input `seed` repeats the run) · reports in"
+        f" `{reports}`\n\n```\nTraceback: boom\n```\n\n"
+    )
