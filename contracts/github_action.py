@@ -48,8 +48,8 @@ _PARTNER_KEY_HEADER = re.compile(r"(x-partner-key:\s*)[^'\"\s]+", re.IGNORECASE)
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off", "")
 
 
-class InputError(ValueError):
-    """An input the action cannot use (exit 2)."""
+class ActionError(ValueError):
+    """The action cannot run the check: an unusable input, a mock that did not start (exit 2)."""
 
 
 def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
@@ -62,7 +62,7 @@ def _flag_on(name: str, value: str) -> bool:
         return True
     if value.lower() in _FALSE:
         return False
-    raise InputError(f"input {name} must be true or false, got {value!r}")
+    raise ActionError(f"input {name} must be true or false, got {value!r}")
 
 
 def check_arguments(
@@ -80,7 +80,7 @@ def check_arguments(
     try:
         argv += shlex.split(inputs.get("args", ""))
     except ValueError as exc:
-        raise InputError(f"input args: {exc}") from exc
+        raise ActionError(f"input args: {exc}") from exc
     return argv
 
 
@@ -91,7 +91,7 @@ def parse_seed(value: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise InputError(f"input seed must be an integer, got {value!r}") from None
+        raise ActionError(f"input seed must be an integer, got {value!r}") from None
 
 
 def mock_credentials() -> dict[str, str]:
@@ -123,7 +123,7 @@ def started_mock(log: Path) -> Iterator[str]:
             if found:
                 break
             if process.poll() is not None or time.monotonic() > deadline:
-                raise InputError(
+                raise ActionError(
                     f"northca-mock serve did not start: {' / '.join(lines[-3:]) or 'no output'}"
                 )
             time.sleep(0.05)
@@ -242,7 +242,7 @@ def run(env: Mapping[str, str], argv_prefix: Sequence[str] | None = None) -> int
                     status, problem = _check(
                         command, inputs, url, seed, report_dir, mock_credentials()
                     )
-    except InputError as exc:
+    except ActionError as exc:
         problem = f"northca-contracts: {exc}"
         print(problem, file=sys.stderr)
     _write_summary(env, summary_markdown(status, target, seed, report_dir, problem))

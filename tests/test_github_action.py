@@ -18,7 +18,7 @@ import yaml
 
 from contracts.github_action import (
     INPUTS,
-    InputError,
+    ActionError,
     check_arguments,
     read_inputs,
     read_violations,
@@ -171,7 +171,7 @@ def test_inputs_become_check_arguments(tmp_path: Path) -> None:
     ],
 )
 def test_unusable_inputs_are_refused(tmp_path: Path, name: str, value: str, message: str) -> None:
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(ActionError) as caught:
         check_arguments(read_inputs({f"INPUT_{name}": value}), "http://x", 1, tmp_path, {})
     assert str(caught.value).startswith(message)
 
