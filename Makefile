@@ -36,6 +36,9 @@ $(OTHER_STAMP): pyproject.toml $(STAMP)
 	@touch $(OTHER_STAMP)
 
 test-other-pytest: $(OTHER_STAMP)
+	@major() { $$1 -c 'import pytest; print(pytest.version_tuple[0])'; }; \
+	  if [ "$$(major $(PY))" = "$$(major $(OTHER_VENV)/bin/python)" ]; then \
+	    echo "$(VENV) and $(OTHER_VENV) have the same pytest major: rm -r $(OTHER_VENV)"; exit 1; fi
 	@$(OTHER_VENV)/bin/python -c 'import pytest; print("pytest", pytest.__version__, end=": ")'
 	$(OTHER_VENV)/bin/python -m pytest $(PYTEST_ARGS) -q tests/test_pytest_plugin.py
 
