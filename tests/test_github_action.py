@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
+# One xdist worker runs them (with `--dist loadgroup`, as `make test` does): one install, and the
+# other worker free for other tests.
+pytestmark = pytest.mark.xdist_group("github-action")
 # Quick stages: the workflows run the business rules and every documented error string.
 QUICK = "--stage workflows"
 
@@ -63,11 +68,11 @@ class Runner:
     """A fake runner: one workspace, one ``RUNNER_TEMP``, a ``python3`` and nothing else of ours
     on ``PATH``."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, temp: Path) -> None:
         self.workspace = base / "workspace"
-        self.temp = base / "runner-temp"
+        self.temp = temp
         tools = base / "tools"
-        for folder in (self.workspace, self.temp, tools):
+        for folder in (self.workspace, tools):
             folder.mkdir()
         (tools / "python3").symlink_to(Path(sys.executable).resolve())
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
@@ -112,13 +117,25 @@ class Runner:
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
-    """A runner on which the action's install step ran (a venv with northca-mock[contracts])."""
-    runner = Runner(tmp_path_factory.mktemp("runner"))
-    install = ACTION["runs"]["steps"][0]
-    result = runner.run_step(install, {}, runner.temp / "install-summary.md")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return runner
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    """A runner on which the action's install step ran (a venv with northca-mock[contracts]).
+
+    Its ``RUNNER_TEMP``, and so the install, is shared by the xdist workers of one session.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    temp = shared / "github-action-runner-temp"
+    temp.mkdir(exist_ok=True)
+    runner = Runner(tmp_path_factory.mktemp("runner"), temp)
+    with (shared / "github-action-install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (temp / "installed").exists():
+            install = ACTION["runs"]["steps"][0]
+            result = runner.run_step(install, {}, runner.temp / "install-summary.md")
+            assert result.returncode == 0, result.stdout + result.stderr
+            (temp / "installed").touch()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    yield runner
 
 
 # -- the metadata --------------------------------------------------------------------------------
