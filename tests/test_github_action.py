@@ -35,9 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
-# One xdist worker runs them (with `--dist loadgroup`, as `make test` does): one install, and the
-# other worker free for other tests.
-pytestmark = pytest.mark.xdist_group("github-action")
 # Quick stages: the workflows run the business rules and every documented error string.
 QUICK = "--stage workflows"
 
