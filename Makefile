@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 4010
 PYTEST_ARGS ?= -n auto
+# The plugin's tests also run under the other pytest major (8 or 9), in a venv of the bare install.
+OTHER_VENV ?= .venv-pytest-other
+OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test lint format bench browser clean
+.PHONY: install serve test test-other-pytest lint format bench browser dist install-size clean
 
 install: $(STAMP)
 
@@ -20,8 +23,24 @@ $(STAMP): pyproject.toml
 serve: install
 	$(VENV)/bin/northca-mock serve --host $(HOST) --port $(PORT)
 
-test: install browser
+test: install browser $(OTHER_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-other-pytest
+
+$(OTHER_STAMP): pyproject.toml $(STAMP)
+	@test -x $(OTHER_VENV)/bin/python || $(PYTHON) -m venv $(OTHER_VENV)
+	@major=$$($(PY) -c 'import pytest; print(pytest.version_tuple[0])'); \
+	  other=$$([ "$$major" = 8 ] && echo 9 || echo 8); \
+	  echo "$(OTHER_VENV): northca-mock (bare) with pytest $$other (.venv has pytest $$major)"; \
+	  $(OTHER_VENV)/bin/python -m pip install --quiet -e . "pytest==$$other.*" 'pytest-xdist>=3.5,<4'
+	@touch $(OTHER_STAMP)
+
+test-other-pytest: $(OTHER_STAMP)
+	@major() { $$1 -c 'import pytest; print(pytest.version_tuple[0])'; }; \
+	  if [ "$$(major $(PY))" = "$$(major $(OTHER_VENV)/bin/python)" ]; then \
+	    echo "$(VENV) and $(OTHER_VENV) have the same pytest major: rm -r $(OTHER_VENV)"; exit 1; fi
+	@$(OTHER_VENV)/bin/python -c 'import pytest; print("pytest", pytest.__version__, end=": ")'
+	$(OTHER_VENV)/bin/python -m pytest $(PYTEST_ARGS) -q tests/test_pytest_plugin.py
 
 # Debian's headless Chromium for the inspector's browser tests (driven by Playwright for Python).
 browser:
@@ -44,5 +63,12 @@ bench: install  # the mock beside Prism and plain Flask (bench/README.md); BENCH
 	@test -x bench/node_modules/.bin/prism || (cd bench && npm ci --no-audit --no-fund --loglevel=error)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+dist: install  # a wheel and an sdist into dist/, built with the venv's hatchling
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+
+install-size: install  # packages and MB of the bare and the full install, each in a new venv
+	$(PY) -m tests.install_size
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OTHER_VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,6 @@
 
 import sys
 
-from contracts.cli import main
+from contracts.entry import main
 
 sys.exit(main())

@@ -11,6 +11,12 @@ from pathlib import Path
 
 import pytest
 
+# The inner runs' tests use requests. A module first imported inside an inline run is dropped
+# after it, and a requests imported afresh then fails on cookie jars of the earlier import
+# ("You can only merge into CookieJar"); imported here, it outlives the inner runs, as in a user's
+# session. (With the contracts extra, schemathesis's pytest plugin imports it anyway.)
+import requests  # noqa: F401
+
 from mockserver.testing import INPROCESS_URL, default_world
 from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID
 
