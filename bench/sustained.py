@@ -1,0 +1,129 @@
+"""Sustained writes: creates at full speed against ``northca-mock serve``, in back-to-back windows.
+
+One server, never reset during the run: every window adds to the records the previous ones
+stored, so a store that slows down as it grows (or a garbage collector walking it) shows as a
+falling throughput and a rising p99 from window to window. At the end: the server's resident
+memory, the shifts it holds (read back from ``GET /__mock/state``) and what each costs in RSS
+against the size of its JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bench.mix import MDT_ID, OPS_BY_NAME
+from bench.servers import Running, free_port, parse_server_name, request
+from bench.wrk import WrkResult, run_wrk
+
+OPERATION = "create_shift"
+#: How many stored shifts are re-encoded to measure the average JSON size of one.
+JSON_SAMPLE = 2000
+
+
+@dataclass
+class SustainedResult:
+    window_seconds: int
+    windows: list[WrkResult]
+    rss_idle: int
+    rss_end: int
+    shifts: int
+    acknowledged: int
+    json_bytes: float
+    load_start: tuple[float, ...]
+    load_end: tuple[float, ...]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def throughput_ratio(self) -> float:
+        first, last = self.windows[0].rps, self.windows[-1].rps
+        return last / first if first else 0.0
+
+    @property
+    def worst_p99_ms(self) -> float:
+        return max(window.p99_us for window in self.windows) / 1000
+
+    @property
+    def rss_per_shift(self) -> float:
+        return self.rss_end / self.shifts if self.shifts else 0.0
+
+    @property
+    def growth_per_shift(self) -> float:
+        return (self.rss_end - self.rss_idle) / self.shifts if self.shifts else 0.0
+
+    @property
+    def rss_ratio(self) -> float:
+        return self.rss_per_shift / self.json_bytes if self.json_bytes else 0.0
+
+
+def run(
+    log_dir: Path,
+    *,
+    seconds: int = 60,
+    window: int = 10,
+    connections: int = 16,
+    warmup: int = 2,
+) -> SustainedResult:
+    """``seconds`` of creates in windows of ``window`` seconds; a short warm-up, reset, first."""
+    op = OPS_BY_NAME[OPERATION]
+    port = free_port()
+    spec = parse_server_name("mock-serve", port, "silent")
+    running = Running(replace(spec, name="mock-serve-sustained"), port, log_dir)
+    problems: list[str] = []
+    try:
+        running.wait_ready(timeout=120)
+        if warmup:
+            run_wrk(port, [op], duration=warmup, connections=connections)
+        running.reset()
+        rss_idle = running.rss_bytes()
+        load_start = os.getloadavg()
+        windows = []
+        for number in range(max(1, seconds // window)):
+            result = run_wrk(port, [op], duration=window, connections=connections)
+            windows.append(result)
+            print(
+                f"sustained window {number + 1}: {result.rps:8.0f} req/s  "
+                f"p99 {result.p99_us / 1000:7.2f} ms  max {result.max_us / 1000:7.2f} ms  "
+                f"{dict(sorted(result.statuses.items()))}",
+                flush=True,
+            )
+        load_end = os.getloadavg()
+        rss_end = running.rss_bytes()
+        acknowledged = sum(w.statuses.get(op.expected_status, 0) for w in windows)
+        shifts, json_bytes = _stored_shifts(port)
+        wrong = sum(w.unexpected((op.expected_status,)) for w in windows)
+        if wrong:
+            problems.append(f"{wrong} answers other than {op.expected_status} (or socket errors)")
+        if shifts < acknowledged:
+            problems.append(f"{acknowledged} creates acknowledged but {shifts} shifts stored")
+    finally:
+        running.stop()
+    return SustainedResult(
+        window,
+        windows,
+        rss_idle,
+        rss_end,
+        shifts,
+        acknowledged,
+        json_bytes,
+        load_start,
+        load_end,
+        problems,
+    )
+
+
+def _stored_shifts(port: int) -> tuple[int, float]:
+    """Shifts the server holds for the bench MDT, and the mean size of one as the mock's JSON."""
+    status, body = request(port, "GET", "/__mock/state", timeout=300)
+    if status != 200 or not isinstance(body, dict):
+        return 0, 0.0
+    shifts = body["data"]["mdts"][MDT_ID]["shifts"]
+    sample = shifts[:JSON_SAMPLE]
+    sizes = [
+        len(json.dumps(shift, ensure_ascii=False, separators=(",", ":")).encode())
+        for shift in sample
+    ]
+    return len(shifts), statistics.fmean(sizes) if sizes else 0.0
