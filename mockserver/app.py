@@ -34,6 +34,7 @@ from mockserver.handlers import BODY_RULES, HANDLERS, Call, Caller
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec, SpecError, load_spec
 from mockserver.state import State
+from mockserver.store import RawJson
 from mockserver.validation import RequestChecker, read_body, reject_oversized
 from mockserver.world import RECORD_SCHEMAS, World, load_world
 
@@ -264,7 +265,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                     )
                     query = checker.query_values(req.args) if has_query else {}
                     call = Call(op, state, caller, path, query, body, now_ms)
-                    response = envelope(success_status, {"ok": True, "data": handler(call)})
+                    response = success(success_status, handler(call))
         except ApiError as error:
             response = render_error(server, op, error.name, error.detail)
         except RequestEntityTooLarge:
@@ -333,6 +334,14 @@ def record_in_journal(
 def envelope(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def success(status: int, data: Any) -> Response:
+    """The success envelope around ``data``; JSON a handler kept encoded is spliced in as is."""
+    if isinstance(data, RawJson):
+        body = b'{"ok":true,"data":' + data + b"}"
+        return Response(body, status=status, mimetype="application/json")
+    return envelope(status, {"ok": True, "data": data})
 
 
 def render_error(
