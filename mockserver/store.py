@@ -19,6 +19,9 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: Replaced or deleted records leave a dead slot; past this many (and more than the live
 #: ones), the table renumbers its slots.
 _COMPACT_AFTER = 4096
+#: The most recently written records are also kept as dicts, so rewriting one (an upsert of the
+#: same units, a PATCH after a create) does not decode it: a few objects, whatever the size.
+_RECENT = 64
 
 
 def encode(value: Any) -> bytes:
@@ -94,6 +97,7 @@ class RecordTable:
         self._ms = array("q")  # updated_at (ms) by slot
         self._order = _Order()
         self._indexes: dict[str, dict[Hashable, _Order]] = {name: {} for name in indexed}
+        self._recent: dict[int, Mapping[str, Any]] = {}  # slot -> record, oldest first
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -101,17 +105,15 @@ class RecordTable:
     def __contains__(self, record_id: object) -> bool:
         return record_id in self._slot_of
 
-    def get(self, record_id: str) -> Record | None:
+    def get(self, record_id: str) -> Mapping[str, Any] | None:
+        """The record (read-only: write a changed copy back with :meth:`put`)."""
         slot = self._slot_of.get(record_id)
-        if slot is None:
-            return None
-        record: Record = json.loads(self._json[slot])  # type: ignore[arg-type]
-        return record
+        return None if slot is None else self._record(slot)
 
     def put(self, record: Mapping[str, Any], updated_ms: int) -> RawJson:
         """Insert or replace the record with ``record["id"]``, now the most recent at its time.
 
-        Returns the stored JSON; the table keeps no reference to ``record``.
+        Returns the stored JSON. The table may keep ``record`` for a while: never change it.
         """
         data = encode(record)
         self._store(record["id"], data, updated_ms, record)
@@ -148,12 +150,13 @@ class RecordTable:
         self._json.clear()
         self._ms = array("q")
         self._order = _Order()
+        self._recent.clear()
         for by_value in self._indexes.values():
             by_value.clear()
 
     def copy(self) -> RecordTable:
         """An independent table holding the same records (their JSON is shared: immutable)."""
-        table = RecordTable(self._indexes)
+        table = RecordTable(self._indexes)  # its own (empty) recent records
         table._slot_of = dict(self._slot_of)
         table._json = list(self._json)
         table._ms = array("q", self._ms)
@@ -165,6 +168,12 @@ class RecordTable:
         return table
 
     # -- internals -------------------------------------------------------------------------
+    def _record(self, slot: int) -> Mapping[str, Any]:
+        record = self._recent.get(slot)
+        if record is None:
+            record = json.loads(self._json[slot])  # type: ignore[arg-type]
+        return record
+
     def _newest(self, limit: int, equal: tuple[str, Any] | None) -> Iterator[bytes]:
         order = self._order
         if equal is not None:
@@ -196,6 +205,10 @@ class RecordTable:
                 if order is None:
                     order = by_value[value] = _Order()
                 order.add(updated_ms, slot)
+        recent = self._recent
+        recent[slot] = record
+        if len(recent) > _RECENT:
+            del recent[next(iter(recent))]
         self._compact_if_sparse()
 
     def _unindex(self, record_id: str) -> None:
@@ -203,7 +216,7 @@ class RecordTable:
         updated_ms = self._ms[slot]
         self._order.remove(updated_ms, slot)
         if self._indexes:
-            record = json.loads(self._json[slot])  # type: ignore[arg-type]
+            record = self._record(slot)
             for name, by_value in self._indexes.items():
                 value = record.get(name)
                 if isinstance(value, Hashable):
@@ -212,6 +225,7 @@ class RecordTable:
                     if not order:
                         del by_value[value]
         self._json[slot] = None
+        self._recent.pop(slot, None)
 
     def _compact_if_sparse(self) -> None:
         """Renumber slots by their rank in the order once dead slots outnumber live ones.
@@ -230,6 +244,7 @@ class RecordTable:
         self._ms = array("q", self._order.ms)
         self._slot_of = {record_id: new_slot[slot] for record_id, slot in self._slot_of.items()}
         self._order = _Order(self._order.ms, range(live))
+        self._recent = {new_slot[slot]: record for slot, record in self._recent.items()}
         for by_value in self._indexes.values():
             for value, order in by_value.items():
                 by_value[value] = order.renumbered(new_slot)
