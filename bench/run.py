@@ -542,15 +542,19 @@ class Report:
             f"back, never reset (load average {load} at the first window, {load_end} after "
             "the last).",
             "",
-            "| window | req/s | vs first | p50 ms | p99 ms | max ms | unexpected |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "*server CPU* is the CPU time the server used per answered request in the window "
+            "(less sensitive than req/s to other jobs on a shared machine).",
+            "",
+            "| window | req/s | vs first | p50 ms | p99 ms | max ms | server CPU us/req | "
+            "unexpected |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         )
         first = s.windows[0].rps
-        for number, w in enumerate(s.windows, 1):
+        for number, (w, cpu) in enumerate(zip(s.windows, s.cpu_us, strict=True), 1):
             bad = w.unexpected((sustained_expected(),))
             self.add(
                 f"| {number} | {w.rps:,.0f} | {_ratio(w.rps, first)} | {w.p50_us / 1000:.2f} | "
-                f"{w.p99_us / 1000:.2f} | {w.max_us / 1000:.1f} | {bad} |"
+                f"{w.p99_us / 1000:.2f} | {w.max_us / 1000:.1f} | {cpu:,.0f} | {bad} |"
             )
         self.add(
             "",

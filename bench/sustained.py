@@ -28,6 +28,9 @@ JSON_SAMPLE = 2000
 class SustainedResult:
     window_seconds: int
     windows: list[WrkResult]
+    #: CPU time the server used per answered request in each window (microseconds): the cost
+    #: of a request as the store grows, less sensitive than req/s to other jobs on the machine.
+    cpu_us: list[float]
     rss_idle: int
     rss_end: int
     shifts: int
@@ -81,12 +84,16 @@ def run(
         rss_idle = running.rss_bytes()
         load_start = os.getloadavg()
         windows = []
+        cpu_us = []
         for number in range(max(1, seconds // window)):
+            cpu_before = running.cpu_seconds()
             result = run_wrk(port, [op], duration=window, connections=connections)
             windows.append(result)
+            cpu_us.append((running.cpu_seconds() - cpu_before) / max(1, result.requests) * 1e6)
             print(
                 f"sustained window {number + 1}: {result.rps:8.0f} req/s  "
                 f"p99 {result.p99_us / 1000:7.2f} ms  max {result.max_us / 1000:7.2f} ms  "
+                f"server CPU {cpu_us[-1]:5.0f} us/request  "
                 f"{dict(sorted(result.statuses.items()))}",
                 flush=True,
             )
@@ -104,6 +111,7 @@ def run(
     return SustainedResult(
         window,
         windows,
+        cpu_us,
         rss_idle,
         rss_end,
         shifts,
