@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from json import encoder as json_encoder
 from typing import Any
 
 Record = dict[str, Any]
@@ -24,10 +25,38 @@ _COMPACT_AFTER = 4096
 _RECENT = 64
 
 
+def _fast_encoder() -> Callable[[Any], str]:
+    """``_ENCODER.encode`` without building the C encoder on every call (it is rebuilt per
+    call by ``json``); the plain method where the C encoder is missing or differs."""
+    make = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODER.encode
+    try:
+        c_encoder = make(
+            None, _ENCODER.default, json_encoder.encode_basestring, None, ":", ",",
+            False, False, True,
+        )  # fmt: skip
+        probe = {"a": [1, 2.5, None, True, "é\n\u2028"], "b": {"c": -0.0, "d": 10**20}}
+        if "".join(c_encoder(probe, 0)) != _ENCODER.encode(probe):
+            return _ENCODER.encode
+    except (TypeError, ValueError):
+        return _ENCODER.encode
+
+    def encode(value: Any) -> str:
+        if isinstance(value, (dict, list)):
+            return "".join(c_encoder(value, 0))
+        return _ENCODER.encode(value)
+
+    return encode
+
+
+_encode = _fast_encoder()
+
+
 def encode(value: Any) -> bytes:
     """``value`` as the mock's JSON (what ``json.dumps(value, ensure_ascii=False,
     separators=(",", ":"))`` gives, encoded as UTF-8)."""
-    return _ENCODER.encode(value).encode()
+    return _encode(value).encode()
 
 
 class RawJson(bytes):
@@ -191,7 +220,8 @@ class RecordTable:
     def _store(
         self, record_id: str, data: bytes, updated_ms: int, record: Mapping[str, Any]
     ) -> None:
-        if record_id in self._slot_of:
+        replaced = record_id in self._slot_of
+        if replaced:
             self._unindex(record_id)
         slot = len(self._json)
         self._json.append(data)
@@ -209,7 +239,8 @@ class RecordTable:
         recent[slot] = record
         if len(recent) > _RECENT:
             del recent[next(iter(recent))]
-        self._compact_if_sparse()
+        if replaced:
+            self._compact_if_sparse()
 
     def _unindex(self, record_id: str) -> None:
         slot = self._slot_of.pop(record_id)
