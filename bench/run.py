@@ -725,6 +725,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
     env = environment()
+    if args.sustained:  # neither Prism nor the other servers take part
+        for key in ("node / prism", "granian / waitress / cheroot"):
+            env.pop(key, None)
+        env["granian"] = _version("granian")
     print("\n".join(f"{k}: {v}" for k, v in env.items()), flush=True)
     report = Report(env, args, {}, {}, list(args.ops))
 
