@@ -38,6 +38,7 @@ from pathlib import Path
 from bench import inprocess, startup, sustained
 from bench.mix import MIX, OPS, Op
 from bench.servers import PRISM, ROOT, Running, free_port, parse_server_name, request
+from bench.sustained import InProcessResult, SustainedResult
 from bench.wrk import WrkResult, run_wrk, wrk_binary
 
 OUT = ROOT / "bench" / "out"
@@ -69,7 +70,7 @@ def sustained_expected() -> int:
     return next(op.expected_status for op in OPS if op.name == sustained.OPERATION)
 
 
-def sustained_checks(s: sustained.SustainedResult) -> list[tuple[str, str, bool | None]]:
+def sustained_checks(s: SustainedResult) -> list[tuple[str, str, bool | None]]:
     checks: list[tuple[str, str, bool | None]] = [
         (
             "sustained writes: last window >= 0.9x the first (req/s)",
@@ -318,7 +319,8 @@ class Report:
     imports: dict[str, float] = field(default_factory=dict)
     create_app_s: float | None = None
     records: RecordsResult | None = None
-    sustained: sustained.SustainedResult | None = None
+    sustained: SustainedResult | None = None
+    sustained_in_process: InProcessResult | None = None
     idle_rss: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
@@ -567,6 +569,17 @@ class Report:
         )
         if s.problems:
             self.add(*(f"- **{problem}**" for problem in s.problems), "")
+        p = self.sustained_in_process
+        if p is not None:
+            batches = ", ".join(f"{us:.0f}" for us in p.cpu_us)
+            self.add(
+                f"In-process, the same creates through the app's WSGI callable, "
+                f"{len(p.cpu_us)} batches of {p.batch:,} (CPU time, so other jobs on the machine "
+                f"change it little): {batches} us of CPU per create ({p.cpu_ratio:.2f}x from the "
+                f"first batch to the last); {p.full_collections} full garbage collections, "
+                f"{p.total_pause_ms:.0f} ms in all, the longest {p.longest_pause_ms:.0f} ms.",
+                "",
+            )
         self.add("| target | measured | met |", "|---|---|---|")
         for label, value, met in sustained_checks(s):
             self.add(f"| {label} | {value} | {'yes' if met else '**no**'} |")
@@ -784,6 +797,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             window=args.window,
             connections=args.connections,
         )
+        creates = 30_000 if args.quick else 300_000
+        print(f"sustained writes in-process: {creates:,} creates", flush=True)
+        report.sustained_in_process = sustained.in_process(creates, creates // 6)
 
     report.env["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     report.env["bench wall time"] = f"{time.perf_counter() - began:.0f} s"

@@ -145,3 +145,61 @@ def _stored_shifts(port: int) -> tuple[int, float]:
         for shift in sample
     ]
     return len(shifts), statistics.fmean(sizes) if sizes else 0.0
+
+
+@dataclass
+class InProcessResult:
+    """Creates through the app's WSGI callable, in one process: CPU per create as the store
+    grows, and the garbage collector's full passes (what paused requests over HTTP)."""
+
+    batch: int
+    cpu_us: list[float]
+    full_collections: int
+    longest_pause_ms: float
+    total_pause_ms: float
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.cpu_us[-1] / self.cpu_us[0] if self.cpu_us and self.cpu_us[0] else 0.0
+
+
+def in_process(creates: int = 300_000, batch: int = 50_000) -> InProcessResult:
+    """``creates`` shifts in batches of ``batch``, CPU time per create in each batch.
+
+    CPU time (not wall time) of this process, so other jobs on the machine change it little.
+    The app is frozen out of the collector first, as ``northca-mock serve`` does.
+    """
+    import gc
+    import time
+
+    from bench.inprocess import environ_for, mock_app, wsgi_call
+
+    op = OPS_BY_NAME[OPERATION]
+    app = mock_app()
+    template, body = environ_for(op), op.body_bytes
+    gc.collect()
+    gc.freeze()
+    pauses: list[float] = []
+    started = [0.0]
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif info["generation"] == 2:
+            pauses.append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(watch)
+    cpu_us = []
+    try:
+        for _ in range(max(1, creates // batch)):
+            began = time.process_time()
+            for _ in range(batch):
+                wsgi_call(app, template, body)
+            cpu_us.append((time.process_time() - began) / batch * 1e6)
+            print(f"sustained in-process: {cpu_us[-1]:6.1f} us CPU per create", flush=True)
+    finally:
+        gc.callbacks.remove(watch)
+        gc.unfreeze()
+    return InProcessResult(
+        batch, cpu_us, len(pauses), max(pauses, default=0.0) * 1000, sum(pauses) * 1000
+    )
