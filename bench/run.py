@@ -587,7 +587,13 @@ class Report:
 
     def sustained_only(self) -> str:
         """The sustained section alone, with the machine and conditions (``--sustained``)."""
-        self.add(SUSTAINED_HEADING, "")
+        self.add(
+            SUSTAINED_HEADING,
+            "",
+            "Written by `make bench BENCH_ARGS=--sustained` (the sections above are from the last "
+            "full run, maybe on another day). Compare ratios within this section.",
+            "",
+        )
         self.add(*(f"- {key}: {value}" for key, value in self.env.items()), "")
         heading = len(self.lines)
         self._sustained()
