@@ -56,11 +56,12 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install  # the mock beside Prism and plain Flask (bench/README.md); BENCH_ARGS=--quick|--survey
+bench: install  # the mock beside Prism and plain Flask (bench/README.md); BENCH_ARGS=--quick|--survey|--sustained
 	@command -v wrk >/dev/null || { s=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq wrk; }
 	$(PY) -m pip install --quiet -r bench/requirements.txt
-	@test -x bench/node_modules/.bin/prism || (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+	@case "$(BENCH_ARGS)" in *--sustained*) ;; *) test -x bench/node_modules/.bin/prism || \
+	  (cd bench && npm ci --no-audit --no-fund --loglevel=error);; esac
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 dist: install  # a wheel and an sdist into dist/, built with the venv's hatchling

@@ -11,6 +11,9 @@
 3. Start-up to the first answered request and idle memory (mock, Prism); import overhead.
 4. Records: list latency with 100 and 100,000 stored shifts (in-process and over HTTP) and the
    standalone mock's memory holding 100,000 shifts.
+5. Sustained writes: ``--sustained-seconds`` of creates against one ``northca-mock serve``, in
+   windows of ``--window`` seconds, never reset: throughput, p99 and max per window, RSS per
+   stored shift (``--sustained`` runs this part alone).
 
 Results go to stdout and ``bench/RESULTS.md`` (``--out``).
 """
@@ -32,9 +35,10 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from bench import inprocess, startup
+from bench import inprocess, startup, sustained
 from bench.mix import MIX, OPS, Op
 from bench.servers import PRISM, ROOT, Running, free_port, parse_server_name, request
+from bench.sustained import InProcessResult, SustainedResult
 from bench.wrk import WrkResult, run_wrk, wrk_binary
 
 OUT = ROOT / "bench" / "out"
@@ -57,6 +61,51 @@ SURVEY_SERVERS = (
     "plain-cheroot",
 )
 MIX_EXPECTED = tuple(sorted({op.expected_status for op in OPS}))
+
+
+SUSTAINED_HEADING = "## Sustained writes"
+
+
+def sustained_expected() -> int:
+    return next(op.expected_status for op in OPS if op.name == sustained.OPERATION)
+
+
+def sustained_checks(s: SustainedResult) -> list[tuple[str, str, bool | None]]:
+    checks: list[tuple[str, str, bool | None]] = [
+        (
+            "sustained writes: last window >= 0.9x the first (req/s)",
+            f"{s.throughput_ratio:.2f}x",
+            s.throughput_ratio >= 0.9,
+        ),
+        (
+            "sustained writes: p99 <= 10 ms in every window",
+            f"{s.worst_p99_ms:.2f} ms (worst)",
+            s.worst_p99_ms <= 10,
+        ),
+        (
+            "sustained writes: RSS growth per stored shift <= 2x its JSON",
+            f"{s.rss_ratio:.2f}x",
+            s.rss_ratio <= 2,
+        ),
+    ]
+    if s.problems:
+        checks.append(("sustained writes: every create answered 201 and stored", "no", False))
+    return checks
+
+
+def splice_section(text: str, section: str, heading: str) -> str:
+    """``text`` with its ``heading`` section (up to the next ``## ``) replaced by ``section``;
+    appended before ``## Targets`` (or at the end) when it has none."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line == heading), None)
+    if start is None:
+        start = next((i for i, line in enumerate(lines) if line == "## Targets"), len(lines))
+        end = start
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+    return "\n".join([*lines[:start], *section.splitlines(), *lines[end:]]) + "\n"
 
 
 @dataclass
@@ -270,6 +319,8 @@ class Report:
     imports: dict[str, float] = field(default_factory=dict)
     create_app_s: float | None = None
     records: RecordsResult | None = None
+    sustained: SustainedResult | None = None
+    sustained_in_process: InProcessResult | None = None
     idle_rss: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
@@ -300,6 +351,7 @@ class Report:
         self._inprocess()
         self._startup()
         self._records()
+        self._sustained()
         self._targets()
         return "\n".join(self.lines) + "\n"
 
@@ -478,6 +530,76 @@ class Report:
                 "",
             )
 
+    def _sustained(self) -> None:
+        s = self.sustained
+        if s is None:
+            return
+        load = " ".join(f"{x:.2f}" for x in s.load_start)
+        load_end = " ".join(f"{x:.2f}" for x in s.load_end)
+        self.add(
+            SUSTAINED_HEADING,
+            "",
+            f"`create_shift` at full speed (wrk `-t1 -c{self.args.connections}`) against one "
+            f"`northca-mock serve`, {len(s.windows)} windows of {s.window_seconds} s back to "
+            f"back, never reset (load average {load} at the first window, {load_end} after "
+            "the last).",
+            "",
+            "*server CPU* is the CPU time the server used per answered request in the window "
+            "(less sensitive than req/s to other jobs on a shared machine).",
+            "",
+            "| window | req/s | vs first | p50 ms | p99 ms | max ms | server CPU us/req | "
+            "unexpected |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        )
+        first = s.windows[0].rps
+        for number, (w, cpu) in enumerate(zip(s.windows, s.cpu_us, strict=True), 1):
+            bad = w.unexpected((sustained_expected(),))
+            self.add(
+                f"| {number} | {w.rps:,.0f} | {_ratio(w.rps, first)} | {w.p50_us / 1000:.2f} | "
+                f"{w.p99_us / 1000:.2f} | {w.max_us / 1000:.1f} | {cpu:,.0f} | {bad} |"
+            )
+        self.add(
+            "",
+            f"At the end: {s.shifts:,} shifts stored ({s.acknowledged:,} creates acknowledged), "
+            f"RSS {_mb(s.rss_end)}, {_mb(s.rss_idle)} when it had started. Per stored shift, "
+            f"whose JSON is {s.json_bytes:,.0f} B: RSS growth {s.growth_per_shift:,.0f} B "
+            f"(**{s.rss_ratio:.2f}x**); whole RSS {s.rss_per_shift:,.0f} B "
+            f"({s.total_ratio:.2f}x, the start-up memory spread over the shifts).",
+            "",
+        )
+        if s.problems:
+            self.add(*(f"- **{problem}**" for problem in s.problems), "")
+        p = self.sustained_in_process
+        if p is not None:
+            batches = ", ".join(f"{us:.0f}" for us in p.cpu_us)
+            self.add(
+                f"In-process, the same creates through the app's WSGI callable, "
+                f"{len(p.cpu_us)} batches of {p.batch:,} (CPU time, so other jobs on the machine "
+                f"change it little): {batches} us of CPU per create ({p.cpu_ratio:.2f}x from the "
+                f"first batch to the last); {p.full_collections} full garbage collections, "
+                f"{p.total_pause_ms:.0f} ms in all, the longest {p.longest_pause_ms:.0f} ms.",
+                "",
+            )
+        self.add("| target | measured | met |", "|---|---|---|")
+        for label, value, met in sustained_checks(s):
+            self.add(f"| {label} | {value} | {'yes' if met else '**no**'} |")
+        self.add("")
+
+    def sustained_only(self) -> str:
+        """The sustained section alone, with the machine and conditions (``--sustained``)."""
+        self.add(
+            SUSTAINED_HEADING,
+            "",
+            "Written by `make bench BENCH_ARGS=--sustained` (the sections above are from the last "
+            "full run, maybe on another day). Compare ratios within this section.",
+            "",
+        )
+        self.add(*(f"- {key}: {value}" for key, value in self.env.items()), "")
+        heading = len(self.lines)
+        self._sustained()
+        del self.lines[heading : heading + 2]  # the heading is already written
+        return "\n".join(self.lines)
+
     def _targets(self) -> None:
         checks: list[tuple[str, str, bool | None]] = []
         ops5 = [op for op in self.ops if op != MIX]
@@ -561,6 +683,8 @@ class Report:
             if self.records.startup_100k:
                 rss = max(self.records.startup_100k.median_rss, self.records.rss_100k_after_lists)
                 checks.append(("RSS with 100,000 records <= 200 MB", _mb(rss), rss <= 200e6))
+        if self.sustained:
+            checks += sustained_checks(self.sustained)
         if not checks:
             return
         self.add("## Targets", "", "| target | measured | met |", "|---|---|---|")
@@ -586,8 +710,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=400, help="in-process calls per batch")
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["http", "inprocess", "startup", "records"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["http", "inprocess", "startup", "records", "sustained"],
     )
+    parser.add_argument(
+        "--sustained", action="store_true", help="only the sustained-write run (skip the rest)"
+    )
+    parser.add_argument(
+        "--sustained-seconds", type=int, default=60, help="seconds of creates, never reset"
+    )
+    parser.add_argument("--window", type=int, default=10, help="seconds per sustained window")
     parser.add_argument("--quick", action="store_true", help="1 round of 1 s: a smoke run")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args(argv)
@@ -596,7 +730,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.calls = 100
     if args.survey:
         args.servers = [*args.servers, *SURVEY_SERVERS]
-    if "prism" in args.servers and not PRISM.exists():
+    if args.sustained:
+        args.skip = ["http", "inprocess", "startup", "records"]
+    elif args.quick:
+        args.sustained_seconds, args.window = 6, 1
+    if "prism" in args.servers and "http" not in args.skip and not PRISM.exists():
         sys.exit(f"{PRISM} missing: run `make bench` (npm installs Prism into bench/node_modules)")
     return args
 
@@ -606,6 +744,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
     env = environment()
+    if args.sustained:  # neither Prism nor the other servers take part
+        for key in ("node / prism", "granian / waitress / cheroot"):
+            env.pop(key, None)
+        env["granian"] = _version("granian")
     print("\n".join(f"{k}: {v}" for k, v in env.items()), flush=True)
     report = Report(env, args, {}, {}, list(args.ops))
 
@@ -650,8 +792,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "records" not in args.skip:
         report.records = records(args)
 
+    if "sustained" not in args.skip:
+        print(
+            f"sustained writes: {args.sustained_seconds} s of creates in {args.window} s windows",
+            flush=True,
+        )
+        report.sustained = sustained.run(
+            LOGS,
+            seconds=args.sustained_seconds,
+            window=args.window,
+            connections=args.connections,
+        )
+        creates = 30_000 if args.quick else 300_000
+        print(f"sustained writes in-process: {creates:,} creates", flush=True)
+        report.sustained_in_process = sustained.in_process(creates, creates // 6)
+
     report.env["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     report.env["bench wall time"] = f"{time.perf_counter() - began:.0f} s"
+    if args.sustained:
+        section = report.sustained_only()
+        previous = args.out.read_text() if args.out.exists() else "# Benchmark results\n"
+        args.out.write_text(splice_section(previous, section, SUSTAINED_HEADING))
+        print("\n" + section)
+        print(f"written to {args.out} (its {SUSTAINED_HEADING[3:]} section)")
+        return 0
     text = report.render()
     args.out.write_text(text)
     print("\n" + text)

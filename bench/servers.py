@@ -125,6 +125,10 @@ class Running:
         """Resident size of the process and all its descendants."""
         return sum(_rss(pid) for pid in [self.process.pid, *_descendants(self.process.pid)])
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time used so far by the process and all its descendants."""
+        return sum(_cpu(pid) for pid in [self.process.pid, *_descendants(self.process.pid)])
+
     def reset(self) -> bool:
         """Back to the world between runs, so every run starts from the same state."""
         if not self.spec.resettable:
@@ -186,6 +190,14 @@ def _descendants(pid: int) -> list[int]:
             found.append(child)
             stack.append(child)
     return found
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss(pid: int) -> int:

@@ -37,7 +37,7 @@ from mockserver.control import (
     control_spec,
     render_control_http_error,
 )
-from mockserver.envelopes import envelope, render_error
+from mockserver.envelopes import envelope, render_error, success
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
 from mockserver.handlers.registry import Call
@@ -226,7 +226,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                     body = checker.body(raw, environ.get("CONTENT_TYPE"))
                     query = checker.query_values(req.args) if has_query else {}
                     call = Call(op, state, caller, path, query, body, now_ms)
-                    response = envelope(success_status, {"ok": True, "data": handler(call)})
+                    response = success(success_status, handler(call))
         except ApiError as error:
             response = render_error(server.spec, op, error.name, error.detail)
         except RequestEntityTooLarge:

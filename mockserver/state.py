@@ -19,10 +19,8 @@ from mockserver.faults import FaultPlan
 from mockserver.journal import Journal
 from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.store import Record, RecordTable
-from mockserver.world import RECORD_SCHEMAS, World
+from mockserver.world import FILTERED_FIELDS, RECORD_SCHEMAS, World
 
-#: Record fields that list operations filter on, indexed so a filter reads only what it returns.
-FILTERED_FIELDS: Mapping[str, tuple[str, ...]] = {"shifts": ("department",)}
 LinkKey = tuple[str, str, str]  # (partner, guild_id, mdt_id)
 
 
@@ -93,26 +91,24 @@ class State:
             self.links.clear()
             self.journal.clear()
             now_ms = self.clock.now_ms()
-            sequence = count()
-            self.mdts = {
-                mdt_id: MdtRecords(
-                    {
-                        kind: RecordTable(sequence, FILTERED_FIELDS.get(kind, ()))
-                        for kind in RECORD_SCHEMAS
-                    }
-                )
-                for mdt_id in self.world.mdts
-            }
+            self.mdts = {mdt_id: self._world_records(mdt_id) for mdt_id in self.world.mdts}
             for link in self.world.links:
                 partners = [link.partner] if link.partner else sorted(self.world.partners)
                 for partner in partners:
                     owner = self.world.mdts[link.mdt_id].owner_discord_id
                     self.add_link(partner, link.guild_id, link.mdt_id, owner, None, now_ms)
-            for mdt_id, collections in self.world.records.items():
-                for kind, entries in collections.items():
-                    table = self.mdts[mdt_id].tables[kind]
-                    for record, updated_ms in entries:
-                        table.put(record, updated_ms)
+
+    def _world_records(self, mdt_id: str) -> MdtRecords:
+        """The world's records of one MDT: copies of its tables (they share the records' JSON)."""
+        tables = self.world.records.get(mdt_id, {})
+        return MdtRecords(
+            {
+                kind: tables[kind].copy()
+                if kind in tables
+                else RecordTable(FILTERED_FIELDS.get(kind, ()))
+                for kind in RECORD_SCHEMAS
+            }
+        )
 
     # -- links -------------------------------------------------------------------------------
     def add_link(

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from mockserver.faults import FaultPlan, FaultPlanError
 from mockserver.limits import Limits
 from mockserver.schemas import SchemaCache
 from mockserver.spec import YAML_LOADER, Spec, load_spec
+from mockserver.store import RecordTable
 
 #: Record collections a world (and the state) holds per MDT, with the spec schema of each.
 RECORD_SCHEMAS: Mapping[str, str] = {
@@ -31,6 +31,8 @@ RECORD_SCHEMAS: Mapping[str, str] = {
     "tickets": "Ticket",
     "active_units": "ActiveUnit",
 }
+#: Record fields that list operations filter on, indexed so a filter reads only what it returns.
+FILTERED_FIELDS: Mapping[str, tuple[str, ...]] = {"shifts": ("department",)}
 MAX_LINK_REQUEST_TTL_SECONDS = 100 * 365 * 24 * 3600
 _TOP_LEVEL_KEYS = {
     "partner_keys",
@@ -42,30 +44,6 @@ _TOP_LEVEL_KEYS = {
 }
 _MDT_KEYS = {"id", "owner_discord_id", "info"}
 _LINK_KEYS = {"mdt_id", "guild_id", "partner"}
-
-
-class WorldRecords:
-    """Completed records of one collection, and the ``updated_at`` (ms) each sorts by.
-
-    The times are kept in an array beside the records, not in a tuple per record: a world may
-    hold 100,000 of them.
-    """
-
-    __slots__ = ("records", "updated_ms")
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-        self.updated_ms = array("q")
-
-    def append(self, record: dict[str, Any], updated_ms: int) -> None:
-        self.records.append(record)
-        self.updated_ms.append(updated_ms)
-
-    def __iter__(self) -> Iterator[tuple[dict[str, Any], int]]:
-        return zip(self.records, self.updated_ms, strict=True)
-
-    def __len__(self) -> int:
-        return len(self.records)
 
 
 class WorldError(NorthcaMockError, ValueError):
@@ -97,16 +75,27 @@ class World:
     link_request_ttl_seconds: float
     mdts: Mapping[str, Mdt]
     links: tuple[WorldLink, ...]
-    #: Records per MDT and collection, completed to every schema field at load, with the
-    #: ``updated_at`` they sort by. States share these dicts: records are replaced, never edited.
-    records: Mapping[str, Mapping[str, WorldRecords]] = field(default_factory=dict)
+    #: Records per MDT and collection, completed to every schema field at load, each kept as
+    #: its JSON in a table in file order. States start from copies: never write to these.
+    records: Mapping[str, Mapping[str, RecordTable]] = field(default_factory=dict)
     faults: FaultPlan = field(default_factory=FaultPlan)
-    #: The validated source, kept to write it back (state files).
-    source: Mapping[str, Any] = field(default_factory=dict)
+    #: The validated source, its records left out when :attr:`records` holds them.
+    source_without_records: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def partners(self) -> frozenset[str]:
         return frozenset(self.partner_keys.values())
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """The validated source with its records completed, to write it back (state files)."""
+        if not self.records:
+            return dict(self.source_without_records)
+        records = {
+            mdt_id: {kind: table.in_write_order() for kind, table in kinds.items()}
+            for mdt_id, kinds in self.records.items()
+        }
+        return {**self.source_without_records, "records": records}
 
 
 def read_world_file(path: str | Path) -> Any:
@@ -179,8 +168,8 @@ class _WorldParser:
             faults = FaultPlan.parse(raw.get("faults"), self._spec.operations)
         except FaultPlanError as exc:
             raise WorldError(str(exc)) from None
-        # The source keeps the completed records, not a second copy of the parsed ones.
-        source = {**raw, "records": _sources(records)} if records else dict(raw)
+        # The source's records are the completed ones, read back from the tables when needed.
+        source = {key: value for key, value in raw.items() if key != "records" or not records}
         return World(partner_keys, float(ttl), mdts, links, records, faults, source)
 
     @staticmethod
@@ -244,11 +233,10 @@ class _WorldParser:
             links.append(WorldLink(mdt_id, guild_id, partner))
         return tuple(links)
 
-    def _records(self, value: Any, mdts: Mapping[str, Mdt]) -> dict[str, dict[str, WorldRecords]]:
+    def _records(self, value: Any, mdts: Mapping[str, Mdt]) -> dict[str, dict[str, RecordTable]]:
         if not isinstance(value, Mapping):
             raise WorldError("records: expected a mapping of MDT id -> collections")
-        records: dict[str, dict[str, WorldRecords]] = {}
-        shared: dict[str, str] = {}
+        records: dict[str, dict[str, RecordTable]] = {}
         for mdt_id, collections in value.items():
             where = f"records.{mdt_id}"
             if mdt_id not in mdts:
@@ -271,13 +259,17 @@ class _WorldParser:
                     seen.add(record_id)
                     self._check_schema(RECORD_SCHEMAS[kind], item, at)
                 fields = self._spec.schema_fields(RECORD_SCHEMAS[kind])
-                completed = records[mdt_id][kind] = WorldRecords()
-                for item in items:
-                    completed.append(
-                        *_complete(
-                            item, fields, kind, mdt_id, self._loaded_ms, self._loaded_at, shared
-                        )
+                table = records[mdt_id][kind] = RecordTable(FILTERED_FIELDS.get(kind, ()))
+                for index, item in enumerate(items):
+                    record, updated_ms = _complete(
+                        item, fields, kind, mdt_id, self._loaded_ms, self._loaded_at
                     )
+                    try:
+                        table.put(record, updated_ms)
+                    except UnicodeEncodeError:
+                        raise WorldError(
+                            f"{where}.{kind}[{index}]: a string holds a lone surrogate"
+                        ) from None
         return records
 
     def _check_schema(self, schema: str, instance: Any, where: str) -> None:
@@ -297,18 +289,10 @@ def _complete(
     mdt_id: str,
     loaded_ms: int,
     loaded_at: str,
-    shared: dict[str, str],
 ) -> tuple[dict[str, Any], int]:
-    """Every schema field present (null when not given), ``mdt_code`` and timestamps filled.
-
-    Equal short strings are shared through ``shared`` (one dict per load, dropped after it):
-    large worlds repeat timestamps, departments and statuses in every record.
-    """
+    """Every schema field present (null when not given), ``mdt_code`` and timestamps filled."""
     record: dict[str, Any] = dict.fromkeys(fields)
-    for key, value in item.items():
-        if type(value) is str and len(value) <= 64:
-            value = shared.setdefault(value, value)
-        record[key] = value
+    record.update(item)
     if record.get("mdt_code") is None:
         record["mdt_code"] = mdt_id
     for stamp in ("created_at", "updated_at"):
@@ -321,15 +305,6 @@ def _complete(
     except (ValueError, OverflowError):
         updated_ms = loaded_ms
     return record, updated_ms
-
-
-def _sources(
-    records: Mapping[str, Mapping[str, WorldRecords]],
-) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    return {
-        mdt_id: {kind: entries.records for kind, entries in kinds.items()}
-        for mdt_id, kinds in records.items()
-    }
 
 
 def _non_empty_string(value: Any, where: str) -> str:

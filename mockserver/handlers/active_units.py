@@ -9,6 +9,7 @@ from mockserver.errors import ApiError
 from mockserver.handlers.records import list_records
 from mockserver.handlers.registry import Call, body_rule, handles
 from mockserver.schemas import Violation
+from mockserver.store import RawJson
 
 KIND = "active_units"
 #: Unit fields the upsert replaces; absent or null in the request, they are stored as "".
@@ -60,15 +61,14 @@ def upsert_active_units(call: Call) -> Any:
             updated_at=call.now,
             created_at=previous.get("created_at", call.now),
         )
-        table.put(record, call.now_ms)
-        upserted.append(record)
-    return upserted
+        upserted.append(table.put(record, call.now_ms))
+    return RawJson.array(upserted)
 
 
 @handles("deleteActiveUnit")
 def delete_active_unit(call: Call) -> Any:
     unit_id = call.path["unitId"]
-    if call.table(KIND).delete(unit_id) is None:
+    if not call.table(KIND).delete(unit_id):
         raise ApiError("unitNotFound")
     return {"deleted": True, "unit_id": unit_id}
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from mockserver.errors import ApiError
 from mockserver.handlers.registry import Call
-from mockserver.store import Record
+from mockserver.store import RawJson, Record
 
 
-def create_record(call: Call, kind: str, defaults: Mapping[str, Callable[[Call], Any]]) -> Record:
+def create_record(call: Call, kind: str, defaults: Mapping[str, Callable[[Call], Any]]) -> RawJson:
     """Store a new record from the body: every schema field present (null when not given),
     server id unless the client sent one (409 ``idExists`` when taken), audit fields and
     timestamps from the request, then ``defaults`` for fields left null."""
@@ -33,18 +33,17 @@ def create_record(call: Call, kind: str, defaults: Mapping[str, Callable[[Call],
     for name, default in defaults.items():
         if record.get(name) is None:
             record[name] = default(call)
-    table.put(record, call.now_ms)
-    return record
+    return table.put(record, call.now_ms)
 
 
-def list_records(call: Call, kind: str, equal: tuple[str, Any] | None = None) -> list[Record]:
+def list_records(call: Call, kind: str, equal: tuple[str, Any] | None = None) -> RawJson:
     """Most recently updated first, at most ``limit``; ``equal=(field, value)`` filters."""
-    return call.table(kind).newest(call.query["limit"], equal=equal)
+    return call.table(kind).newest_json(call.query["limit"], equal=equal)
 
 
 def patch_record(
     call: Call, kind: str, record_id: str, applied: Iterable[str], not_found: str
-) -> Record:
+) -> RawJson:
     """Apply only the ``applied`` fields present in the body; other keys are ignored."""
     table = call.table(kind)
     current = table.get(record_id)
@@ -53,5 +52,4 @@ def patch_record(
     body: Mapping[str, Any] = call.body
     record = {**current, **{name: body[name] for name in applied if name in body}}
     record["updated_at"] = call.now
-    table.put(record, call.now_ms)
-    return record
+    return table.put(record, call.now_ms)
