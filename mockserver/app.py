@@ -31,7 +31,7 @@ from mockserver.bodies import read_body, reject_oversized
 from mockserver.bugs import plant_bugs
 from mockserver.clock import Clock
 from mockserver.control import NAMESPACE_HEADER, control_plane, render_control_http_error
-from mockserver.envelopes import envelope, render_error
+from mockserver.envelopes import DETAIL_HEADER, envelope, render_error
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
 from mockserver.handlers.registry import Call
@@ -183,7 +183,9 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
             response = _too_large(server, op)
         except Exception as unexpected:
             response = _unexpected(server, op, req, unexpected)
-        record_in_journal(state, req, op.operation_id, response.status_code, body)
+        status = response.status_code
+        detail = response.headers.get(DETAIL_HEADER) if status >= 400 else None
+        record_in_journal(state, req, op.operation_id, status, body, detail)
         return response
 
     view.__name__ = op.operation_id
@@ -238,9 +240,15 @@ def _break_connection(server: MockServer, environ: Mapping[str, Any], kind: str)
 
 
 def record_in_journal(
-    state: State, req: Any, operation_id: str | None, status: int, body: Any
+    state: State,
+    req: Any,
+    operation_id: str | None,
+    status: int,
+    body: Any,
+    detail: str | None = None,
 ) -> None:
-    """Append one partner-API request to the namespace's journal."""
+    """Append one partner-API request to the namespace's journal (``detail``: the diagnostic
+    the error answer carried in ``x-northca-mock-detail``, else None)."""
     fault = req.environ.get(CONNECTION_FAULT_ENVIRON)
     with state.lock:
         state.journal.append(
@@ -251,6 +259,7 @@ def record_in_journal(
                 "operation_id": operation_id,
                 "timestamp": state.clock.now(),
                 "body": body,
+                "detail": detail,
                 **({"connection_fault": fault} if fault else {}),
             }
         )
@@ -295,7 +304,9 @@ def _render_http_error(error: HTTPException) -> Response:
         response = render_error(server.spec, None, failure.name, failure.detail)
     except Exception as unexpected:
         response = _unexpected(server, None, req, unexpected)
-    record_in_journal(state, req, None, response.status_code, None)
+    record_in_journal(
+        state, req, None, response.status_code, None, response.headers.get(DETAIL_HEADER)
+    )
     return response
 
 
