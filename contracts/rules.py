@@ -61,6 +61,9 @@ ERROR_DOCUMENTED = declare(
     "error.documented",
     "An error string is one the operation documents for that status (unless inferred).",
 )
+RESPONSE_SCHEMA = declare(
+    "response.schema", "An answer's body matches the schema documented for its status."
+)
 # -- the engine -----------------------------------------------------------------------------------
 WORKFLOW_ERROR = declare("workflow.error", "A workflow or state machine runs to its end.")
 SCHEMATHESIS = declare("schemathesis", "A check of schemathesis (its name follows).", family=True)

@@ -44,6 +44,7 @@ from mockserver.server import (
     server_of,
 )
 from mockserver.spec import Operation, load_spec
+from mockserver.spec_documents import SPEC_EXTENSION, spec_documents
 from mockserver.state import State
 from mockserver.world import World, load_world
 
@@ -109,8 +110,10 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.url_map.merge_slashes = False
     app.extensions[EXTENSION] = server
+    app.extensions[SPEC_EXTENSION] = spec
     _register_operations(app, server)
     app.register_blueprint(control_plane)
+    app.register_blueprint(spec_documents)
     app.register_error_handler(HTTPException, _render_http_error)
     if chosen.post_processors:
         app.after_request(_post_processing(server, chosen.post_processors))

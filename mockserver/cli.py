@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mockserver.bugs import describe_bugs
 from mockserver.errors import NorthcaMockError
+from mockserver.proxy import cli as proxy_cli
 from mockserver.serving import DEFAULT_SERVER, DEFAULT_THREADS, SERVERS
 from mockserver.world import default_world_path
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="plant a named defect (repeatable), to prove contract checks catch it;"
         " the defects are listed below",
     )
+    proxy_cli.add_parser(commands)
     return parser
 
 
@@ -82,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "proxy":
+        return proxy_cli.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
