@@ -225,6 +225,48 @@ def list_order(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
 
 
 @check(default=False)
+def owner_only(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """An owner-only decision (``notOwner`` documented) succeeds only for the owner it names."""
+    if (
+        ex.operation_id is None
+        or not 200 <= ex.status < 300
+        or "notOwner" not in spec.errors[ex.operation_id]
+        or not isinstance(ex.data, dict)
+    ):
+        return
+    owner = ex.data.get("owner_discord_id")
+    actor = {k.lower(): v for k, v in ex.request_headers.items()}.get("x-discord-actor")
+    if isinstance(owner, str) and owner and actor != owner:
+        yield Violation(
+            rules.LINK_OWNER_ONLY,
+            f"403 for x-discord-actor {actor!r}: the answer names owner {owner!r}",
+        )
+
+
+@check(default=False)
+def decided_before_expiry(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A decision (``linkRequestExpired`` documented) is not taken after ``expires_at``."""
+    if (
+        ex.operation_id is None
+        or not 200 <= ex.status < 300
+        or "linkRequestExpired" not in spec.errors[ex.operation_id]
+        or not isinstance(ex.data, dict)
+    ):
+        return
+    decided, expires = ex.data.get("decided_at"), ex.data.get("expires_at")
+    if (
+        isinstance(decided, str)
+        and isinstance(expires, str)
+        and RFC3339.match(decided)
+        and RFC3339.match(expires)
+        and decided > expires
+    ):
+        yield Violation(
+            rules.LINK_EXPIRY, f"410 for a decision after expires_at {expires}", decided
+        )
+
+
+@check(default=False)
 def allow_on_405(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
     """A 405 answer lists the path's methods in ``Allow``."""
     if ex.status == 405 and not (ex.header("allow") or "").strip():

@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from mockserver.errors import NorthcaMockError
     from mockserver.proxy.app import Proxy, create_proxy_app
     from mockserver.proxy.forward import Upstream
+    from mockserver.proxy.serving import run as serve_app
     from mockserver.serving import ServingError
-    from mockserver.serving import run as serve_app
 
     if not 0 < args.timeout <= 3600:
         print("northca-mock: --timeout must be above 0 and at most 3600 seconds", file=sys.stderr)
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     status = 0
     try:
-        serve_app(app, args.host, args.port, server="werkzeug", on_ready=ready)
+        serve_app(app, args.host, args.port, ready)
     except ServingError as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
         status = 2

@@ -4,16 +4,18 @@ Every rule a single exchange can break contradicts one part of ``openapi.yaml``:
 
 - ``status.documented``, ``list.order``: the **operation** (its list of responses, its
   description);
-- ``auth.*``, ``body.invalid-json``, ``error.documented``: the **example** of the documented
-  error (``unauthorized``, ``invalidJson``, the examples of that status);
+- ``auth.*``, ``body.invalid-json``, ``error.documented``, ``link.owner-only``,
+  ``link.expiry``: the **example** of the documented error (``unauthorized``, ``invalidJson``,
+  the examples of that status, ``notOwner``, ``linkRequestExpired``);
 - ``response.schema``, ``format.date-time``: the **schema** of the response for that status;
 - ``list.limit``, ``list.default-limit``: the ``limit`` **parameter**;
 - ``routing.allow-header``: the route-level ``MethodNotAllowed`` **response**;
 - ``envelope.*``: the envelope the API reference states for every endpoint (``info``).
 
-Evidence (``x-northca-evidence``) is inherited: an example, schema or response without one has
-its operation's; an operation without one is ``documented``. Where several parts are involved
-(the examples of one status, the schemas a response refers to) the weakest level counts:
+Evidence (``x-northca-evidence``): an operation, a shared component (response, schema) or an
+example without the marker is ``documented`` (it comes from the seed pages); a response written
+inside an operation without it has the operation's. Where several parts are involved (the
+examples of one status; a response and the schemas it refers to) the weakest level counts:
 ``inferred`` < ``partial`` < ``documented``.
 """
 
@@ -26,6 +28,8 @@ from typing import Any
 from mockserver.spec import Operation, Spec
 
 LEVELS = ("inferred", "partial", "documented")
+#: The documented error a rule's violation should have been answered with.
+_EXAMPLE_OF = {"link.owner-only": "notOwner", "link.expiry": "linkRequestExpired"}
 MARK = "x-northca-evidence"
 
 
@@ -68,8 +72,10 @@ class EvidenceIndex:
             return Blame("operation", _pointer(*op_pointer), op_evidence)
         if rule in ("list.limit", "list.default-limit"):
             return self._parameter(op, op_pointer, op_evidence)
-        if family in ("auth", "body", "error"):
-            name = {"auth": "unauthorized", "body": "invalidJson"}.get(family)
+        if family in ("auth", "body", "error") or rule in _EXAMPLE_OF:
+            name = _EXAMPLE_OF.get(rule) or {"auth": "unauthorized", "body": "invalidJson"}.get(
+                family
+            )
             return self._examples(op, op_pointer, op_evidence, status, name)
         return self._schema(op, op_pointer, op_evidence, status)
 
@@ -101,8 +107,12 @@ class EvidenceIndex:
         return Blame("example", pointer, weakest(levels, op_evidence))
 
     def _response_evidence(self, op: Operation, code: str) -> str:
+        """A shared response component has its own evidence (``documented`` unless marked);
+        a response written in the operation has its marker, else the operation's."""
+        written = op.raw.get("responses", {}).get(code) or {}
         response = op.raw_responses.get(code) or {}
-        return str(response.get(MARK, self.operation_evidence(op)))
+        default = "documented" if "$ref" in written else self.operation_evidence(op)
+        return str(response.get(MARK, default))
 
     def _schema(
         self, op: Operation, op_pointer: tuple[str, ...], op_evidence: str, status: int
@@ -113,18 +123,11 @@ class EvidenceIndex:
             return Blame("operation", _pointer(*op_pointer), op_evidence)
         schema = (response.get("content", {}).get("application/json") or {}).get("schema", {})
         refs = list(self._refs(schema))
-        levels = [
-            str(self.spec.resolve({"$ref": ref}).get(MARK, ""))
-            for ref in refs
-            if not ref.endswith("/OkEnvelope") and not ref.endswith("/ErrorEnvelope")
-        ]
+        payload = [ref for ref in refs if not ref.endswith(("/OkEnvelope", "/ErrorEnvelope"))]
         own = self._response_evidence(op, code)
-        location = (
-            refs[-1]
-            if refs and not refs[-1].endswith("Envelope")
-            else _pointer(*op_pointer, "responses", code)
-        )
-        return Blame("schema", location, weakest([lvl or own for lvl in levels], own))
+        levels = [str(self.spec.resolve({"$ref": ref}).get(MARK, "documented")) for ref in payload]
+        location = payload[0] if payload else _pointer(*op_pointer, "responses", code)
+        return Blame("schema", location, weakest([*levels, own], own))
 
     def _refs(self, node: Any, seen: frozenset[str] = frozenset()) -> Iterator[str]:
         """The ``$ref``s of a schema, depth first (components only, each once per branch)."""
