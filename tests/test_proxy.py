@@ -261,7 +261,7 @@ def _shift(shift_id: str, updated_at: str) -> dict[str, Any]:
 
 
 OLD, NEW = "2026-03-01T01:00:00.000Z", "2026-03-01T02:00:00.000Z"
-INFO = {
+INFO: dict[str, Any] = {
     "id": MDT_ID,
     "name": "X",
     "logo_url": None,
