@@ -570,7 +570,13 @@ def test_snapshot_without_files_is_a_409_and_unknown_control_paths_404() -> None
 
 
 def test_the_proxy_control_document_matches_its_routes() -> None:
-    from mockserver.proxy.app import control_spec
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.readers import read_from_filename
+
+    from mockserver.proxy.app import control_spec, control_spec_path
+
+    document, _ = read_from_filename(str(control_spec_path()))
+    validate(document)
 
     proxy = Proxy(Upstream("http://127.0.0.1:9"))
     app = create_proxy_app(proxy)
