@@ -616,6 +616,10 @@ def _record_flow(url: str) -> dict[str, Any]:
     session.put(base + "/units/active", json={"units": [{"id": "ADAM-12"}, {"id": "LINCOLN-3"}]})
     session.delete(base + "/units/active/LINCOLN-3")
     session.get(base)
+    other = "9b1d3f2e-5a47-4c8e-9f10-2d6c7b8a9e01"
+    request = session.post(f"{url}/v1/link-requests", json={"mdt_id": other}).json()["data"]
+    owner = {"x-discord-actor": "333333333333333333"}
+    session.post(f"{url}/v1/link-requests/{request['id']}/confirm", headers=owner)
     listed = {
         kind: session.get(f"{base}/{kind}").json()["data"]
         for kind in ("shifts", "calls", "scene-reports", "tickets", "units/active")
@@ -635,8 +639,15 @@ def test_a_record_replayed_with_serve_seed_lists_what_the_upstream_listed(tmp_pa
     assert snapshot == {"ok": True, "data": {"written": [str(record)]}}
     world = json.loads(record.read_text())
     assert world["partner_keys"] == {"test-key": "Test Partner"}
-    assert world["links"] == [{"mdt_id": MDT_ID, "guild_id": GUILD_ID}]
-    assert [m["id"] for m in world["mdts"]] == [MDT_ID]
+    other = "9b1d3f2e-5a47-4c8e-9f10-2d6c7b8a9e01"
+    assert world["links"] == [
+        {"mdt_id": MDT_ID, "guild_id": GUILD_ID},
+        {"mdt_id": other, "guild_id": GUILD_ID},
+    ]
+    assert [(m["id"], m["owner_discord_id"]) for m in world["mdts"]] == [
+        (MDT_ID, ACTOR_ID),
+        (other, "333333333333333333"),
+    ]
     assert [u["id"] for u in world["records"][MDT_ID]["active_units"]] == ["ADAM-12"]
     assert proxy.recorder is not None and proxy.recorder.rejected == 0
     with LiveMock("--seed", record, "--server", "werkzeug") as replay:
@@ -683,7 +694,7 @@ def test_the_cli_writes_reports_on_snapshot_and_sigterm_and_never_the_key(tmp_pa
     markdown = (reports / "deviations.md").read_text()  # written again on SIGTERM
     assert "## listShifts" in markdown and "## getMdtInfo" in markdown
     document = json.loads((reports / "deviations.json").read_text())
-    assert document["exchanges"] == 17
+    assert document["exchanges"] == 19
     assert document["deviations"] == []
     outputs = [
         *answers,
@@ -799,3 +810,24 @@ def test_the_proxy_needs_neither_schemathesis_nor_hypothesis() -> None:
     assert ran.returncode == 0, ran.stderr
     assert "usage: northca-mock proxy" in ran.stdout
     assert ran.stdout.strip().endswith("bare proxy ok")
+
+
+def test_a_failing_check_still_passes_the_answer_and_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mockserver.proxy.app as proxy_app
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("planted failure")
+
+    monkeypatch.setattr(proxy_app, "run_checks", broken)
+    with mock_behind_proxy() as (proxy, url, _):
+        answer = requests.get(url + SHIFTS, headers=HEADERS, timeout=10)
+        assert (answer.status_code, answer.json()) == (200, {"ok": True, "data": []})
+        assert [type(e) for e in proxy.errors] == [RuntimeError]
+        monkeypatch.setattr(proxy, "match", broken)
+        failed = requests.get(url + SHIFTS, headers=HEADERS, timeout=10)
+        assert (failed.status_code, failed.json()) == (
+            500,
+            {"ok": False, "error": "Internal server error"},
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import re
 import threading
 import zlib
@@ -38,6 +39,7 @@ from mockserver.spec import Operation, Spec, load_spec
 from mockserver.spec_documents import SPEC_EXTENSION, spec_documents
 from mockserver.state import JOURNAL_LIMIT
 
+logger = logging.getLogger("mockserver.proxy")
 PROXY_EXTENSION = "northca_proxy"
 CONTROL_PREFIX = "/__mock/"
 #: Every registered answer check runs on every exchange (``error_documented`` included).
@@ -79,6 +81,9 @@ class Proxy:
         self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
         self._journal_lock = threading.Lock()
         self.clock = Clock()
+        #: Unexpected exceptions of the proxy itself (the client got the upstream's answer, or
+        #: a 500 in the envelope); logged by type only, never with the request.
+        self.errors: list[BaseException] = []
         self._routes = [
             (re.compile("^" + _PARAM.sub(r"(?P<\1>[^/]+)", op.path) + "$"), op)
             for op in self.spec.operations.values()
@@ -101,11 +106,20 @@ class Proxy:
 
     # -- forwarding -----------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """Forward one request; the client always gets the upstream's answer or an envelope."""
+        try:
+            return self._forward(environ, start_response)
+        except Exception as unexpected:  # a bug of the proxy: 500 in the envelope, never HTML
+            self.errors.append(unexpected)
+            logger.error("northca-mock proxy: unexpected %s", type(unexpected).__name__)
+            response = render_error(self.spec, None, "internalError")
+            return response(environ, start_response)
+
+    def _forward(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"].upper()
         raw_path = environ.get("PATH_INFO", "") or "/"
         path = raw_path.encode("latin-1").decode("utf-8", "replace")
-        op_path = self.operation_path(path)
-        op, params = self.match(method, op_path)
+        op, params = self.match(method, self.operation_path(path))
         query = environ.get("QUERY_STRING", "")
         target = quote(self.operation_path(raw_path).encode("latin-1"), safe=_PATH_SAFE)
         target += f"?{query}" if query else ""
@@ -119,6 +133,31 @@ class Proxy:
             response = render_error(self.spec, None, _UPSTREAM_ERRORS[failure.kind], failure.reason)
             self._journal(method, path, response.status_code, operation_id, body, failure.reason, 0)
             return response(environ, start_response)
+        try:
+            self._observe(method, path, target, headers, body, answer, op, params)
+        except Exception as unexpected:  # the client still gets the upstream's answer
+            self.errors.append(unexpected)
+            logger.error("northca-mock proxy: checking failed: %s", type(unexpected).__name__)
+        out_headers = list(answer.headers)
+        has_length = any(name.lower() == "content-length" for name, _ in out_headers)
+        if not has_length and answer.status not in (204, 304) and method != "HEAD":
+            out_headers.append(("Content-Length", str(len(answer.body))))
+        start_response(f"{answer.status} {answer.reason}".strip(), out_headers)
+        return [answer.body]
+
+    def _observe(
+        self,
+        method: str,
+        path: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        answer: Answer,
+        op: Operation | None,
+        params: dict[str, str],
+    ) -> None:
+        """Check the exchange, count its deviations, record what it shows, journal it."""
+        operation_id = op.operation_id if op is not None else None
         sent = {name.lower(): value for name, value in headers}
         if sent.get(KEY_HEADER):
             sent[KEY_HEADER] = "<redacted>"
@@ -138,16 +177,9 @@ class Proxy:
         ]
         self.log.add(operation_id, deviations)
         if self.recorder is not None and op is not None:
-            self.recorder.observe(
-                op, params, sent.get("x-discord-guild"), answer.status, exchange.json
-            )
+            guild = sent.get("x-discord-guild")
+            self.recorder.observe(op, params, guild, answer.status, exchange.json)
         self._journal(method, path, answer.status, operation_id, body, None, len(deviations))
-        out_headers = list(answer.headers)
-        has_length = any(name.lower() == "content-length" for name, _ in out_headers)
-        if not has_length and answer.status not in (204, 304) and method != "HEAD":
-            out_headers.append(("Content-Length", str(len(answer.body))))
-        start_response(f"{answer.status} {answer.reason}".strip(), out_headers)
-        return [answer.body]
 
     def _deviation(
         self, exchange: Exchange, op: Operation | None, path: str, violation: Violation

@@ -2,8 +2,9 @@
 
 - MDTs: every MDT id seen in a path or a link, with the info ``getMdtInfo`` answered and the
   owner a link or link request named;
-- guild links: an MDT-scoped 2xx answer means the MDT is linked to the caller's guild, and
-  the guild MDT list (``listGuildMdts``) names the guild's links;
+- guild links: an MDT-scoped 2xx answer means the MDT is linked to the caller's guild, the
+  guild MDT list names the guild's links, an approved link request adds one and an unlink
+  removes it;
 - records: the shifts, calls, scene reports, tickets and units the upstream answered (lists,
   creates, updates; a deleted unit is dropped), each checked against its schema as world records
   are (one that fails is left out and counted).
@@ -35,7 +36,8 @@ MDT_INFO, MDT_LINK, UNLINKED, DELETED_UNIT = (
     "UnlinkResult",
     "DeleteUnitResult",
 )
-_ANSWERS = (*_KIND_OF_SCHEMA, MDT_INFO, MDT_LINK, UNLINKED, DELETED_UNIT)
+DECISION = "LinkRequestDecision"
+_ANSWERS = (*_KIND_OF_SCHEMA, MDT_INFO, MDT_LINK, UNLINKED, DELETED_UNIT, DECISION)
 
 
 class WorldRecorder:
@@ -92,7 +94,10 @@ class WorldRecorder:
                 self._info[mdt_id] = dict(data)
             for item in data if isinstance(data, list) else [data]:
                 if isinstance(item, dict):
-                    self._learn_links(answer == MDT_LINK, item)
+                    linked = answer == MDT_LINK or (
+                        answer == DECISION and item.get("status") == "approved"
+                    )
+                    self._learn_links(linked, item)
             if answer == DELETED_UNIT and mdt_id:
                 units = self._records.get(mdt_id, {}).get(_KIND_OF_SCHEMA["ActiveUnit"], {})
                 units.pop(path_params.get("unitId", ""), None)
