@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import requests
 
 from mockserver.app import create_app
 from mockserver.envelopes import DETAIL_HEADER
@@ -237,11 +238,13 @@ def test_error_bodies_in_process(in_process: Send, case: Case) -> None:
 def test_error_bodies_on_both_servers(server: str) -> None:
     with LiveMock("--server", server) as live:
         for case in CASES:
-            response = live.request(
+            # A fresh connection per case: no keep-alive race with the server closing one.
+            response = requests.request(
                 case.method,
-                case.path,
-                headers={**case.headers, "Content-Type": case.content_type},
+                live.url + case.path,
+                headers={**case.headers, "Content-Type": case.content_type, "Connection": "close"},
                 data=case.body,
+                timeout=30,
             )
             check(case, response.status_code, dict(response.headers), response.json())
         faulted = live.post(
