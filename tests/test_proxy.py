@@ -831,3 +831,17 @@ def test_a_failing_check_still_passes_the_answer_and_is_kept(
             500,
             {"ok": False, "error": "Internal server error"},
         )
+
+
+def test_a_port_in_use_is_a_clear_error_and_exit_code_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ran = subprocess.run(
+            [sys.executable, "-m", "mockserver", "proxy", "--upstream", "http://127.0.0.1:9",
+             "--port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert ran.returncode == 2
+    assert f"northca-mock: cannot listen on 127.0.0.1:{port}" in ran.stderr

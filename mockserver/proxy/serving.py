@@ -16,7 +16,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from mockserver.serving import ServingError, _envelope_handler
+from mockserver.serving import ServingError, _check_bindable, _envelope_handler
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -57,10 +57,13 @@ def make_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
     """The proxy's server, bound (``port`` 0 picks one) but not yet serving."""
     from werkzeug.serving import make_server as werkzeug_server
 
+    if port:
+        _check_bindable(host, port)  # werkzeug would print and exit instead of raising
     try:
         return werkzeug_server(host, port, app, threaded=True, request_handler=_handler(app))
-    except OSError as exc:
-        raise ServingError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    except (OSError, SystemExit) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "address not available"
+        raise ServingError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def run(app: Flask, host: str, port: int, on_ready: Callable[[str, int], None]) -> None:
