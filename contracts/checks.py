@@ -184,6 +184,25 @@ def invalid_json_refused(ex: Exchange, spec: ContractSpec) -> Iterator[Violation
 
 
 @check(default=False)
+def request_refused(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A request the spec's rules refuse (body, ``limit``) is not answered 2xx."""
+    if ex.operation_id is None or not 200 <= ex.status < 300:
+        return
+    sent = {name.lower(): value for name, value in ex.request_headers.items()}
+    name = spec.refusal(
+        ex.operation_id, ex.request_body, sent.get("content-type"), urlsplit(ex.url).query
+    )
+    if name is not None:
+        error = spec.errors[ex.operation_id].get(name)
+        expected = (
+            f'{error.status} {{"ok": false, "error": "{error.message}"}}'
+            if error is not None
+            else f"an error answer (the spec's {name})"
+        )
+        yield Violation(rules.REQUEST_REFUSED.of(name), expected)
+
+
+@check(default=False)
 def list_limit(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
     """A list holds at most ``limit`` items (the documented default without one)."""
     if ex.operation_id is None or not 200 <= ex.status < 300 or not isinstance(ex.data, list):

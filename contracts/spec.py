@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
+from mockserver.errors import ApiError
+from mockserver.handlers import BODY_RULES
 from mockserver.schemas import SchemaCache, SchemaValidator
 from mockserver.spec import HTTP_METHODS, Operation, Spec, load_spec
+from mockserver.validation import RequestChecker
 
 _DEFAULTS_TO = re.compile(r'Defaults to "([^"]+)"')
 
@@ -93,6 +97,27 @@ class ContractSpec:
         media = (response or {}).get("content", {}).get("application/json") or {}
         schema = media.get("schema")
         return self.schemas.for_node(schema) if isinstance(schema, Mapping) else None
+
+    @cached_property
+    def request_checkers(self) -> dict[str, RequestChecker]:
+        """The mock's request checks per operation: the spec's body schemas, body rules and
+        query parameters."""
+        return {
+            op_id: RequestChecker(op, self.schemas, BODY_RULES.get(op_id))
+            for op_id, op in self.operations.items()
+        }
+
+    def refusal(
+        self, operation_id: str, body: bytes | None, content_type: str | None, query: str
+    ) -> str | None:
+        """The documented error the spec's rules answer this request with (None: accepted)."""
+        checker = self.request_checkers[operation_id]
+        try:
+            checker.body(body or b"", content_type)
+            checker.query_values({k: v[0] for k, v in parse_qs(query).items()})
+        except ApiError as refused:
+            return refused.name
+        return None
 
     def limit_bounds(self, operation_id: str) -> tuple[int, int] | None:
         """``(default, maximum)`` of the operation's ``limit`` query parameter (None: no limit)."""

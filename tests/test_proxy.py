@@ -383,6 +383,18 @@ RULE_CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...], set[tuple[str, str
         {("link.expiry", "inferred", "example")},
     ),
     (
+        "request.refused",
+        ("PUT", UNITS, JSON, b'{"units": [{"id": "A"}, {"id": "A"}]}'),
+        (200, {"ok": True, "data": []}),
+        {("request.refused.duplicateId", "documented", "example")},
+    ),
+    (
+        "request.refused (limit)",
+        ("GET", SHIFTS + "?limit=0", {}, None),
+        (200, {"ok": True, "data": []}),
+        {("request.refused.invalidLimit", "inferred", "example")},
+    ),
+    (
         "none",
         ("GET", SHIFTS, {}, None),
         (200, {"ok": True, "data": [_shift("s2", NEW), _shift("s1", OLD)]}),
@@ -438,7 +450,7 @@ def _link_request(url: str) -> str:
 
 
 def _trigger(bug: str, url: str, upstream: str) -> None:
-    if bug == "wrong-error-string":
+    if bug == "wrong-error-string" or bug == "accepts-duplicate-unit-ids":
         requests.put(url + UNITS, json={"units": [{"id": "A"}, {"id": "A"}]}, headers=HEADERS)
     elif bug == "ignores-partner-key":
         requests.get(url + SHIFTS, headers={"x-discord-guild": GUILD_ID})
@@ -481,12 +493,10 @@ SINGLE_EXCHANGE = {
     "envelope-without-ok": "envelope.success",
     "confirm-by-non-owner": "link.owner-only",
     "expired-request-confirmable": "link.expiry",
+    "accepts-duplicate-unit-ids": "request.refused.duplicateId",
 }
 #: Bugs no single exchange shows, and why.
 NOT_SINGLE_EXCHANGE = {
-    "accepts-duplicate-unit-ids": "the 200 answer itself conforms: only the request's own rule"
-    " (unique unit ids) shows the fault, and the proxy checks answers, not requests against the"
-    " mock's body rules (the units.duplicate-id workflow of northca-contracts catches it)",
     "skips-guild-link-check": "whether the MDT is linked to the caller's guild is state that the"
     " exchange does not carry (the guild-link workflows catch it)",
 }

@@ -4,6 +4,7 @@ Every rule a single exchange can break contradicts one part of ``openapi.yaml``:
 
 - ``status.documented``, ``list.order``: the **operation** (its list of responses, its
   description);
+- ``request.refused.<example>``: that error **example** (the request broke its rule);
 - ``auth.*``, ``body.invalid-json``, ``error.documented``, ``link.owner-only``,
   ``link.expiry``: the **example** of the documented error (``unauthorized``, ``invalidJson``,
   the examples of that status, ``notOwner``, ``linkRequestExpired``);
@@ -72,6 +73,8 @@ class EvidenceIndex:
             return Blame("operation", _pointer(*op_pointer), op_evidence)
         if rule in ("list.limit", "list.default-limit"):
             return self._parameter(op, op_pointer, op_evidence)
+        if family == "request":  # request.refused.<example>: the example it should have been
+            return self._examples(op, op_pointer, op_evidence, status, rule.rsplit(".", 1)[1])
         if family in ("auth", "body", "error") or rule in _EXAMPLE_OF:
             name = _EXAMPLE_OF.get(rule) or {"auth": "unauthorized", "body": "invalidJson"}.get(
                 family
