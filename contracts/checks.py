@@ -9,10 +9,13 @@ name; ``default`` ones run on every answer a workflow or state machine gets.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from contracts import rules
 from contracts.rules import Rule
@@ -122,6 +125,171 @@ def error_documented(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
     exact = {e.message for e in documented if e.exact}
     if exact and len(exact) == len(documented) and ex.error not in exact:
         yield Violation(rules.ERROR_DOCUMENTED, f"one of the documented strings {sorted(exact)}")
+
+
+# -- more single-exchange checks, not run by default (the proxy runs every registered check) ---
+@check(default=False)
+def response_schema(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """The JSON body matches the schema the operation documents for that status."""
+    if ex.operation_id is None or ex.json is None:
+        return
+    validator = spec.response_validator(ex.operation_id, ex.status)
+    if validator is None:
+        return
+    found = validator.violations(ex.json, limit=1)
+    if found:
+        yield Violation(
+            rules.RESPONSE_SCHEMA,
+            f"a body matching the schema of the documented {ex.status} response",
+            found[0].describe()[:300],
+        )
+
+
+@check(default=False)
+def auth_required(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A request without ``x-partner-key`` or ``x-discord-guild`` is answered 401."""
+    if ex.operation_id is None or "unauthorized" not in spec.errors[ex.operation_id]:
+        return
+    sent = {name.lower(): value for name, value in ex.request_headers.items()}
+    if not sent.get("x-partner-key"):
+        rule = rules.AUTH_MISSING_KEY
+    elif not sent.get("x-discord-guild"):
+        rule = rules.AUTH_MISSING_GUILD
+    else:
+        return
+    violation = expected_error(ex, spec, "unauthorized", rule)
+    if violation is not None:
+        yield violation
+
+
+@check(default=False)
+def invalid_json_refused(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A body that is not JSON is answered 400 ``Invalid JSON`` (unless auth or routing came
+    first)."""
+    if (
+        ex.operation_id is None
+        or "invalidJson" not in spec.errors[ex.operation_id]
+        or not ex.request_body
+        or ex.status in (401, 403, 404, 413)
+    ):
+        return
+    try:
+        json.loads(ex.request_body)
+        return
+    except ValueError:
+        pass
+    violation = expected_error(ex, spec, "invalidJson", rules.BODY_INVALID_JSON)
+    if violation is not None:
+        yield violation
+
+
+@check(default=False)
+def request_refused(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A request the spec's rules refuse (body, ``limit``) is not answered 2xx."""
+    if ex.operation_id is None or not 200 <= ex.status < 300:
+        return
+    sent = {name.lower(): value for name, value in ex.request_headers.items()}
+    name = spec.refusal(
+        ex.operation_id, ex.request_body, sent.get("content-type"), urlsplit(ex.url).query
+    )
+    if name is not None:
+        error = spec.errors[ex.operation_id].get(name)
+        expected = (
+            f'{error.status} {{"ok": false, "error": "{error.message}"}}'
+            if error is not None
+            else f"an error answer (the spec's {name})"
+        )
+        yield Violation(rules.REQUEST_REFUSED.of(name), expected)
+
+
+@check(default=False)
+def list_limit(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A list holds at most ``limit`` items (the documented default without one)."""
+    if ex.operation_id is None or not 200 <= ex.status < 300 or not isinstance(ex.data, list):
+        return
+    bounds = spec.limit_bounds(ex.operation_id)
+    if bounds is None:
+        return
+    given = parse_qs(urlsplit(ex.url).query).get("limit")
+    if given is None:
+        cap, rule = bounds[0], rules.LIST_DEFAULT_LIMIT
+    elif given[0].isdigit() and 1 <= int(given[0]) <= bounds[1]:
+        cap, rule = int(given[0]), rules.LIST_LIMIT
+    else:
+        return
+    if cap and len(ex.data) > cap:
+        yield Violation(rule, f"at most {cap} items", f"{len(ex.data)} items")
+
+
+@check(default=False)
+def list_order(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A list answer is most recently updated first (``updated_at``, where items have it)."""
+    if ex.operation_id is None or not 200 <= ex.status < 300 or not isinstance(ex.data, list):
+        return
+    if spec.limit_bounds(ex.operation_id) is None:
+        return
+    stamps: list[str] = [
+        item["updated_at"]
+        for item in ex.data
+        if isinstance(item, dict) and isinstance(item.get("updated_at"), str)
+    ]
+    if len(stamps) < 2 or not all(RFC3339.match(stamp) for stamp in stamps):
+        return
+    for newer, older in pairwise(stamps):
+        if newer < older:  # same format (the API writes UTC ``Z`` milliseconds): text order
+            yield Violation(
+                rules.LIST_ORDER, "updated_at newest first", f"{newer!r} before {older!r}"
+            )
+            return
+
+
+@check(default=False)
+def owner_only(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """An owner-only decision (``notOwner`` documented) succeeds only for the owner it names."""
+    if (
+        ex.operation_id is None
+        or not 200 <= ex.status < 300
+        or "notOwner" not in spec.errors[ex.operation_id]
+        or not isinstance(ex.data, dict)
+    ):
+        return
+    owner = ex.data.get("owner_discord_id")
+    actor = {k.lower(): v for k, v in ex.request_headers.items()}.get("x-discord-actor")
+    if isinstance(owner, str) and owner and actor != owner:
+        yield Violation(
+            rules.LINK_OWNER_ONLY,
+            f"403 for x-discord-actor {actor!r}: the answer names owner {owner!r}",
+        )
+
+
+@check(default=False)
+def decided_before_expiry(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A decision (``linkRequestExpired`` documented) is not taken after ``expires_at``."""
+    if (
+        ex.operation_id is None
+        or not 200 <= ex.status < 300
+        or "linkRequestExpired" not in spec.errors[ex.operation_id]
+        or not isinstance(ex.data, dict)
+    ):
+        return
+    decided, expires = ex.data.get("decided_at"), ex.data.get("expires_at")
+    if (
+        isinstance(decided, str)
+        and isinstance(expires, str)
+        and RFC3339.match(decided)
+        and RFC3339.match(expires)
+        and decided > expires
+    ):
+        yield Violation(
+            rules.LINK_EXPIRY, f"410 for a decision after expires_at {expires}", decided
+        )
+
+
+@check(default=False)
+def allow_on_405(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """A 405 answer lists the path's methods in ``Allow``."""
+    if ex.status == 405 and not (ex.header("allow") or "").strip():
+        yield Violation(rules.ROUTING_ALLOW_HEADER, "an Allow header naming the path's methods")
 
 
 def expected_error(ex: Exchange, spec: ContractSpec, name: str, rule: Rule) -> Violation | None:

@@ -61,6 +61,14 @@ ERROR_DOCUMENTED = declare(
     "error.documented",
     "An error string is one the operation documents for that status (unless inferred).",
 )
+RESPONSE_SCHEMA = declare(
+    "response.schema", "An answer's body matches the schema documented for its status."
+)
+REQUEST_REFUSED = declare(
+    "request.refused",
+    "A request the spec's rules refuse (its body, its limit) is not answered 2xx.",
+    family=True,
+)
 # -- the engine -----------------------------------------------------------------------------------
 WORKFLOW_ERROR = declare("workflow.error", "A workflow or state machine runs to its end.")
 SCHEMATHESIS = declare("schemathesis", "A check of schemathesis (its name follows).", family=True)

@@ -13,8 +13,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
+from mockserver.errors import ApiError
+from mockserver.handlers import BODY_RULES
+from mockserver.schemas import SchemaCache, SchemaValidator
 from mockserver.spec import HTTP_METHODS, Operation, Spec, load_spec
+from mockserver.validation import RequestChecker
 
 _DEFAULTS_TO = re.compile(r'Defaults to "([^"]+)"')
 
@@ -80,6 +85,47 @@ class ContractSpec:
         """A route-level error (``notFound``, ``methodNotAllowed``) from the shared components."""
         shared = self.spec.shared_error(name)
         return DocumentedError("(routing)", name, shared.status, shared.message, "inferred")
+
+    @cached_property
+    def schemas(self) -> SchemaCache:
+        """The spec's schemas, each compiled once (jsonschema-rs)."""
+        return SchemaCache(self.spec)
+
+    def response_validator(self, operation_id: str, status: int) -> SchemaValidator | None:
+        """The validator of the JSON body the operation documents for ``status`` (None: none)."""
+        response = self.operation(operation_id).raw_responses.get(str(status))
+        media = (response or {}).get("content", {}).get("application/json") or {}
+        schema = media.get("schema")
+        return self.schemas.for_node(schema) if isinstance(schema, Mapping) else None
+
+    @cached_property
+    def request_checkers(self) -> dict[str, RequestChecker]:
+        """The mock's request checks per operation: the spec's body schemas, body rules and
+        query parameters."""
+        return {
+            op_id: RequestChecker(op, self.schemas, BODY_RULES.get(op_id))
+            for op_id, op in self.operations.items()
+        }
+
+    def refusal(
+        self, operation_id: str, body: bytes | None, content_type: str | None, query: str
+    ) -> str | None:
+        """The documented error the spec's rules answer this request with (None: accepted)."""
+        checker = self.request_checkers[operation_id]
+        try:
+            checker.body(body or b"", content_type)
+            checker.query_values({k: v[0] for k, v in parse_qs(query).items()})
+        except ApiError as refused:
+            return refused.name
+        return None
+
+    def limit_bounds(self, operation_id: str) -> tuple[int, int] | None:
+        """``(default, maximum)`` of the operation's ``limit`` query parameter (None: no limit)."""
+        for parameter in self.operation(operation_id).parameters:
+            if parameter.location == "query" and parameter.name == "limit":
+                schema = parameter.schema
+                return int(schema.get("default", 0)), int(schema.get("maximum", 0))
+        return None
 
     def methods_of(self, path: str) -> frozenset[str]:
         """Methods the spec declares for a path template."""

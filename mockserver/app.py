@@ -60,6 +60,7 @@ from mockserver.server import (
     server_of,
 )
 from mockserver.spec import Operation, load_spec
+from mockserver.spec_documents import SPEC_EXTENSION, spec_documents
 from mockserver.state import State
 from mockserver.validation import RequestChecker
 from mockserver.world import World, load_world
@@ -150,10 +151,12 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.url_map.merge_slashes = False
     app.extensions[EXTENSION] = server
+    app.extensions[SPEC_EXTENSION] = spec
     _register_operations(app, server)
     app.register_blueprint(control_plane)
     inspector.register(app)
     guard.install(app, control_spec)  # control-plane writes are JSON only (415)
+    app.register_blueprint(spec_documents)
     app.register_error_handler(HTTPException, _render_http_error)
     if chosen.post_processors:
         app.after_request(_post_processing(server, chosen.post_processors))
@@ -341,6 +344,7 @@ def record_in_journal(
         "operation_id": operation_id,
         "body": kept,
         **({"body_truncated": True} if cut else {}),
+        "detail": answer["detail"] if status >= 400 else None,
         "response": answer,
         **({"connection_fault": fault} if fault else {}),
     }

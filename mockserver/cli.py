@@ -13,6 +13,7 @@ from pathlib import Path
 from mockserver import limits
 from mockserver.bugs import describe_bugs
 from mockserver.errors import NorthcaMockError
+from mockserver.proxy import cli as proxy_cli
 from mockserver.serving import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_READ_TIMEOUT,
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="plant a named defect (repeatable), to prove contract checks catch it;"
         " the defects are listed below",
     )
+    proxy_cli.add_parser(commands)
     return parser
 
 
@@ -166,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "proxy":
+        return proxy_cli.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -1,7 +1,9 @@
 """The JSON envelope of every answer, partner API and control plane alike.
 
-``{"ok": true, "data": ...}`` for a success; ``{"ok": false, "error": "..."}`` (plus an optional
-``detail``) for a failure, its status and string taken from a documented error example.
+``{"ok": true, "data": ...}`` for a success; ``{"ok": false, "error": "..."}`` and nothing else
+for a failure, its status and string taken from a documented error example. A diagnostic (which
+field, which header) never goes into the body: it is sent in the ``x-northca-mock-detail``
+response header (:data:`DETAIL_HEADER`) and kept in the request's journal entry.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from flask import Response
 
 from mockserver.spec import ErrorExample, Operation, Spec
 from mockserver.store import RawJson
+
+#: The response header carrying the mock's diagnostic of an error (never in the body).
+DETAIL_HEADER = "x-northca-mock-detail"
 
 
 def envelope(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -30,6 +35,18 @@ def success(status: int, data: Any) -> Response:
     return envelope(status, {"ok": True, "data": data})
 
 
+def detail_header_value(detail: str) -> str:
+    """``detail`` as a header value: one line of Latin-1, anything else escaped, never dropped."""
+    safe = detail.replace("\r", " ").replace("\n", " ")
+    return safe.encode("latin-1", "backslashreplace").decode("latin-1")
+
+
+def _with_detail(detail: str | None, headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    if not detail:
+        return headers
+    return {**(headers or {}), DETAIL_HEADER: detail_header_value(detail)}
+
+
 def error_envelope(
     example: ErrorExample,
     *,
@@ -37,11 +54,9 @@ def error_envelope(
     detail: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """The example's status and string (or ``message`` instead), with ``detail`` beside it."""
-    payload: dict[str, Any] = {"ok": False, "error": message or example.message}
-    if detail:
-        payload["detail"] = detail
-    return envelope(example.status, payload, headers)
+    """The example's status and string (or ``message`` instead); ``detail`` in the header."""
+    payload = {"ok": False, "error": message or example.message}
+    return envelope(example.status, payload, _with_detail(detail, headers))
 
 
 def render_error(
@@ -55,7 +70,5 @@ def render_error(
     example = op.errors.get(name) if op is not None else None
     if example is None:
         example = spec.shared_error(name)
-    payload: dict[str, Any] = {"ok": False, "error": example.message}
-    if detail:  # built here, not through error_envelope: one call less on the request path
-        payload["detail"] = detail
-    return envelope(example.status, payload, headers)
+    payload = {"ok": False, "error": example.message}
+    return envelope(example.status, payload, _with_detail(detail, headers) if detail else headers)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, request
 
 from mockserver.bodies import is_json_media_type
+from mockserver.envelopes import DETAIL_HEADER, detail_header_value, error_envelope
 from mockserver.spec import Spec
 
 CONTROL_PREFIX = "/__mock/"
@@ -181,11 +182,12 @@ class CrossSiteGuard:
 
     def _refusal(self, name: str, detail: str) -> Answer:
         example = self.spec.shared_error(name)
-        payload = {"ok": False, "error": example.message, "detail": detail}
+        payload = {"ok": False, "error": example.message}
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
+            (DETAIL_HEADER, detail_header_value(detail)),
             ("Vary", "Origin"),
             ("Connection", "close"),
         ]
@@ -212,13 +214,7 @@ def install(app: Flask, control_spec: Callable[[], Spec]) -> None:
         elif not _has_body(environ):
             return None  # a bare POST (reset, snapshot) carries nothing to misread
         example = control_spec().shared_error("unsupportedMediaType")
-        payload = {
-            "ok": False,
-            "error": example.message,
-            "detail": f"Content-Type: {content_type or '(none)'}"[:200],
-        }
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        return Response(body, status=example.status, mimetype="application/json")
+        return error_envelope(example, detail=f"Content-Type: {content_type or '(none)'}"[:200])
 
     app.before_request(require_json_writes)
 

@@ -15,11 +15,11 @@ journal drops its oldest entries to stay under its byte limit (``--journal-max-b
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from mockserver.envelopes import DETAIL_HEADER
 from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES
 
 #: Entries kept whatever their size.
@@ -30,8 +30,6 @@ ENTRY_OVERHEAD = 320
 #: Request headers whose values the journal never keeps.
 REDACTED_HEADERS = frozenset({"x-partner-key", "x-mock-admin-token"})
 REDACTED = "[redacted]"
-#: The response header carrying the mock's diagnostic (when the mock sends one).
-DETAIL_HEADER = "x-northca-mock-detail"
 Entry = dict[str, Any]
 
 #: Header names seen so far, so that every entry shares one string per name (bounded: names
@@ -78,24 +76,16 @@ def clip(body: Any, raw: bytes, limit: int) -> tuple[Any, int, bool]:
 def response_details(
     status: int, headers: Iterable[tuple[str, str]], data: bytes, limit: int
 ) -> dict[str, Any]:
-    """What the journal keeps of an answer; ``detail`` from the header, else the body's."""
+    """What the journal keeps of an answer; ``detail`` is the mock's diagnostic header."""
     kept = {_name(name): value for name, value in headers}
     text = data[:limit].decode("utf-8", "replace")
-    detail = kept.get(DETAIL_HEADER)
-    if detail is None and status >= 400 and len(data) <= limit and b'"detail"' in data:
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict) and isinstance(parsed.get("detail"), str):
-            detail = parsed["detail"]
     return {
         "status": status,
         "headers": kept,
         "body": text,
         "body_bytes": len(data),
         "truncated": len(data) > limit,
-        "detail": detail,
+        "detail": kept.get(DETAIL_HEADER),
     }
 
 

@@ -27,7 +27,7 @@ from typing import IO, Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVING = re.compile(r"northca-mock serving (http://[^\s]+)")
+SERVING = re.compile(r"northca-mock (?:proxy )?serving (http://[^\s,]+)")
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 
@@ -44,8 +44,11 @@ class LiveMock:
         *args: str | Path,
         host: str | None = "127.0.0.1",
         env: Mapping[str, str] | None = None,
+        subcommand: str = "serve",
     ) -> None:
-        """``args`` go to ``serve``; ``host=None`` leaves ``--host`` to the CLI's default."""
+        """``args`` go to ``subcommand`` (``serve`` or ``proxy``); ``host=None`` leaves
+        ``--host`` to the CLI's default."""
+        self.subcommand = subcommand
         self.args = [str(arg) for arg in args]
         if host is not None and "--host" not in self.args:
             self.args = ["--host", host, *self.args]
@@ -63,7 +66,7 @@ class LiveMock:
     # -- lifecycle ---------------------------------------------------------------------------
     @property
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "mockserver", "serve", *self.args]
+        return [sys.executable, "-m", "mockserver", self.subcommand, *self.args]
 
     def start(self, timeout: float = START_TIMEOUT) -> LiveMock:
         self.process = subprocess.Popen(

@@ -21,11 +21,10 @@ from tests.support import MDT_ID, PARTNER_KEY, auth_headers
 SERVERS = ("granian", "werkzeug")
 SHIFTS = f"/mdts/{MDT_ID}/shifts"
 NS = "x-mock-namespace"
-NAMESPACE_LIMIT = {
-    "ok": False,
-    "error": "Namespace limit reached",
-    "detail": "x-mock-namespace: the mock holds its limit of 3 namespaces (serve --max-namespaces)",
-}
+NAMESPACE_LIMIT = {"ok": False, "error": "Namespace limit reached"}
+NAMESPACE_LIMIT_DETAIL = (
+    "x-mock-namespace: the mock holds its limit of 3 namespaces (serve --max-namespaces)"
+)
 
 
 def world(mdts: int = 1, partners: int = 1, links: int = 1) -> dict[str, Any]:
@@ -155,6 +154,7 @@ def test_a_new_namespace_past_the_limit_is_503_and_the_others_keep_working() -> 
         assert client.get(SHIFTS, headers={**auth_headers(), NS: name}).status_code == 200
     refused = client.post(SHIFTS, json={}, headers={**auth_headers(), NS: "three"})
     assert (refused.status_code, refused.get_json()) == (503, NAMESPACE_LIMIT)
+    assert refused.headers["x-northca-mock-detail"] == NAMESPACE_LIMIT_DETAIL
     control = client.get("/__mock/state", headers={NS: "three"})
     assert (control.status_code, control.get_json()) == (503, NAMESPACE_LIMIT)
     assert client.get(SHIFTS, headers={**auth_headers(), NS: "two"}).status_code == 200
@@ -172,6 +172,7 @@ def test_the_namespace_cap_holds_on_the_served_mock(server: str) -> None:
             assert live.get(SHIFTS, headers={**auth_headers(), NS: name}).status_code == 200
         refused = live.get(SHIFTS, headers={**auth_headers(), NS: "z"})
         assert (refused.status_code, refused.json()) == (503, NAMESPACE_LIMIT)
+        assert refused.headers["x-northca-mock-detail"] == NAMESPACE_LIMIT_DETAIL
 
 
 # -- F7: the world's size is capped --------------------------------------------------------------

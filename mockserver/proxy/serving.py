@@ -1,0 +1,88 @@
+"""The proxy's HTTP server: werkzeug's threaded server, passing the upstream's headers through.
+
+Threaded (one thread per connection): a slow upstream holds one thread, not the proxy. The
+request handler differs from ``serve``'s in one way: ``http.server`` writes its own ``Server``
+and ``Date`` before the app's headers, so the upstream's would be sent twice; here they are
+written only when the answer has none (a 502/504 or a control-plane answer of the proxy).
+Requests are not logged (a log line is one more place a secret could land). It stops on SIGINT
+or SIGTERM and returns, so the caller can write the reports.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from mockserver.guard import CrossSiteGuard
+from mockserver.serving import ServingError, _check_bindable, _envelope_handler
+from mockserver.spec_documents import SPEC_EXTENSION
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from werkzeug.serving import BaseWSGIServer
+
+
+def _handler(app: Flask) -> type[Any]:
+    base: type[Any] = _envelope_handler(app)
+
+    class PassThroughHandler(base):  # type: ignore[misc]
+        _names: set[str] | None = None
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.send_response_only(code, message)
+            self._names = set()
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if self._names is not None:
+                self._names.add(keyword.lower())
+            super().send_header(keyword, value)
+
+        def end_headers(self) -> None:
+            names, self._names = self._names, None
+            if names is not None:
+                if "server" not in names:
+                    super().send_header("Server", self.version_string())
+                if "date" not in names:
+                    super().send_header("Date", self.date_time_string())
+            super().end_headers()
+
+    return PassThroughHandler
+
+
+def make_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+    """The proxy's server, bound (``port`` 0 picks one) but not yet serving."""
+    from werkzeug.serving import make_server as werkzeug_server
+
+    if port:
+        _check_bindable(host, port)  # werkzeug would print and exit instead of raising
+    # The same Host and Origin checks as ``serve``: a web page (DNS rebinding, cross-site
+    # requests) cannot read the proxy's journal or drive it.
+    guarded = CrossSiteGuard(app, app.extensions[SPEC_EXTENSION], bound_host=host)
+    try:
+        return werkzeug_server(host, port, guarded, threaded=True, request_handler=_handler(app))
+    except (OSError, SystemExit) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "address not available"
+        raise ServingError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def run(app: Flask, host: str, port: int, on_ready: Callable[[str, int], None]) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM; ``on_ready(host, port)`` once it listens."""
+    server = make_server(app, host, port)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=server.shutdown, name="northca-proxy-stop", daemon=True).start()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        on_ready(host, int(server.server_address[1]))
+        server.serve_forever()
+    finally:
+        server.server_close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
