@@ -31,6 +31,7 @@ from mockserver.control import NAMESPACE_HEADER, control_plane
 from mockserver.errors import ApiError
 from mockserver.faults import FaultPlan, FaultPlanError, forced_response, parse_prefer
 from mockserver.handlers import BODY_RULES, HANDLERS, Call, Caller
+from mockserver.journal import JsonResponse, request_headers, response_payload
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec, SpecError, load_spec
 from mockserver.state import State
@@ -271,7 +272,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
             response = _too_large(server, op, req)
         except Exception as unexpected:
             response = _unexpected(server, op, req, unexpected)
-        record_in_journal(state, req, op.operation_id, response.status_code, body)
+        record_in_journal(state, req, op.operation_id, response.status_code, body, response)
         return response
 
     view.__name__ = op.operation_id
@@ -311,10 +312,16 @@ def _break_connection(server: MockServer, environ: Mapping[str, Any], kind: str)
 
 
 def record_in_journal(
-    state: State, req: Any, operation_id: str | None, status: int, body: Any
+    state: State,
+    req: Any,
+    operation_id: str | None,
+    status: int,
+    body: Any,
+    response: Response | None = None,
 ) -> None:
-    """Append one partner-API request to the namespace's journal."""
-    fault = req.environ.get(CONNECTION_FAULT_ENVIRON)
+    """Append one partner-API request to the namespace's journal (see ``testing.Journal``)."""
+    environ = req.environ
+    fault = environ.get(CONNECTION_FAULT_ENVIRON)
     with state.lock:
         state.journal.append(
             {
@@ -324,6 +331,9 @@ def record_in_journal(
                 "operation_id": operation_id,
                 "timestamp": state.clock.now(),
                 "body": body,
+                "query": environ.get("QUERY_STRING", ""),
+                "headers": request_headers(environ),
+                "response": None if fault else response_payload(response),
                 **({"connection_fault": fault} if fault else {}),
             }
         )
@@ -332,7 +342,9 @@ def record_in_journal(
 # -- rendering -------------------------------------------------------------------------------
 def envelope(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status=status, headers=headers, mimetype="application/json")
+    response = JsonResponse(body, status=status, headers=headers, mimetype="application/json")
+    response.payload = payload
+    return response
 
 
 def render_error(
@@ -377,7 +389,7 @@ def _render_http_error(error: HTTPException) -> Response:
             response = _render_unexpected_error(error)
     except ApiError as failure:
         response = render_error(server, None, failure.name, failure.detail)
-    record_in_journal(state, req, None, response.status_code, None)
+    record_in_journal(state, req, None, response.status_code, None, response)
     return response
 
 
@@ -406,7 +418,7 @@ def _render_unexpected_error(error: Exception) -> Response:
     if not req.path.startswith(CONTROL_PREFIX):
         try:
             state = server.state_for(req.environ.get(NAMESPACE_ENVIRON))
-            record_in_journal(state, req, op.operation_id if op else None, 500, None)
+            record_in_journal(state, req, op.operation_id if op else None, 500, None, response)
         except Exception:  # the state itself is what failed: answer anyway
             logger.exception("could not journal a failed request")
     return response

@@ -1,0 +1,41 @@
+"""What the journal keeps of a request beyond method, path and status: its query string, its
+headers (secrets redacted) and the JSON body the mock answered with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+#: What the journal shows instead of a secret header's value.
+REDACTED = "<redacted>"
+#: Request headers whose value the journal never keeps (lower case).
+SECRET_HEADERS = frozenset({"x-partner-key", "x-mock-admin-token", "authorization", "cookie"})
+_BODY_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+
+
+class JsonResponse(Response):
+    """A JSON response that keeps the value it was serialised from, for the journal."""
+
+    #: The JSON value of the body (the envelope), shared with nothing that changes it later.
+    payload: Any = None
+
+
+def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The request's headers, names in lower case, secret values replaced by :data:`REDACTED`."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in _BODY_HEADERS and value:
+            name = _BODY_HEADERS[key]
+        else:
+            continue
+        headers[name] = REDACTED if name in SECRET_HEADERS else str(value)
+    return headers
+
+
+def response_payload(response: Response | None) -> Any:
+    """The JSON value the mock answered with, or None (no JSON body, or none sent)."""
+    return response.payload if isinstance(response, JsonResponse) else None
