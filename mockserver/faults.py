@@ -48,7 +48,7 @@ def forced_response(op: Operation, prefer: Mapping[str, str]) -> ForcedResponse 
     """The documented response ``prefer`` asks for, or None when the operation has none such."""
     name = prefer.get("example")
     code = prefer.get("code")
-    examples = _response_examples(op)
+    examples = response_examples(op)
     for status, example_name, value in examples:
         if name is not None and example_name != name:
             continue
@@ -59,7 +59,7 @@ def forced_response(op: Operation, prefer: Mapping[str, str]) -> ForcedResponse 
     return None
 
 
-def _response_examples(op: Operation) -> list[tuple[int, str, Any]]:
+def response_examples(op: Operation) -> list[tuple[int, str, Any]]:
     found = []
     for code, response in op.raw_responses.items():
         media = response.get("content", {}).get("application/json", {})

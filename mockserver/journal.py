@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from werkzeug.wrappers import Response
+from flask import Response
 
 #: What the journal shows instead of a secret header's value.
 REDACTED = "<redacted>"
