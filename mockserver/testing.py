@@ -350,10 +350,14 @@ class NorthcaMock:
         where = f"operation {operation}" if operation else "any operation"
         if example is not None and example not in {name for _, name in documented}:
             names = ", ".join(sorted({name for _, name in documented}))
-            raise ValueError(f"prefer(example={example!r}): not an example of {where}; {names}")
+            raise ValueError(
+                f"prefer(example={example!r}): not an example of {where}; documented: {names}"
+            )
         if code is not None and not any(str(status) == str(code) for status, _ in documented):
             codes = ", ".join(sorted({str(status) for status, _ in documented}))
-            raise ValueError(f"prefer(code={code!r}): no documented example of {where}; {codes}")
+            raise ValueError(
+                f"prefer(code={code!r}): no documented example of {where}; documented: {codes}"
+            )
         if code is not None and example is not None and (int(code), example) not in documented:
             under = sorted({str(status) for status, name in documented if name == example})
             raise ValueError(
