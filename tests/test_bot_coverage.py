@@ -173,7 +173,7 @@ def test_xdist_workers_coverage_is_merged(pytester: pytest.Pytester) -> None:
     assert sum(counts(single)) == 5
 
 
-# -- the pieces -------------------------------------------------------------------------------------
+# -- the pieces ------------------------------------------------------------------------------------
 def test_tally_counts_responses_and_merges() -> None:
     tally = Tally()
     tally.add(

@@ -104,7 +104,7 @@ def test_calls_filter_on_query_headers_and_error(mock: NorthcaMock) -> None:
     assert calls(headers={"x-partner-key": PARTNER_KEY}) == []
 
 
-# -- prefer ------------------------------------------------------------------------------------------
+# -- prefer ----------------------------------------------------------------------------------------
 def test_prefer_returns_the_headers_that_force_a_documented_answer(mock: NorthcaMock) -> None:
     headers = mock.prefer(example="idExists")
     assert headers == {**mock.headers, "Prefer": "example=idExists"}
@@ -150,7 +150,7 @@ def test_prefer_rejects_what_the_spec_does_not_document(
     assert str(raised.value).startswith(message)
 
 
-# -- fault plans ---------------------------------------------------------------------------------------
+# -- fault plans -----------------------------------------------------------------------------------
 def test_set_faults_applies_until_cleared_or_reset(mock: NorthcaMock) -> None:
     plan = {"seed": 1, "operations": {"listShifts": {"error_rate": 1, "error": "mdtNotLinked"}}}
     described = mock.set_faults(plan)
@@ -183,7 +183,7 @@ def test_set_faults_checks_as_the_control_plane_does(mock: NorthcaMock, plan: An
     assert mock.client.get("/__mock/faults").get_json()["data"]["operations"] == {}
 
 
-# -- the world -------------------------------------------------------------------------------------------
+# -- the world -------------------------------------------------------------------------------------
 def test_world_is_a_typed_mapping_of_the_world_file(mock: NorthcaMock) -> None:
     world = mock.world
     assert world["links"] == [{"mdt_id": MDT_ID, "guild_id": GUILD_ID, "partner": None}]
@@ -213,7 +213,7 @@ def test_second_mdt_is_empty_in_a_one_mdt_world(mock: NorthcaMock) -> None:
     assert (mock.second_mdt_id, mock.second_owner_id) == ("", "")
 
 
-# -- namespaces -------------------------------------------------------------------------------------------
+# -- namespaces ------------------------------------------------------------------------------------
 def test_a_namespace_handle_has_its_own_journal_state_clock_and_faults(mock: NorthcaMock) -> None:
     team = mock.namespace("team-a")
     assert team.namespace_name == "team-a" and mock.namespace_name is None
@@ -247,7 +247,7 @@ def test_a_namespace_starts_from_the_tests_world_and_ends_with_the_test(base_app
         mock.namespace("")
 
 
-# -- what the handle forgets goes to the sink (the coverage tally) -------------------------------------
+# -- what the handle forgets goes to the sink (the coverage tally) ---------------------------------
 def test_reset_set_world_and_clear_hand_the_journal_to_the_sink(base_app: Flask) -> None:
     seen: list[str] = []
 
