@@ -25,15 +25,28 @@ class JsonResponse(Response):
 def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
     """The request's headers, names in lower case, secret values replaced by :data:`REDACTED`."""
     headers: dict[str, str] = {}
+    names = _NAMES
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
-        elif key in _BODY_HEADERS and value:
-            name = _BODY_HEADERS[key]
-        else:
-            continue
-        headers[name] = REDACTED if name in SECRET_HEADERS else str(value)
+        name = names.get(key)
+        if name is None:
+            name = _header_name(key)
+            if len(names) < _NAMES_LIMIT:
+                names[key] = name
+        if name and (value or key.startswith("HTTP_")):
+            headers[name] = REDACTED if name in SECRET_HEADERS else str(value)
     return headers
+
+
+#: Header name of each environ key seen ("" for keys that are not headers): every request
+#: carries the same few, and converting them each time cost more than the rest of the journal.
+_NAMES: dict[str, str] = {}
+_NAMES_LIMIT = 4096
+
+
+def _header_name(key: str) -> str:
+    if key.startswith("HTTP_"):
+        return key[5:].replace("_", "-").lower()
+    return _BODY_HEADERS.get(key, "")
 
 
 def response_payload(response: Response | None) -> Any:
