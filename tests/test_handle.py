@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from mockserver.faults import FaultPlanError
-from mockserver.journal import REDACTED
+from mockserver.journal import REDACTED, request_headers
 from mockserver.testing import NorthcaMock, build_app, default_world, prepare
 from tests.support import (
     ACTOR_ID,
@@ -269,3 +269,23 @@ def test_reset_set_world_and_clear_hand_the_journal_to_the_sink(base_app: Flask)
     assert sorted(seen[3:]) == ["listActiveUnits", "listCalls"]
     mock.drain_journals()
     assert len(seen) == 5
+
+
+def test_journal_headers_redact_every_secret_and_keep_empty_values() -> None:
+    environ = {
+        "HTTP_X_PARTNER_KEY": "k",
+        "HTTP_X_MOCK_ADMIN_TOKEN": "t",
+        "HTTP_AUTHORIZATION": "Bearer b",
+        "HTTP_X_DISCORD_GUILD": "",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": "",
+        "PATH_INFO": "/v1/mdts",
+        "wsgi.input": object(),
+    }
+    assert request_headers(environ) == {
+        "x-partner-key": REDACTED,
+        "x-mock-admin-token": REDACTED,
+        "authorization": REDACTED,
+        "x-discord-guild": "",
+        "content-type": "application/json",
+    }
