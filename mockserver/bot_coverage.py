@@ -14,10 +14,10 @@ import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from mockserver.spec import Spec
+from mockserver.faults import response_examples
+from mockserver.spec import Spec
 
 Key = tuple[str, int, str | None]  # (operationId, status, error string or None)
 
@@ -145,9 +145,15 @@ class Report:
             f" ({self.percent:.1f}%), from {len(self.called)} of {self.operations} operations"
         )
 
+    @property
+    def sentence(self) -> str:
+        """:meth:`summary` as a sentence."""
+        summary = self.summary()
+        return summary[0].upper() + summary[1:] + "."
+
     # -- renderings ------------------------------------------------------------------------
     def terminal_lines(self, width: int = 100) -> list[str]:
-        lines = [self.summary()[0].upper() + self.summary()[1:] + "."]
+        lines = [self.sentence]
         never = self.never_called
         if never:
             lines += textwrap.wrap(
@@ -175,7 +181,7 @@ class Report:
         if errors:
             first = errors[0]
             lines += [
-                f"Get any of them on demand, e.g. {first.operation_id} {first.status}"
+                f"Any documented error on demand, e.g. {first.operation_id} {first.status}"
                 f" {first.example}:",
                 f"  one request: headers={first.prefer}",
                 f"  every call:  mock.set_faults({json.dumps(first.fault_plan)})",
@@ -228,7 +234,7 @@ class Report:
         lines = [
             "# Northca coverage of your tests",
             "",
-            self.summary()[0].upper() + self.summary()[1:] + ".",
+            self.sentence,
             "",
             "| operation | status | example | error string | received | how to get it |",
             "|---|---|---|---|---|---|",
@@ -264,8 +270,6 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 def build_report(spec: Spec, tally: Tally) -> Report:
     """Every documented response of ``spec``, with how often ``tally`` saw it."""
-    from mockserver.faults import response_examples
-
     counts = tally.counts
     documented: list[Documented] = []
     known: set[Key] = set()
@@ -273,10 +277,8 @@ def build_report(spec: Spec, tally: Tally) -> Report:
         success_examples = [
             name for status, name, _ in response_examples(op) if status == op.success_status
         ]
-        received = sum(
-            n for (o, s, _), n in counts.items() if o == op.operation_id and s == op.success_status
-        )
-        known |= {k for k in counts if k[0] == op.operation_id and k[1] == op.success_status}
+        successes = [k for k in counts if k[:2] == (op.operation_id, op.success_status)]
+        known.update(successes)
         documented.append(
             Documented(
                 op.operation_id,
@@ -285,7 +287,7 @@ def build_report(spec: Spec, tally: Tally) -> Report:
                 op.success_status,
                 success_examples[0] if success_examples else None,
                 None,
-                received,
+                sum(counts[k] for k in successes),
             )
         )
         for example in op.errors.values():

@@ -61,7 +61,7 @@ def test_the_report_lists_what_was_received_and_how_to_reach_the_rest(
             '    500 internalError * "Internal server error" * prefer or a fault plan only',
             "  createShift  POST /mdts/{mdtId}/shifts",
             '    400 invalidBody * "Invalid request body" * a body the schema rejects*',
-            "Get any of them on demand, e.g. listShifts 400 invalidLimit:",
+            "Any documented error on demand, e.g. listShifts 400 invalidLimit:",
             '  one request: headers=mock.prefer(example="invalidLimit")',
             '  every call:  mock.set_faults({"operations": {"listShifts": {"error_rate": 1,'
             ' "error": "invalidLimit"}}})',
