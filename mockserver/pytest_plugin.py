@@ -121,7 +121,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Send the counts to the controller (xdist worker), or build, write and check the report."""
     config = session.config
     tally = config.stash.get(_TALLY, None)
-    if tally is None:
+    if tally is None or config.option.collectonly:
         return
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:

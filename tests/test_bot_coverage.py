@@ -99,6 +99,13 @@ def test_fail_under_fails_a_partial_suite(pytester: pytest.Pytester) -> None:
     assert pytester.runpytest("--northca-coverage-fail-under", above, *QUIET).ret == 1
 
 
+def test_collect_only_reports_nothing(pytester: pytest.Pytester) -> None:
+    write_suite(pytester)
+    result = pytester.runpytest("--collect-only", "--northca-coverage-fail-under", "100", *QUIET)
+    assert result.ret == 0
+    result.stdout.no_fnmatch_line("*FAIL: your tests*")
+
+
 def test_fail_under_keeps_a_failing_suite_failing(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_bad="def test_fails(northca_mock):\n    assert False\n")
     result = pytester.runpytest("--northca-coverage-fail-under", "0", *QUIET)
