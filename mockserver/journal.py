@@ -15,6 +15,7 @@ journal drops its oldest entries to stay under its byte limit (``--journal-max-b
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -28,7 +29,7 @@ MAX_ENTRIES = 100_000
 #: ids and time as JSON.
 ENTRY_OVERHEAD = 320
 #: Request headers whose values the journal never keeps.
-REDACTED_HEADERS = frozenset({"x-partner-key", "x-mock-admin-token"})
+REDACTED_HEADERS = frozenset({"x-partner-key", "x-mock-admin-token", "authorization", "cookie"})
 REDACTED = "[redacted]"
 Entry = dict[str, Any]
 
@@ -87,6 +88,20 @@ def response_details(
         "truncated": len(data) > limit,
         "detail": kept.get(DETAIL_HEADER),
     }
+
+
+def error_string(entry: Mapping[str, Any]) -> str | None:
+    """The ``error`` string the journaled answer carried, or None (a success, no JSON, cut)."""
+    response = entry.get("response")
+    text = response.get("body") if isinstance(response, Mapping) else None
+    if not isinstance(text, str) or '"error"' not in text:
+        return None
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
 
 
 def entry_size(entry: Mapping[str, Any], body_bytes: int) -> int:

@@ -64,6 +64,12 @@ class Namespaces(Mapping[str, State]):
                     state = self._states[name] = self._create()
         return state
 
+    def drop_named(self) -> None:
+        """Forget every namespace but the default one (the pytest fixture, between tests)."""
+        with self._lock:
+            for name in [name for name in self._states if name]:
+                del self._states[name]
+
     def __getitem__(self, name: str) -> State:
         return self._states[name]
 

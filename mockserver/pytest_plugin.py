@@ -16,6 +16,11 @@ Fixtures (the mock is built once per session, per xdist worker, and reset before
 
 An unexpected exception inside the mock (answered 500) fails the test that caused it, with the
 mock's traceback.
+
+``--northca-coverage`` prints which documented responses (operations x statuses x error strings)
+the tests received from the mock, and how to reach the others; ``--northca-coverage-fail-under
+PCT`` fails the session below that share; ``--northca-coverage-report FILE`` writes it (JSON, or
+Markdown for ``.md``). Under xdist, the workers' counts are merged.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
 
+    from mockserver.bot_coverage import Report, Tally
     from mockserver.testing import NorthcaMock, ServerThread
 
 _OPTIONS = {
@@ -37,6 +43,21 @@ _OPTIONS = {
     "northca_seed": "world file (YAML or JSON) of the Northca mock (default: the packaged world)",
 }
 _HANDLE = pytest.StashKey["NorthcaMock"]()
+_TALLY: pytest.StashKey[Tally] = pytest.StashKey()
+_REPORT: pytest.StashKey[Report] = pytest.StashKey()
+_WORKER_KEY = "northca_coverage"  # in xdist's workeroutput
+
+
+def _percent(value: str) -> float:
+    import argparse
+
+    try:
+        percent = float(value)
+    except ValueError:
+        percent = -1.0
+    if not 0 <= percent <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {value!r}")
+    return percent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +67,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             "--" + name.replace("_", "-"), dest=name, metavar="PATH", default=None, help=text
         )
         parser.addini(name, text + "; relative to the ini file", default="")
+    group.addoption(
+        "--northca-coverage",
+        action="store_true",
+        dest="northca_coverage",
+        help="print which documented responses of the Northca API your tests received from the"
+        " mock (operations x statuses x error strings), and how to reach the others",
+    )
+    group.addoption(
+        "--northca-coverage-fail-under",
+        dest="northca_coverage_fail_under",
+        metavar="PCT",
+        type=_percent,
+        default=None,
+        help="fail the session if the tests received less than PCT%% of the documented responses",
+    )
+    group.addoption(
+        "--northca-coverage-report",
+        dest="northca_coverage_report",
+        metavar="FILE",
+        default=None,
+        help="write the Northca coverage report to FILE: Markdown if it ends in .md, else JSON",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,6 +97,72 @@ def pytest_configure(config: pytest.Config) -> None:
         "northca_world(world): run this test against another world of the Northca mock "
         "(a YAML/JSON path, relative to the test file, or a dict)",
     )
+    if (
+        config.getoption("northca_coverage")
+        or config.getoption("northca_coverage_fail_under") is not None
+        or config.getoption("northca_coverage_report")
+    ):
+        from mockserver.bot_coverage import Tally
+
+        config.stash[_TALLY] = Tally()
+
+
+# -- coverage of the tests ---------------------------------------------------------------------
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: add a finished worker's counts."""
+    tally = node.config.stash.get(_TALLY, None)
+    dumped = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if tally is not None and dumped:
+        tally.merge(dumped)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Send the counts to the controller (xdist worker), or build, write and check the report."""
+    config = session.config
+    tally = config.stash.get(_TALLY, None)
+    if tally is None or config.option.collectonly:
+        return
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_KEY] = tally.dump()
+        return
+    from mockserver.bot_coverage import build_report
+    from mockserver.spec import load_spec
+
+    report = build_report(load_spec(option_path(config, "northca_spec")), tally)
+    config.stash[_REPORT] = report
+    target = config.getoption("northca_coverage_report")
+    if target:
+        path = config.invocation_params.dir / str(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(report.render(path.name), encoding="utf-8")
+    fail_under = config.getoption("northca_coverage_fail_under")
+    if fail_under is not None and report.below(fail_under) and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    report = config.stash.get(_REPORT, None)
+    if report is None:
+        return
+    write = terminalreporter.write_line
+    if config.getoption("northca_coverage"):
+        terminalreporter.write_sep("=", "Northca coverage")
+        for line in report.terminal_lines(max(terminalreporter._tw.fullwidth, 60)):
+            write(line)
+    target = config.getoption("northca_coverage_report")
+    if target:
+        write(f"Northca coverage report written to {target}")
+    fail_under = config.getoption("northca_coverage_fail_under")
+    if fail_under is not None and report.below(fail_under):
+        terminalreporter.write_line(
+            f"FAIL: {report.summary()}, below --northca-coverage-fail-under {fail_under:g}%",
+            red=True,
+            bold=True,
+        )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -130,12 +239,16 @@ def _northca_test(
 ) -> Iterator[NorthcaMock]:
     from mockserver.testing import prepare
 
-    mock = prepare(_northca_base_app, northca_world)
+    tally = request.config.stash.get(_TALLY, None)
+    mock = prepare(_northca_base_app, northca_world, tally.add if tally is not None else None)
     request.node.stash[_HANDLE] = mock
     yield mock
     __tracebackhide__ = True
-    mock.close()
-    mock.check_errors()  # raised while fixtures that use the mock were torn down
+    try:
+        mock.close()
+        mock.check_errors()  # raised while fixtures that use the mock were torn down
+    finally:
+        mock.drain_journals()  # before the next test's reset: the coverage tally sees them
 
 
 @pytest.fixture

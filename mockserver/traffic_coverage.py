@@ -8,25 +8,12 @@ without an answer (a broken connection, status 0) are counted apart.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mockserver.journal import error_string
 from mockserver.spec import Spec
-
-
-def _error_string(entry: Mapping[str, Any]) -> str | None:
-    response = entry.get("response")
-    text = response.get("body") if isinstance(response, Mapping) else None
-    if not isinstance(text, str) or '"error"' not in text:
-        return None
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, str) else None
 
 
 def traffic_coverage(spec: Spec, entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -45,7 +32,7 @@ def traffic_coverage(spec: Spec, entries: Iterable[Mapping[str, Any]]) -> dict[s
             continue
         statuses[op_id][status] += 1
         if status >= 400:
-            message = _error_string(entry)
+            message = error_string(entry)
             if message is not None:
                 errors[op_id][(status, message)] += 1
     operations = []

@@ -361,9 +361,9 @@ def test_readme_examples_pass(pytester: pytest.Pytester) -> None:
     section = README.read_text(encoding="utf-8").split("## Testing your bot with pytest", 1)[1]
     section = section.split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     pytester.makepyfile(test_readme="\n\n".join(blocks))
-    pytester.runpytest("--strict-markers").assert_outcomes(passed=2)
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=4)
 
 
 # -- loading -------------------------------------------------------------------------------------

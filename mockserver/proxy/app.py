@@ -161,7 +161,7 @@ class Proxy:
         operation_id = op.operation_id if op is not None else None
         sent = {name.lower(): value for name, value in headers}
         if sent.get(KEY_HEADER):
-            sent[KEY_HEADER] = "<redacted>"
+            sent[KEY_HEADER] = "[redacted]"
         exchange = Exchange(
             method,
             self.upstream.url + target,
