@@ -17,7 +17,7 @@ from contracts.checks import expected_error
 from contracts.context import CheckContext
 from contracts.events import CheckFinished, Failure
 from contracts.rules import Rule
-from contracts.target import Exchange
+from contracts.target import Exchange, TargetUnreachable
 
 STAGE = "stateful"
 
@@ -89,7 +89,11 @@ def run_machine(
         hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
     except ContractViolation as violation:
         failures.append(violation.failure)
+    except TargetUnreachable:
+        raise
     except Exception as exc:
+        if ctx.config.gone is not None:
+            raise ctx.config.gone from exc
         failures.append(
             Failure(
                 ctx.check,

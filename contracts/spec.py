@@ -105,6 +105,18 @@ class ContractSpec:
         """Operations whose success is a 201 Created."""
         return tuple(op_id for op_id, op in self.operations.items() if op.success_status == 201)
 
+    def list_showing(self, operation_id: str) -> str | None:
+        """The list a write of ``operation_id`` shows up in: the list operation whose path is
+        the longest prefix of the write's path (None: the write changes links, not records)."""
+        path = self.operation(operation_id).path
+        found = [
+            op_id
+            for op_id in self.list_operations
+            if path == self.operation(op_id).path
+            or path.startswith(self.operation(op_id).path + "/")
+        ]
+        return max(found, key=lambda op_id: len(self.operation(op_id).path), default=None)
+
     def operations_documenting(self, error: str) -> tuple[str, ...]:
         """Operations that document the error example ``error`` (e.g. the owner rule's
         ``notOwner`` 403)."""

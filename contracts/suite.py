@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from contracts import rules
 from contracts.context import CheckContext, StopWorkflow
 from contracts.events import Failure
+from contracts.target import TargetUnreachable
 
 WorkflowFunction = Callable[[CheckContext], None]
 
@@ -36,6 +37,8 @@ class Workflow:
             self.function(ctx)
         except StopWorkflow:
             pass
+        except TargetUnreachable:
+            raise  # not a finding: the run stops (exit 2)
         except Exception as exc:  # a crash of the workflow is reported, never raised
             ctx.fail(
                 rules.WORKFLOW_ERROR,
