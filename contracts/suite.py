@@ -23,12 +23,15 @@ class Workflow:
     description: str
     destructive: bool = False
     needs_clock: bool = False
+    needs_second_mdt: bool = False
 
     def skip_reason(self, ctx: CheckContext) -> str | None:
         if self.destructive and not ctx.include_destructive:
             return "changes links (confirm/deny/unlink): opt in with --include-destructive"
         if self.needs_clock and not ctx.clock_control:
             return "needs the mock's clock control (POST /__mock/clock)"
+        if self.needs_second_mdt and not ctx.config.second_mdt:
+            return "needs a second MDT the target knows: pass --second-mdt ID --second-owner ACTOR"
         return None
 
     def run(self, ctx: CheckContext) -> list[Failure]:
@@ -52,11 +55,17 @@ WORKFLOWS: dict[str, Workflow] = {}
 
 
 def workflow(
-    name: str, *, destructive: bool = False, needs_clock: bool = False
+    name: str,
+    *,
+    destructive: bool = False,
+    needs_clock: bool = False,
+    needs_second_mdt: bool = False,
 ) -> Callable[[WorkflowFunction], WorkflowFunction]:
     def register(function: WorkflowFunction) -> WorkflowFunction:
         doc = (function.__doc__ or name).strip().splitlines()[0]
-        WORKFLOWS[name] = Workflow(name, function, doc, destructive, needs_clock)
+        WORKFLOWS[name] = Workflow(
+            name, function, doc, destructive, needs_clock, needs_second_mdt
+        )
         return function
 
     return register

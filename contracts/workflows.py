@@ -625,3 +625,8 @@ def unlink(ctx: CheckContext) -> None:
         ex = ctx.call("confirmLinkRequest", path={"id": request["id"]}, actor=owner)
         ctx.expect_success(ex, rules.MDT_LINKS_RELINK)
         ctx.expect_success(ctx.call("getMdtInfo"), rules.MDT_LINKS_RELINK)
+
+
+# -- the state after writes, and isolation (their own modules; they register on import) -------
+from contracts import workflows_isolation as workflows_isolation  # noqa: E402
+from contracts import workflows_records as workflows_records  # noqa: E402
