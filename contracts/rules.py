@@ -186,10 +186,6 @@ ISOLATION_MDT = declare(
     "Records never cross between two MDTs of one guild: lists, PATCH, delete and panic through"
     " the other MDT's path see nothing of them (404) and change nothing.",
 )
-ISOLATION_LINK = declare(
-    "isolation.link-second-mdt",
-    "A link request its owner confirms links the second MDT (listed, 200) and unlink removes it.",
-)
 # -- routing --------------------------------------------------------------------------------------
 ROUTING_NOT_FOUND = declare("routing.not-found", "An unknown path is a 404.")
 ROUTING_METHOD_NOT_ALLOWED = declare("routing.method-not-allowed", "An undeclared method is a 405.")

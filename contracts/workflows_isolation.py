@@ -65,16 +65,16 @@ def second_mdt(ctx: CheckContext) -> None:
     owner = ctx.config.second_owner
     if not linked_before:
         ex = ctx.call("createLinkRequest", json_body={"mdt_id": second})
-        request = ctx.require_record(ex, rules.ISOLATION_LINK, "a link request")
-        owner = ctx.require_owner(owner or request.get("owner_discord_id"), rules.ISOLATION_LINK)
+        request = ctx.require_record(ex, rules.LINK_REQUEST_CREATE, "a link request")
+        owner = ctx.require_owner(owner or request.get("owner_discord_id"), rules.LINK_REQUEST_OWNER)
         ex = ctx.call("confirmLinkRequest", path={"id": request["id"]}, actor=owner)
-        data = ctx.require_success(ex, rules.ISOLATION_LINK)
-        ctx.require(data.get("status") == "approved", rules.ISOLATION_LINK, ex, "approved")
+        data = ctx.require_success(ex, rules.LINK_CONFIRM)
+        ctx.require(data.get("status") == "approved", rules.LINK_CONFIRM, ex, "status approved")
     try:
         ex = ctx.call("listGuildMdts")
         ctx.expect(
             {first, second} <= set(_mdt_ids(ex.data)),
-            rules.ISOLATION_LINK,
+            rules.MDT_LINKS_LIST,
             ex,
             f"both MDTs {first} and {second} listed for the guild",
         )
@@ -82,9 +82,9 @@ def second_mdt(ctx: CheckContext) -> None:
     finally:
         if not linked_before and owner:
             ex = ctx.call("unlinkMdt", path={"mdtId": second}, actor=owner)
-            ctx.expect_success(ex, rules.ISOLATION_LINK)
+            ctx.expect_success(ex, rules.MDT_LINKS_UNLINK)
             ex = ctx.call("getMdtInfo", path={"mdtId": second})
-            ctx.expect_error(ex, rules.ISOLATION_LINK, "mdtNotLinked")
+            ctx.expect_error(ex, rules.MDT_LINKS_UNLINKED_403, "mdtNotLinked")
 
 
 def _never_cross(ctx: CheckContext, first: str, second: str) -> None:

@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mockserver.clock import parse_iso
 from mockserver.errors import ApiError, NorthcaMockError
 from mockserver.handlers.registry import Call, Caller, Handler
 from mockserver.seams import Authenticator, ResponsePostProcessor, Seams
 from mockserver.state import State
+from mockserver.store import RecordTable
 from mockserver.validation import RequestChecker
 
 if TYPE_CHECKING:
@@ -240,6 +242,75 @@ class _NeverExpires(State):
         return self.link_requests[request_id]
 
 
+def _touch_on_conflict(create: Handler) -> Handler:
+    def create_touching(call: Call) -> Any:
+        body = call.body if isinstance(call.body, dict) else {}
+        table = call.table("calls")
+        taken = table.get(body["id"]) if isinstance(body.get("id"), str) else None
+        if taken is not None:  # the 409 still refreshes the record it collides with
+            table.put({**taken, "updated_at": call.now}, call.now_ms)
+        return create(call)
+
+    return create_touching
+
+
+def _patch_not_stored(update: Handler) -> Handler:
+    def update_in_answer_only(call: Call) -> Any:
+        table = call.table("calls")
+        old = table.get(call.path.get("callId", ""))
+        answer = update(call)
+        if old is not None:  # the answer shows the change; the store goes back to before
+            table.put(old, parse_iso(str(old["updated_at"])))
+        return answer
+
+    return update_in_answer_only
+
+
+def _patch_keeps_updated_at(update: Handler) -> Handler:
+    def update_without_stamp(call: Call) -> Any:
+        old = call.table("calls").get(call.path.get("callId", ""))
+        answer = update(call)
+        if old is not None and isinstance(answer, dict):
+            answer["updated_at"] = old["updated_at"]
+        return answer
+
+    return update_without_stamp
+
+
+def _upsert_resets_created_at(upsert: Handler) -> Handler:
+    def upsert_restamping(call: Call) -> Any:
+        answer = upsert(call)
+        for record in answer if isinstance(answer, list) else ():
+            record["created_at"] = record["updated_at"]
+        return answer
+
+    return upsert_restamping
+
+
+def _integers_as_strings(create: Handler) -> Handler:
+    def create_with_strings(call: Call) -> Any:
+        if isinstance(call.body, dict):
+            call.body = {
+                k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                for k, v in call.body.items()
+            }
+        return create(call)
+
+    return create_with_strings
+
+
+class _EveryGuildsLinks(State):
+    def guild_links(self, partner: str, guild_id: str) -> list[dict[str, Any]]:
+        found = [link for (p, _, _), link in self.links.items() if p == partner]
+        found.sort(key=lambda link: link["_order"], reverse=True)
+        return found
+
+
+class _SharedTables(State):
+    def table(self, mdt_id: str, kind: str) -> RecordTable:
+        return super().table(min(self.mdts), kind)
+
+
 # -- the bugs --------------------------------------------------------------------------------
 #: Bug name -> the modifier that plants it.
 BUGS: dict[str, PlantedBug] = {
@@ -310,6 +381,41 @@ BUGS: dict[str, PlantedBug] = {
             "expired-request-confirmable",
             "link requests never expire (confirm after the TTL works)",
             state=_NeverExpires,
+        ),
+        PlantedBug(
+            "rejected-create-touches-record",
+            "createCall with a taken id answers 409 but refreshes the record it collides with",
+            handler=("createCall", _touch_on_conflict),
+        ),
+        PlantedBug(
+            "patch-not-stored",
+            "updateCall answers the patched call but keeps the old one",
+            handler=("updateCall", _patch_not_stored),
+        ),
+        PlantedBug(
+            "patch-keeps-updated-at",
+            "updateCall leaves `updated_at` as it was",
+            handler=("updateCall", _patch_keeps_updated_at),
+        ),
+        PlantedBug(
+            "upsert-resets-created-at",
+            "re-upserting a unit sets its `created_at` to the time of the upsert",
+            handler=("upsertActiveUnits", _upsert_resets_created_at),
+        ),
+        PlantedBug(
+            "integers-stored-as-strings",
+            "createShift stores integers (`duration_ms`) as strings",
+            handler=("createShift", _integers_as_strings),
+        ),
+        PlantedBug(
+            "guild-list-shows-every-guild",
+            "a guild's MDT list shows the partner's MDTs of every guild",
+            state=_EveryGuildsLinks,
+        ),
+        PlantedBug(
+            "records-shared-across-mdts",
+            "every MDT reads and writes the same record tables",
+            state=_SharedTables,
         ),
     )
 }

@@ -28,6 +28,13 @@ EXPECTED_RULE = {
     "envelope-without-ok": rules.ENVELOPE_SUCCESS,
     "confirm-by-non-owner": rules.LINK_OWNER_ONLY,
     "expired-request-confirmable": rules.LINK_EXPIRY,
+    "rejected-create-touches-record": rules.READBACK_REJECTED,
+    "patch-not-stored": rules.READBACK_WRITE,
+    "patch-keeps-updated-at": rules.TIMESTAMPS_UPDATED,
+    "upsert-resets-created-at": rules.TIMESTAMPS_CREATED,
+    "integers-stored-as-strings": rules.RECORDS_ROUND_TRIP.of("shifts"),
+    "guild-list-shows-every-guild": rules.ISOLATION_GUILD_LIST,
+    "records-shared-across-mdts": rules.ISOLATION_MDT,
 }
 
 
@@ -67,6 +74,13 @@ def test_planted_bug_is_caught(bug: str) -> None:
 LINK_MACHINE_RULE = {
     "confirm-by-non-owner": rules.LINK_OWNER_ONLY,
     "expired-request-confirmable": rules.LINK_EXPIRY,
+    "rejected-create-touches-record": rules.READBACK_REJECTED,
+    "patch-not-stored": rules.READBACK_WRITE,
+    "patch-keeps-updated-at": rules.TIMESTAMPS_UPDATED,
+    "upsert-resets-created-at": rules.TIMESTAMPS_CREATED,
+    "integers-stored-as-strings": rules.RECORDS_ROUND_TRIP.of("shifts"),
+    "guild-list-shows-every-guild": rules.ISOLATION_GUILD_LIST,
+    "records-shared-across-mdts": rules.ISOLATION_MDT,
 }
 
 
