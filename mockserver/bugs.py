@@ -299,6 +299,21 @@ def _integers_as_strings(create: Handler) -> Handler:
     return create_with_strings
 
 
+def _upsert_until_repeat(upsert: Handler) -> Handler:
+    def upsert_partially(call: Call) -> Any:
+        seen: set[str] = set()
+        units = call.body["units"]
+        for index, unit in enumerate(units):
+            if unit["id"] in seen:  # the units before the repeat are kept, then the 400
+                call.body = {"units": units[:index]}
+                upsert(call)
+                raise ApiError("duplicateId", f"units.{index}.id repeats")
+            seen.add(unit["id"])
+        return upsert(call)
+
+    return upsert_partially
+
+
 class _EveryGuildsLinks(State):
     def guild_links(self, partner: str, guild_id: str) -> list[dict[str, Any]]:
         found = [link for (p, _, _), link in self.links.items() if p == partner]
@@ -406,6 +421,12 @@ BUGS: dict[str, PlantedBug] = {
             "integers-stored-as-strings",
             "createShift stores integers (`duration_ms`) as strings",
             handler=("createShift", _integers_as_strings),
+        ),
+        PlantedBug(
+            "partial-upsert",
+            "an upsert repeating a unit id answers 400 but keeps the units before the repeat",
+            checker=_AcceptsDuplicates,
+            handler=("upsertActiveUnits", _upsert_until_repeat),
         ),
         PlantedBug(
             "guild-list-shows-every-guild",

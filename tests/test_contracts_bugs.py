@@ -33,6 +33,7 @@ EXPECTED_RULE = {
     "patch-keeps-updated-at": rules.TIMESTAMPS_UPDATED,
     "upsert-resets-created-at": rules.TIMESTAMPS_CREATED,
     "integers-stored-as-strings": rules.RECORDS_ROUND_TRIP.of("shifts"),
+    "partial-upsert": rules.READBACK_REJECTED,
     "guild-list-shows-every-guild": rules.ISOLATION_GUILD_LIST,
     "records-shared-across-mdts": rules.ISOLATION_MDT,
 }
@@ -79,6 +80,7 @@ LINK_MACHINE_RULE = {
     "patch-keeps-updated-at": rules.TIMESTAMPS_UPDATED,
     "upsert-resets-created-at": rules.TIMESTAMPS_CREATED,
     "integers-stored-as-strings": rules.RECORDS_ROUND_TRIP.of("shifts"),
+    "partial-upsert": rules.READBACK_REJECTED,
     "guild-list-shows-every-guild": rules.ISOLATION_GUILD_LIST,
     "records-shared-across-mdts": rules.ISOLATION_MDT,
 }
