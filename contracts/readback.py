@@ -93,9 +93,7 @@ class Readback:
             for entry in ex.data:
                 key = entry.get("mdt_id") if isinstance(entry, dict) else None
                 entries[str(key)] = entry
-        statuses = {
-            mdt: ctx.call("getMdtInfo", path={"mdtId": mdt}).status for mdt in view.mdts
-        }
+        statuses = {mdt: ctx.call("getMdtInfo", path={"mdtId": mdt}).status for mdt in view.mdts}
         return Reading(ex.status, (entries, statuses))
 
     # -- the write ---------------------------------------------------------------------------
@@ -118,7 +116,9 @@ class Readback:
             if ex.status >= 400:
                 self.unchanged(ex, view, before[view], after[view])
             elif view.mdt is not None:
-                self.records_changed(ex, self.removed(operation_id, path), before[view], after[view])
+                self.records_changed(
+                    ex, self.removed(operation_id, path), before[view], after[view]
+                )
             else:
                 self.links_changed(ex, before[view], after[view])
         return ex
@@ -177,7 +177,7 @@ class Readback:
             f" {brief(_difference(expected_rest, rest_after))}",
         )
         for record in front:
-            record_id = _id(record)
+            record_id = str(_id(record))
             ctx.expect(
                 same_json(record, written[record_id]),
                 rules.READBACK_WRITE,
@@ -245,8 +245,11 @@ class Readback:
             rules.READBACK_WRITE,
             ex,
             "the guild's MDT list and the 403 rule to show exactly the write"
-            + (f" (MDT {changed} {'unlinked' if data.get('unlinked') else 'linked'})"
-               if changed else " (no link changed)"),
+            + (
+                f" (MDT {changed} {'unlinked' if data.get('unlinked') else 'linked'})"
+                if changed
+                else " (no link changed)"
+            ),
             received=f"listed {sorted(after.data[0])}, getMdtInfo {now_statuses}"
             f" (before: {sorted(entries)}, {statuses})",
         )
@@ -277,6 +280,8 @@ def _difference(expected: Any, received: Any) -> Any:
         if ids_e != ids_r:
             return {"ids before": ids_e[:6], "ids after": ids_r[:6]}
         return [
-            _difference(e, r) for e, r in zip(expected, received, strict=False) if not same_json(e, r)
+            _difference(e, r)
+            for e, r in zip(expected, received, strict=False)
+            if not same_json(e, r)
         ][:2]
     return [expected, received]

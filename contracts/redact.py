@@ -52,9 +52,9 @@ class Redactor:
             return event
         if isinstance(event, CheckFinished):
             failures = tuple(self.failure(f) for f in event.failures)
-            return dataclasses.replace(event, failures=failures, name=self.text(event.name))  # type: ignore[return-value]
+            return dataclasses.replace(event, failures=failures, name=self.text(event.name))
         if isinstance(event, RunFinished):
-            return dataclasses.replace(  # type: ignore[return-value]
+            return dataclasses.replace(
                 event,
                 failures=tuple(self.failure(f) for f in event.failures),
                 checks=tuple(self.event(c) for c in event.checks),

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from contracts import rules
 from contracts.context import CheckConfig
-from contracts.redact import Redactor
 from contracts.coverage import Coverage
 from contracts.events import (
     CheckFinished,
@@ -26,6 +25,7 @@ from contracts.events import (
     StageFinished,
     StageStarted,
 )
+from contracts.redact import Redactor
 from contracts.spec import ContractSpec
 from contracts.target import Auth, Target, TargetUnreachable
 from contracts.workflows import WORKFLOWS
@@ -142,7 +142,9 @@ def run_check(
 
     def emit(event: Event) -> None:
         if isinstance(event, (StageStarted, CheckStarted)):
-            where[0] = f"{event.stage}" + (f" {event.name}" if isinstance(event, CheckStarted) else "")
+            where[0] = f"{event.stage}" + (
+                f" {event.name}" if isinstance(event, CheckStarted) else ""
+            )
         event = redactor.event(event)
         for sink in sinks:
             sink(event)
@@ -189,7 +191,9 @@ def run_check(
     except TargetUnreachable as exc:
         elapsed = time.monotonic() - started
         raise TargetUnreachable(
-            redactor.text(f"{exc}; it stopped answering during {where[0]}, {elapsed:.1f}s into the run")
+            redactor.text(
+                f"{exc}; it stopped answering during {where[0]}, {elapsed:.1f}s into the run"
+            )
         ) from exc
     failures: list[Failure] = [f for r in results for f in r.failures]
     finished = RunFinished(tuple(failures), time.monotonic() - started, coverage, tuple(results))

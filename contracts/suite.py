@@ -63,9 +63,7 @@ def workflow(
 ) -> Callable[[WorkflowFunction], WorkflowFunction]:
     def register(function: WorkflowFunction) -> WorkflowFunction:
         doc = (function.__doc__ or name).strip().splitlines()[0]
-        WORKFLOWS[name] = Workflow(
-            name, function, doc, destructive, needs_clock, needs_second_mdt
-        )
+        WORKFLOWS[name] = Workflow(name, function, doc, destructive, needs_clock, needs_second_mdt)
         return function
 
     return register

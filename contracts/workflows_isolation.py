@@ -66,7 +66,9 @@ def second_mdt(ctx: CheckContext) -> None:
     if not linked_before:
         ex = ctx.call("createLinkRequest", json_body={"mdt_id": second})
         request = ctx.require_record(ex, rules.LINK_REQUEST_CREATE, "a link request")
-        owner = ctx.require_owner(owner or request.get("owner_discord_id"), rules.LINK_REQUEST_OWNER)
+        owner = ctx.require_owner(
+            owner or request.get("owner_discord_id"), rules.LINK_REQUEST_OWNER
+        )
         ex = ctx.call("confirmLinkRequest", path={"id": request["id"]}, actor=owner)
         data = ctx.require_success(ex, rules.LINK_CONFIRM)
         ctx.require(data.get("status") == "approved", rules.LINK_CONFIRM, ex, "status approved")

@@ -127,7 +127,9 @@ def round_trip(ctx: CheckContext) -> None:
         rule = rules.RECORDS_ROUND_TRIP.of(kind.name)
         properties = ctx.spec.body_properties(kind.create)
         sent = {"id": ctx.uid(kind.name), **full_body(properties, f"ct-{ctx.run_id}")}
-        ctx.require_record(ctx.call(kind.create, json_body=sent), rules.RECORDS_CREATE.of(kind.name))
+        ctx.require_record(
+            ctx.call(kind.create, json_body=sent), rules.RECORDS_CREATE.of(kind.name)
+        )
         stored = _listed(ctx, kind.list, sent["id"], rule)
         wrong = _mismatches(sent, stored)
         ctx.expect_on(kind.create, not wrong, rule, "every sent value stored as sent", brief(wrong))
@@ -163,7 +165,9 @@ def _units_round_trip(ctx: CheckContext) -> None:
     ctx.expect_on(upsert, not wrong, rule, "every sent value stored as sent", brief(wrong))
     _check_audit(ctx, upsert, rule, stored, ctx.auth.actor)
     bare = {"id": ctx.uid("unit")}
-    ctx.require_success(ctx.call(upsert, json_body={"units": [bare]}, actor=False), rules.UNITS_UPSERT)
+    ctx.require_success(
+        ctx.call(upsert, json_body={"units": [bare]}, actor=False), rules.UNITS_UPSERT
+    )
     stored = _listed(ctx, list_op, bare["id"], rule)
     unsent = {n: p for n, p in properties.items() if n != "id"}
     # ActiveUnit documents that unset values may be stored as "".
@@ -234,10 +238,16 @@ def timestamps(ctx: CheckContext) -> None:
             operation_id, path={param: record_id}, json_body={kind.text_field: "ct changed"}
         )
         ctx.require_success(ex, rules.TIMESTAMPS_UPDATED)
-        later[kind.name] = (operation_id, _listed(ctx, kind.list, record_id, rules.TIMESTAMPS_UPDATED))
+        later[kind.name] = (
+            operation_id,
+            _listed(ctx, kind.list, record_id, rules.TIMESTAMPS_UPDATED),
+        )
     ex = ctx.call("upsertActiveUnits", json_body={"units": [{"id": unit_id, "status": "10-6"}]})
     ctx.require_success(ex, rules.UNITS_UPSERT)
-    later["units"] = ("upsertActiveUnits", _listed(ctx, "listActiveUnits", unit_id, rules.TIMESTAMPS_UPDATED))
+    later["units"] = (
+        "upsertActiveUnits",
+        _listed(ctx, "listActiveUnits", unit_id, rules.TIMESTAMPS_UPDATED),
+    )
     fresh = ctx.call(kinds[0].create, json_body={}) if kinds else None
     for name, (operation_id, record) in later.items():
         before = first[name]
