@@ -194,8 +194,12 @@ ROUTING_ALLOW_HEADER = declare("routing.allow-header", "A 405 lists the declared
 MODEL_UPSERT = declare("model.upsert", "Upsert answers the units (state machine).")
 MODEL_DELETE = declare("model.delete", "Delete answers 200 for a known unit, else 404.")
 MODEL_PANIC = declare("model.panic", "Panic answers 200 for a known unit, else 404.")
-MODEL_CREATE_CALL = declare("model.create-call", "Create call answers 201.")
+MODEL_CREATE = declare("model.create", "A create answers 201 with the record (state machine).")
 MODEL_PATCH_CALL = declare("model.patch-call", "PATCH call answers 200.")
 MODEL_LIST = declare("model.list", "The units list is an array.")
-MODEL_UNITS = declare("model.units", "The listed units are the model's.")
-MODEL_CALLS = declare("model.calls", "The listed calls have the model's status.")
+MODEL_RECORDS = declare(
+    "model.records",
+    "Answers and lists hold exactly the model's full records (state machine).",
+    family=True,
+)
+MODEL_LIMIT = declare("model.limit", "limit=k answers the first k of the full list.")

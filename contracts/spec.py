@@ -149,6 +149,20 @@ class ContractSpec:
         properties: Mapping[str, Any] = self.body_schema(operation_id).get("properties", {})
         return properties
 
+    def record_properties(self, operation_id: str) -> Mapping[str, Any]:
+        """Properties of the record a success answer holds (``data``, or its items)."""
+        op = self.operation(operation_id)
+        response = self.spec.resolve(op.raw["responses"][str(op.success_status)])
+        schema = self.spec.resolve(response["content"]["application/json"]["schema"])
+        for part in schema.get("allOf", [schema]):
+            data = self.spec.resolve(self.spec.resolve(part).get("properties", {}).get("data"))
+            if isinstance(data, Mapping):
+                item = self.spec.resolve(data.get("items", data))
+                properties: Mapping[str, Any] = item.get("properties", {})
+                if properties:
+                    return properties
+        return {}
+
     def defaults(self, operation_id: str) -> dict[str, str]:
         """Body fields whose description says ``Defaults to "<value>"``, with that value."""
         found = {}

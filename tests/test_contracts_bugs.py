@@ -95,6 +95,24 @@ def test_link_state_machine_catches_lifecycle_bugs(bug: str) -> None:
     assert LINK_MACHINE_RULE[bug].name in {f.rule for f in links.failures}, links.failures
 
 
+#: Planted bug -> the rule the model-based state machine alone must report.
+MODEL_MACHINE_RULE = {
+    "patch-not-stored": rules.MODEL_RECORDS.of("calls"),
+    "limit-ignored": rules.MODEL_LIMIT,
+    "lists-not-newest-first": rules.LIST_ORDER,
+    "integers-stored-as-strings": rules.MODEL_RECORDS.of("shifts"),
+    "upsert-resets-created-at": rules.MODEL_RECORDS.of("units"),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(MODEL_MACHINE_RULE))
+def test_model_state_machine_catches_record_bugs(bug: str) -> None:
+    options = CheckOptions(AUTH, seed=3, stages=("stateful",))
+    result = run_check(WsgiTarget(create_app(bugs=[bug])), options)
+    model = next(c for c in result.checks if c.name == "stateful.model")
+    assert MODEL_MACHINE_RULE[bug].name in {f.rule for f in model.failures}, model.failures
+
+
 def test_link_state_machine_passes_over_http_and_restores_the_link() -> None:
     """Over HTTP, with the second MDT named explicitly; it is left unlinked afterwards."""
     app = create_app()
