@@ -58,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         " (default: a generated Discord id with no links)",
     )
     check.add_argument("--seed", type=int, help="seed for data generation (default: random)")
-    check.add_argument("--max-examples", type=int, default=10, help="per operation (default 10)")
+    check.add_argument(
+        "--max-examples",
+        type=int,
+        default=25,
+        help="schemathesis examples per operation (default 25)",
+    )
     check.add_argument(
         "--include-destructive",
         action="store_true",

@@ -45,7 +45,7 @@ class CheckOptions:
 
     auth: Auth
     seed: int | None = None
-    max_examples: int = 10
+    max_examples: int = 25
     include_destructive: bool = False
     stages: Sequence[str] = STAGES
     workflows: Sequence[str] | None = None  # None: all
