@@ -23,6 +23,9 @@ SENT_TIME = "2026-01-02T03:04:05.678Z"
 AUDIT_FIELD = "created_by_discord_id"
 #: How far the timestamp workflow moves the mock's clock.
 CLOCK_STEP_SECONDS = 3600
+#: Slack on top of the time measured since the clock was moved (the host's wall clock, which the
+#: mock's runs on, may be slewed against the monotonic one).
+CLOCK_SLACK_MS = 500
 
 
 def _json_type(prop: Mapping[str, Any]) -> str:
@@ -193,6 +196,7 @@ def _move_clock(ctx: CheckContext) -> tuple[int, float] | None:
     if not ctx.clock_control:
         time.sleep(1.1)
         return None
+    since = time.monotonic()  # before the request: the mock reads its clock while answering
     ex = ctx.target.control("POST", "/__mock/clock", {"advance_seconds": CLOCK_STEP_SECONDS})
     ctx.require(
         ex.status == 200 and isinstance(ex.data, dict),
@@ -200,7 +204,7 @@ def _move_clock(ctx: CheckContext) -> tuple[int, float] | None:
         ex,
         "the mock clock to advance",
     )
-    return parse_iso(str(ex.data["now"])), time.monotonic()
+    return parse_iso(str(ex.data["now"])), since
 
 
 def _within(stamp: int | None, clock: tuple[int, float] | None) -> bool:
@@ -209,7 +213,8 @@ def _within(stamp: int | None, clock: tuple[int, float] | None) -> bool:
     if clock is None:
         return True
     now, since = clock
-    return stamp is not None and now <= stamp <= now + int((time.monotonic() - since) * 1000) + 1
+    elapsed = int((time.monotonic() - since) * 1000)
+    return stamp is not None and now <= stamp <= now + elapsed + CLOCK_SLACK_MS
 
 
 @workflow("timestamps")
@@ -275,7 +280,10 @@ def timestamps(ctx: CheckContext) -> None:
             and fresh.data.get("updated_at") == fresh.data.get("created_at"),
             rules.TIMESTAMPS_CREATED,
             fresh,
-            "a new record's created_at (= updated_at) is the time of its create",
+            "a new record's created_at (= updated_at) is the time of its create"
+            + (f" (the clock was moved to {clock[0]} ms)" if clock else ""),
+            received=f"created_at {fresh.data.get('created_at')!r} ({created_at} ms),"
+            f" updated_at {fresh.data.get('updated_at')!r}",
         )
 
 
