@@ -299,6 +299,20 @@ def _integers_as_strings(create: Handler) -> Handler:
     return create_with_strings
 
 
+class _RepeatsReachTheHandler(RequestChecker):
+    """Lets a batch repeating a unit id through to the handler (which then rejects it late)."""
+
+    def __init__(self, op: Operation, schemas: SchemaCache, rule: BodyRule | None) -> None:
+        super().__init__(op, schemas, rule)
+        strict = self.rule
+
+        def late(body: Any, violations: Sequence[Violation]) -> ApiError | None:
+            error = strict(body, violations)
+            return None if error is not None and error.name == "duplicateId" else error
+
+        self.rule = late
+
+
 def _upsert_until_repeat(upsert: Handler) -> Handler:
     def upsert_partially(call: Call) -> Any:
         seen: set[str] = set()
@@ -425,7 +439,7 @@ BUGS: dict[str, PlantedBug] = {
         PlantedBug(
             "partial-upsert",
             "an upsert repeating a unit id answers 400 but keeps the units before the repeat",
-            checker=_AcceptsDuplicates,
+            checker=_RepeatsReachTheHandler,
             handler=("upsertActiveUnits", _upsert_until_repeat),
         ),
         PlantedBug(
