@@ -205,3 +205,18 @@ def test_second_mdt_workflow_is_skipped_without_one() -> None:
     assert result.checks[0].skipped == (
         "needs a second MDT the target knows: pass --second-mdt ID --second-owner ACTOR"
     )
+
+
+def test_read_back_tolerates_records_sliding_into_a_full_page() -> None:
+    """With more than 100 units, a delete lets the 101st into the page: not a change."""
+    target = WsgiTarget(create_app())
+    for batch in range(3):
+        units = [{"id": f"fill-{batch}-{n}"} for n in range(50)]
+        ex = target.send("PUT", f"/mdts/{MDT_ID}/units/active", headers=AUTH.headers(),
+                         json_body={"units": units})  # fmt: skip
+        assert ex.status == 200, ex.received()
+    options = CheckOptions(
+        AUTH, seed=1, stages=("workflows",), workflows=["units.delete", "units.upsert"]
+    )
+    result = run_check(target, options)
+    assert result.ok, "\n".join(f.summary() for f in result.failures)
