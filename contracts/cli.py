@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts.redact import Redactor
 from contracts.runner import STAGES, CheckOptions, Reporter, UsageError, run_check
 from contracts.target import Auth, HttpTarget, TargetUnreachable
 from contracts.workflows import WORKFLOWS
@@ -39,11 +40,30 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--second-mdt",
         metavar="MDT_ID",
-        help="an MDT the target knows that is not linked to the guild, for the link-request"
-        " state machine (default on northca-mock: one of its world)",
+        help="an MDT the target knows that is not linked to the guild: with"
+        " --include-destructive the checker links it (its owner confirms), checks that records"
+        " never cross between the two MDTs, runs the link-request state machine, and unlinks it"
+        " again (default on northca-mock: one of its world)",
+    )
+    check.add_argument(
+        "--second-owner",
+        metavar="ACTOR",
+        help="the Discord id of --second-mdt's owner (default: the owner_discord_id the target"
+        " reports on a link request)",
+    )
+    check.add_argument(
+        "--other-guild",
+        metavar="GUILD_ID",
+        help="a guild that must see none of --guild's MDTs, link requests or records"
+        " (default: a generated Discord id with no links)",
     )
     check.add_argument("--seed", type=int, help="seed for data generation (default: random)")
-    check.add_argument("--max-examples", type=int, default=10, help="per operation (default 10)")
+    check.add_argument(
+        "--max-examples",
+        type=int,
+        default=25,
+        help="schemathesis examples per operation (default 25)",
+    )
     check.add_argument(
         "--include-destructive",
         action="store_true",
@@ -103,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         clock_control=False if args.no_clock_control else None,
         spec_path=args.spec,
         second_mdt=args.second_mdt,
+        second_owner=args.second_owner,
+        other_guild=args.other_guild,
     )
     try:
         target = HttpTarget(_base_url(args.url, args.spec))
@@ -112,10 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         result = run_check(target, options, reporters)
     except TargetUnreachable as exc:
-        print(f"northca-contracts: target unreachable: {exc}", file=sys.stderr)
+        reason = Redactor(args.partner_key).text(" ".join(str(exc).split()))
+        print(f"northca-contracts: target unreachable: {reason}", file=sys.stderr)
         return 2
     except (UsageError, OSError) as exc:
-        print(f"northca-contracts: {exc}", file=sys.stderr)
+        print(f"northca-contracts: {Redactor(args.partner_key).text(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("northca-contracts: interrupted", file=sys.stderr)

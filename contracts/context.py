@@ -14,7 +14,7 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from contracts.checks import Violation, expected_error, run_checks
@@ -23,7 +23,10 @@ from contracts.events import Failure
 from contracts.recorder import ROUTING, Recorder
 from contracts.rules import Rule
 from contracts.spec import ContractSpec
-from contracts.target import Auth, Exchange, Target
+from contracts.target import Auth, Exchange, Target, TargetUnreachable
+
+if TYPE_CHECKING:
+    from contracts.readback import Readback
 
 
 class StopWorkflow(Exception):
@@ -42,6 +45,15 @@ class CheckConfig:
     coverage: Coverage | None = field(default=None, repr=False)
     include_destructive: bool = False
     clock_control: bool = False
+    #: A guild with none of this guild's links (``--other-guild``; None: a generated one).
+    other_guild: str | None = None
+    #: A second MDT the target knows, and its owner (``--second-mdt``, ``--second-owner``).
+    second_mdt: str | None = None
+    second_owner: str | None = None
+    #: Read back after every write (:mod:`contracts.readback`).
+    readback: bool = True
+    #: Set when the target stopped answering: every later request raises it at once.
+    gone: TargetUnreachable | None = field(default=None, repr=False)
 
     def context(self, check: str) -> CheckContext:
         """A fresh context for the check named ``check``."""
@@ -65,6 +77,11 @@ class CheckContext:
         self.recorder = Recorder(check)
         self.requests = 0
         self._counter = 0
+        self.readback: Readback | None = None
+        if config.readback:
+            from contracts.readback import Readback
+
+            self.readback = Readback(self)
 
     @property
     def failures(self) -> list[Failure]:
@@ -85,8 +102,8 @@ class CheckContext:
                 return value
 
     def other_guild(self) -> str:
-        """A guild the MDT is not linked to (a fresh snowflake)."""
-        return self.snowflake(self.auth.guild)
+        """A guild the MDT is not linked to: ``--other-guild``, else a fresh snowflake."""
+        return self.config.other_guild or self.snowflake(self.auth.guild)
 
     def unknown_uuid(self) -> str:
         """A UUID4-shaped id no server knows."""
@@ -112,20 +129,28 @@ class CheckContext:
         content_type: str | None = None,
         method: str | None = None,
     ) -> Exchange:
-        """Send one request of ``operation_id`` and run the answer checks on it."""
+        """Send one request of ``operation_id`` and run the answer checks on it; a write is read
+        back (:mod:`contracts.readback`)."""
         op = self.spec.operation(operation_id)
         sent_headers = (
             dict(headers) if headers is not None else self.auth.headers(actor=actor, guild=guild)
         )
-        exchange = self.target.send(
-            method or op.method,
-            self.path_of(operation_id, **(path or {})),
-            headers=sent_headers,
-            query=query,
-            json_body=json_body,
-            raw=raw,
-            content_type=content_type,
-        )
+
+        def send() -> Exchange:
+            return self.send(
+                method or op.method,
+                self.path_of(operation_id, **(path or {})),
+                headers=sent_headers,
+                query=query,
+                json_body=json_body,
+                raw=raw,
+                content_type=content_type,
+            )
+
+        if self.readback is not None and op.method != "GET" and method in (None, op.method):
+            exchange = self.readback.around(operation_id, dict(path or {}), json_body, send)
+        else:
+            exchange = send()
         exchange.operation_id = operation_id
         self.requests += 1
         self.coverage.record(operation_id, exchange.status, exchange.error)
@@ -133,10 +158,20 @@ class CheckContext:
             self._record(run_checks(exchange, self.spec), exchange)
         return exchange
 
+    def send(self, method: str, path: str, **kwargs: Any) -> Exchange:
+        """``target.send``; once the target stopped answering, every request fails at once."""
+        if self.config.gone is not None:
+            raise self.config.gone
+        try:
+            return self.target.send(method, path, **kwargs)
+        except TargetUnreachable as exc:
+            self.config.gone = exc
+            raise
+
     def raw_call(self, method: str, path: str, **kwargs: Any) -> Exchange:
         """A request outside the spec's operations (unknown routes, undeclared methods)."""
         kwargs.setdefault("headers", self.auth.headers())
-        exchange = self.target.send(method, path, **kwargs)
+        exchange = self.send(method, path, **kwargs)
         self.requests += 1
         self._record(run_checks(exchange, self.spec), exchange)
         return exchange

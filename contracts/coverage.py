@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from contracts.spec import ContractSpec
@@ -12,8 +13,9 @@ from contracts.spec import ContractSpec
 class Coverage:
     """Collects every (operation, status, error string) a run saw; renders Markdown and JSON."""
 
-    def __init__(self, spec: ContractSpec) -> None:
+    def __init__(self, spec: ContractSpec, redact: Callable[[str], str] = str) -> None:
         self.spec = spec
+        self.redact = redact  # applied to every error string it keeps (the partner key out)
         self._lock = threading.Lock()
         self.statuses: dict[str, set[int]] = {op: set() for op in spec.operations}
         self.messages: dict[str, set[str]] = {op: set() for op in spec.operations}
@@ -24,7 +26,7 @@ class Coverage:
         with self._lock:
             self.statuses[operation_id].add(status)
             if isinstance(error, str):
-                self.messages[operation_id].add(error)
+                self.messages[operation_id].add(self.redact(error))
 
     def as_dict(self) -> dict[str, Any]:
         operations = []

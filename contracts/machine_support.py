@@ -17,7 +17,7 @@ from contracts.checks import expected_error
 from contracts.context import CheckContext
 from contracts.events import CheckFinished, Failure
 from contracts.rules import Rule
-from contracts.target import Exchange
+from contracts.target import Exchange, TargetUnreachable
 
 STAGE = "stateful"
 
@@ -50,16 +50,25 @@ class ModelMachine(RuleBasedStateMachine):
 
     ctx: CheckContext
     name: str
+    #: The first violation any run of the class found (reported even if hypothesis' replay of
+    #: the failing program then behaves differently: the target keeps its state).
+    first: ContractViolation | None = None
+
+    def violation(self, rule: Rule, ex: Exchange | None, expected: str) -> ContractViolation:
+        found = model_violation(self.name, rule, ex, expected)
+        if type(self).first is None:
+            type(self).first = found
+        return found
 
     def check(self, ok: bool, rule: Rule, ex: Exchange | None, expected: str) -> None:
         if not ok:
-            raise model_violation(self.name, rule, ex, expected)
+            raise self.violation(rule, ex, expected)
 
     def expect_error(self, ex: Exchange, rule: Rule, name: str) -> None:
         """The documented error ``name`` (:func:`contracts.checks.expected_error`)."""
         violation = expected_error(ex, self.ctx.spec, name, rule)
         if violation is not None:
-            raise model_violation(self.name, rule, ex, violation.expected)
+            raise self.violation(rule, ex, violation.expected)
 
 
 def run_machine(
@@ -84,23 +93,35 @@ def run_machine(
         report_multiple_bugs=False,
         phases=[p for p in hypothesis.Phase if shrink or p is not hypothesis.Phase.shrink],
     )
-    failures = list(ctx.failures)
+    failures: list[Failure] = []
     try:
         hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
     except ContractViolation as violation:
         failures.append(violation.failure)
+    except TargetUnreachable:
+        raise
     except Exception as exc:
-        failures.append(
-            Failure(
-                ctx.check,
-                rules.WORKFLOW_ERROR.name,
-                "(model)",
-                "the state machine to run",
-                f"{type(exc).__name__}: {exc}",
-                stage=STAGE,
+        if ctx.config.gone is not None:
+            raise ctx.config.gone from exc
+        first = getattr(machine_class, "first", None)
+        if isinstance(first, ContractViolation):
+            failures.append(first.failure)
+        else:
+            failures.append(
+                Failure(
+                    ctx.check,
+                    rules.WORKFLOW_ERROR.name,
+                    "(model)",
+                    "the state machine to run",
+                    f"{type(exc).__name__}: {exc}",
+                    stage=STAGE,
+                )
             )
-        )
-    failures += [f for f in ctx.failures if f not in failures]
+    seen = {(f.rule, f.operation) for f in failures}
+    for found in ctx.failures:  # the read-back's, once per rule and operation
+        if (found.rule, found.operation) not in seen:
+            seen.add((found.rule, found.operation))
+            failures.append(found)
     return CheckFinished(
         STAGE, ctx.check, tuple(failures), time.monotonic() - started, None, ctx.requests
     )

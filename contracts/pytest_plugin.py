@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from contracts.context import CheckConfig
+from contracts.redact import Redactor
 from contracts.runner import detect_clock_control
 from contracts.spec import ContractSpec
 from contracts.target import Auth, Target
@@ -61,7 +62,8 @@ class BoundWorkflow:
         reason = self.workflow.skip_reason(ctx)
         if reason:
             pytest.skip(reason)
-        failures = self.workflow.run(ctx)
+        redactor = Redactor(auth.partner_key)  # pytest's output and JUnit never get the key
+        failures = [redactor.failure(f) for f in self.workflow.run(ctx)]
         if failures:
             lines = [
                 f.summary() + (f"\n    reproduce: {f.curl}" if f.curl else "") for f in failures

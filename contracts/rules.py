@@ -161,6 +161,39 @@ UNITS_PANIC_NO_CHANGE = declare("units.panic-no-change", "Panic leaves the unit 
 UNITS_PANIC_UNKNOWN_KEY = declare("units.panic-unknown-key", "An unknown panic key is a 400.")
 UNITS_DELETE = declare("units.delete", "Delete answers deleted: true; the unit is gone.")
 UNITS_NOT_FOUND = declare("units.not-found", "An unknown unit is a 404.")
+# -- read back after every write (contracts.readback) --------------------------------------------
+READBACK_REJECTED = declare(
+    "readback.rejected-write",
+    "A rejected write (4xx) leaves no trace: the lists, the guild's MDT list and the 403 rule"
+    " read the same as before it.",
+)
+READBACK_WRITE = declare(
+    "readback.write",
+    "After a write the reads show exactly its change: the written records first in their list and"
+    " equal (values, JSON types) to the answer, a deleted one gone, a link made or removed;"
+    " nothing else changed.",
+)
+TIMESTAMPS_CREATED = declare("timestamps.created-at", "created_at never changes after creation.")
+TIMESTAMPS_UPDATED = declare(
+    "timestamps.updated-at",
+    "updated_at never goes backwards, and a write stamps it with the time of the write.",
+)
+RECORDS_ROUND_TRIP = declare(
+    "records.round-trip",
+    "A created record reads back with every sent value in the schema's JSON type, the documented"
+    " defaults (null otherwise) for what was not sent, and created_by_discord_id equal to"
+    " x-discord-actor (null without one).",
+    family=True,
+)
+# -- isolation ------------------------------------------------------------------------------------
+ISOLATION_GUILD_LIST = declare(
+    "isolation.guild-list", "Another guild's MDT list shows none of this guild's MDTs."
+)
+ISOLATION_MDT = declare(
+    "isolation.second-mdt",
+    "Records never cross between two MDTs of one guild: lists, PATCH, delete and panic through"
+    " the other MDT's path see nothing of them (404) and change nothing.",
+)
 # -- routing --------------------------------------------------------------------------------------
 ROUTING_NOT_FOUND = declare("routing.not-found", "An unknown path is a 404.")
 ROUTING_METHOD_NOT_ALLOWED = declare("routing.method-not-allowed", "An undeclared method is a 405.")
@@ -169,8 +202,12 @@ ROUTING_ALLOW_HEADER = declare("routing.allow-header", "A 405 lists the declared
 MODEL_UPSERT = declare("model.upsert", "Upsert answers the units (state machine).")
 MODEL_DELETE = declare("model.delete", "Delete answers 200 for a known unit, else 404.")
 MODEL_PANIC = declare("model.panic", "Panic answers 200 for a known unit, else 404.")
-MODEL_CREATE_CALL = declare("model.create-call", "Create call answers 201.")
+MODEL_CREATE = declare("model.create", "A create answers 201 with the record (state machine).")
 MODEL_PATCH_CALL = declare("model.patch-call", "PATCH call answers 200.")
 MODEL_LIST = declare("model.list", "The units list is an array.")
-MODEL_UNITS = declare("model.units", "The listed units are the model's.")
-MODEL_CALLS = declare("model.calls", "The listed calls have the model's status.")
+MODEL_RECORDS = declare(
+    "model.records",
+    "Answers and lists hold exactly the model's full records (state machine).",
+    family=True,
+)
+MODEL_LIMIT = declare("model.limit", "limit=k answers the first k of the full list.")

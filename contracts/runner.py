@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
+from contracts import rules
 from contracts.context import CheckConfig
 from contracts.coverage import Coverage
 from contracts.events import (
@@ -24,6 +25,7 @@ from contracts.events import (
     StageFinished,
     StageStarted,
 )
+from contracts.redact import Redactor
 from contracts.spec import ContractSpec
 from contracts.target import Auth, Target, TargetUnreachable
 from contracts.workflows import WORKFLOWS
@@ -43,7 +45,7 @@ class CheckOptions:
 
     auth: Auth
     seed: int | None = None
-    max_examples: int = 10
+    max_examples: int = 25
     include_destructive: bool = False
     stages: Sequence[str] = STAGES
     workflows: Sequence[str] | None = None  # None: all
@@ -52,6 +54,8 @@ class CheckOptions:
     spec_path: str | None = None
     state_machine_examples: int = 5
     second_mdt: str | None = None  # None: on the mock, an MDT of its world that is not linked
+    second_owner: str | None = None  # None: the owner_discord_id the target reports
+    other_guild: str | None = None  # None: a generated Discord id with no links
     extra: dict[str, object] = field(default_factory=dict)
 
     def resolved_seed(self) -> int:
@@ -60,13 +64,23 @@ class CheckOptions:
         return self.seed
 
 
+#: Reads the preflight sends; when every one answers 404, ``--url`` points at the wrong place.
+PREFLIGHT_READS = ("listGuildMdts", "getMdtInfo", "listActiveUnits")
+
+
 def preflight(target: Target, spec: ContractSpec, auth: Auth) -> None:
     """Raise TargetUnreachable or UsageError when a run would only produce noise."""
     ctx = CheckConfig(target, auth, spec, run_id="preflight").context("preflight")
-    ex = ctx.call("listGuildMdts")
+    answers = [ctx.call(operation_id) for operation_id in PREFLIGHT_READS]
+    if all(a.status == 404 for a in answers):
+        raise UsageError(
+            f"every route answers 404 at {target.base_url}: is --url the server's root (the"
+            f" checker appends {spec.base_path or '/'}), e.g. http://127.0.0.1:4010?"
+        )
+    ex = answers[0]
     if ex.status == 401:
         raise UsageError(f"the target refuses partner key/guild ({ex.received()})")
-    ex = ctx.call("getMdtInfo")
+    ex = answers[1]
     if ex.status == 403:
         raise UsageError(f"MDT {auth.mdt} is not linked to guild {auth.guild} on the target")
     if ex.status >= 500 or ex.json is None:
@@ -117,12 +131,21 @@ def run_check(
 
     ``base_url`` is where schemathesis sends its requests (default: where ``target.served()``
     serves it; a target that cannot be served gets a skipped schemathesis result).
-    Raises TargetUnreachable or UsageError before any check runs.
+    Raises TargetUnreachable or UsageError before any check runs, and TargetUnreachable (naming
+    the check it happened in) when the target stops answering during the run. Reporters never
+    see the partner key (:mod:`contracts.redact`).
     """
     spec = ContractSpec(options.spec_path)
     sinks = list(reporters)
+    redactor = Redactor(options.auth.partner_key)
+    where = ["preflight"]
 
     def emit(event: Event) -> None:
+        if isinstance(event, (StageStarted, CheckStarted)):
+            where[0] = f"{event.stage}" + (
+                f" {event.name}" if isinstance(event, CheckStarted) else ""
+            )
+        event = redactor.event(event)
         for sink in sinks:
             sink(event)
 
@@ -131,7 +154,12 @@ def run_check(
     preflight(target, spec, options.auth)
     if options.clock_control is None:
         options.clock_control = detect_clock_control(target)
-    coverage = Coverage(spec)
+    second_mdt = options.second_mdt
+    if second_mdt is None and options.include_destructive and options.clock_control:
+        from contracts.stateful_links import discover_second_mdt
+
+        second_mdt = discover_second_mdt(target, options.auth.guild, options.auth.mdt)
+    coverage = Coverage(spec, redactor.text)
     config = CheckConfig(
         target,
         options.auth,
@@ -141,28 +169,43 @@ def run_check(
         coverage,
         options.include_destructive,
         bool(options.clock_control),
+        other_guild=options.other_guild,
+        second_mdt=second_mdt,
+        second_owner=options.second_owner,
     )
     started = time.monotonic()
     emit(RunStarted(target.base_url, seed, run_id, tuple(options.stages)))
     results: list[CheckFinished] = []
-    if "schemathesis" in options.stages:
-        results += _schemathesis_stage(config, coverage, options.max_examples, emit, base_url)
-    if "workflows" in options.stages:
-        results += run_workflows(config, options.workflows, emit)
-    if "stateful" in options.stages:
-        from contracts.stateful import run_state_machine
-        from contracts.stateful_links import discover_second_mdt
+    try:
+        if "schemathesis" in options.stages:
+            results += _schemathesis_stage(config, coverage, options.max_examples, emit, base_url)
+            _still_there(target, results)
+        if "workflows" in options.stages:
+            results += run_workflows(config, options.workflows, emit)
+        if "stateful" in options.stages:
+            from contracts.stateful import run_state_machine
 
-        second_mdt = options.second_mdt
-        if second_mdt is None and options.include_destructive and options.clock_control:
-            second_mdt = discover_second_mdt(target, options.auth.guild, options.auth.mdt)
-        results += run_state_machine(
-            config, emit, max_examples=options.state_machine_examples, second_mdt=second_mdt
-        )
+            results += run_state_machine(
+                config, emit, max_examples=options.state_machine_examples, second_mdt=second_mdt
+            )
+    except TargetUnreachable as exc:
+        elapsed = time.monotonic() - started
+        raise TargetUnreachable(
+            redactor.text(
+                f"{exc}; it stopped answering during {where[0]}, {elapsed:.1f}s into the run"
+            )
+        ) from exc
     failures: list[Failure] = [f for r in results for f in r.failures]
     finished = RunFinished(tuple(failures), time.monotonic() - started, coverage, tuple(results))
     emit(finished)
     return finished
+
+
+def _still_there(target: Target, results: Sequence[CheckFinished]) -> None:
+    """After a stage that reported engine errors, raise TargetUnreachable if the target is gone
+    (schemathesis reports a dead target as errors, not as an exception)."""
+    if any(f.rule == rules.SCHEMATHESIS_ERROR.name for r in results for f in r.failures):
+        target.send("GET", "/")
 
 
 def _schemathesis_stage(

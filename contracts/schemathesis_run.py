@@ -55,7 +55,7 @@ def excluded_operations(include_destructive: bool) -> tuple[str, ...]:
 
 
 def build_config(
-    spec: ContractSpec, auth: Auth, *, seed: int, max_examples: int, max_steps: int = 10
+    spec: ContractSpec, auth: Auth, *, seed: int, max_examples: int, max_steps: int = 20
 ) -> Any:
     """A ``SchemathesisConfig`` for this target: auth, fixed ids, bounds, business rules."""
     from schemathesis.config import SchemathesisConfig

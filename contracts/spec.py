@@ -151,6 +151,18 @@ class ContractSpec:
         """Operations whose success is a 201 Created."""
         return tuple(op_id for op_id, op in self.operations.items() if op.success_status == 201)
 
+    def list_showing(self, operation_id: str) -> str | None:
+        """The list a write of ``operation_id`` shows up in: the list operation whose path is
+        the longest prefix of the write's path (None: the write changes links, not records)."""
+        path = self.operation(operation_id).path
+        found = [
+            op_id
+            for op_id in self.list_operations
+            if path == self.operation(op_id).path
+            or path.startswith(self.operation(op_id).path + "/")
+        ]
+        return max(found, key=lambda op_id: len(self.operation(op_id).path), default=None)
+
     def operations_documenting(self, error: str) -> tuple[str, ...]:
         """Operations that document the error example ``error`` (e.g. the owner rule's
         ``notOwner`` 403)."""
@@ -182,6 +194,20 @@ class ContractSpec:
     def body_properties(self, operation_id: str) -> Mapping[str, Any]:
         properties: Mapping[str, Any] = self.body_schema(operation_id).get("properties", {})
         return properties
+
+    def record_properties(self, operation_id: str) -> Mapping[str, Any]:
+        """Properties of the record a success answer holds (``data``, or its items)."""
+        op = self.operation(operation_id)
+        response = self.spec.resolve(op.raw["responses"][str(op.success_status)])
+        schema = self.spec.resolve(response["content"]["application/json"]["schema"])
+        for part in schema.get("allOf", [schema]):
+            data = self.spec.resolve(self.spec.resolve(part).get("properties", {}).get("data"))
+            if isinstance(data, Mapping):
+                item = self.spec.resolve(data.get("items", data))
+                properties: Mapping[str, Any] = item.get("properties", {})
+                if properties:
+                    return properties
+        return {}
 
     def defaults(self, operation_id: str) -> dict[str, str]:
         """Body fields whose description says ``Defaults to "<value>"``, with that value."""

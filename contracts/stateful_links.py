@@ -130,7 +130,7 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
                     raise model_violation(
                         NAME, rules.LINK_CREATE, ex, "created_at and expires_at timestamps"
                     ) from None
-            owner = data.get("owner_discord_id")
+            owner = data.get("owner_discord_id") or ctx.config.second_owner
             self.requests.append(ModelRequest(str(data["id"]), owner if owner else None))
 
         @rule(

@@ -485,11 +485,12 @@ def units_upsert(ctx: CheckContext) -> None:
         f"units {a!r} and {b!r} listed",
         f"{_ids(page)[:5]}",
     )
-    dup = ctx.uid("DAVID")
+    dup, fresh = ctx.uid("DAVID"), ctx.uid("EDWARD")
     upsert = "upsertActiveUnits"
-    twice = {"units": [{"id": dup}, {"id": dup}]}
+    # Each rejected batch starts with a valid new unit: the read-back proves none is kept.
+    twice = {"units": [{"id": fresh}, {"id": dup}, {"id": dup}]}
     ctx.expect_errors(upsert, rules.UNITS_DUPLICATE_ID, "duplicateId", twice)
-    no_ids = ({"units": [{"id": ""}]}, {"units": [{"status": "10-8"}]})
+    no_ids = ({"units": [{"id": fresh}, {"id": ""}]}, {"units": [{"status": "10-8"}]})
     ctx.expect_errors(upsert, rules.UNITS_EMPTY_ID, "missingId", *no_ids)
     ctx.expect_errors(upsert, rules.UNITS_EXPECTED_UNITS, "expectedUnits", {}, {"units": "ADAM-12"})
     ex = ctx.call("upsertActiveUnits", json_body={"units": []})
@@ -625,3 +626,8 @@ def unlink(ctx: CheckContext) -> None:
         ex = ctx.call("confirmLinkRequest", path={"id": request["id"]}, actor=owner)
         ctx.expect_success(ex, rules.MDT_LINKS_RELINK)
         ctx.expect_success(ctx.call("getMdtInfo"), rules.MDT_LINKS_RELINK)
+
+
+# -- the state after writes, and isolation (their own modules; they register on import) -------
+from contracts import workflows_isolation as workflows_isolation  # noqa: E402
+from contracts import workflows_records as workflows_records  # noqa: E402

@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mockserver.clock import parse_iso
 from mockserver.errors import ApiError, NorthcaMockError
 from mockserver.handlers.registry import Call, Caller, Handler
 from mockserver.seams import Authenticator, ResponsePostProcessor, Seams
 from mockserver.state import State
+from mockserver.store import RawJson, RecordTable
 from mockserver.validation import RequestChecker
 
 if TYPE_CHECKING:
@@ -240,6 +242,113 @@ class _NeverExpires(State):
         return self.link_requests[request_id]
 
 
+def _touch_on_conflict(create: Handler) -> Handler:
+    def create_touching(call: Call) -> Any:
+        body = call.body if isinstance(call.body, dict) else {}
+        table = call.table("calls")
+        taken = table.get(body["id"]) if isinstance(body.get("id"), str) else None
+        if taken is not None:  # the 409 still refreshes the record it collides with
+            table.put({**taken, "updated_at": call.now}, call.now_ms)
+        return create(call)
+
+    return create_touching
+
+
+def _patch_not_stored(update: Handler) -> Handler:
+    def update_in_answer_only(call: Call) -> Any:
+        table = call.table("calls")
+        old = table.get(call.path.get("callId", ""))
+        answer = update(call)
+        if old is not None:  # the answer shows the change; the store goes back to before
+            table.put(old, parse_iso(str(old["updated_at"])))
+        return answer
+
+    return update_in_answer_only
+
+
+def _patch_keeps_updated_at(update: Handler) -> Handler:
+    def update_without_stamp(call: Call) -> Any:
+        table = call.table("calls")
+        call_id = call.path.get("callId", "")
+        old = table.get(call_id)
+        answer = update(call)
+        new = table.get(call_id)
+        if old is None or new is None:
+            return answer
+        stamp = old["updated_at"]
+        return table.put({**new, "updated_at": stamp}, parse_iso(stamp))
+
+    return update_without_stamp
+
+
+def _upsert_resets_created_at(upsert: Handler) -> Handler:
+    def upsert_restamping(call: Call) -> Any:
+        upsert(call)
+        table = call.table("active_units")
+        restamped = []
+        for unit in call.body["units"]:
+            record = table.get(unit["id"])
+            if record is not None:
+                record = {**record, "created_at": record["updated_at"]}
+                restamped.append(table.put(record, call.now_ms))
+        return RawJson.array(restamped)
+
+    return upsert_restamping
+
+
+def _integers_as_strings(create: Handler) -> Handler:
+    def create_with_strings(call: Call) -> Any:
+        if isinstance(call.body, dict):
+            call.body = {
+                k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                for k, v in call.body.items()
+            }
+        return create(call)
+
+    return create_with_strings
+
+
+class _RepeatsReachTheHandler(RequestChecker):
+    """Lets a batch repeating a unit id through to the handler (which then rejects it late)."""
+
+    def __init__(self, op: Operation, schemas: SchemaCache, rule: BodyRule | None) -> None:
+        super().__init__(op, schemas, rule)
+        strict = self.rule
+
+        def late(body: Any, violations: Sequence[Violation]) -> ApiError | None:
+            error = strict(body, violations)
+            return None if error is not None and error.name == "duplicateId" else error
+
+        self.rule = late
+
+
+def _upsert_until_repeat(upsert: Handler) -> Handler:
+    def upsert_partially(call: Call) -> Any:
+        seen: set[str] = set()
+        units = call.body["units"]
+        for index, unit in enumerate(units):
+            if unit["id"] in seen:  # the units before the repeat are kept, then the 400
+                call.body = {"units": units[:index]}
+                upsert(call)
+                raise ApiError("duplicateId", f"units.{index}.id repeats")
+            seen.add(unit["id"])
+        return upsert(call)
+
+    return upsert_partially
+
+
+class _EveryGuildsLinks(State):
+    def guild_links(self, partner: str, guild_id: str) -> list[dict[str, Any]]:
+        found = [link for (p, _, _), link in self.links.items() if p == partner]
+        found.sort(key=lambda link: link["_order"], reverse=True)
+        return found
+
+
+class _SharedTables(State):
+    def table(self, mdt_id: str, kind: str) -> RecordTable:
+        return super().table(min(self.mdts), kind)
+
+
 # -- the bugs --------------------------------------------------------------------------------
 #: Bug name -> the modifier that plants it.
 BUGS: dict[str, PlantedBug] = {
@@ -310,6 +419,47 @@ BUGS: dict[str, PlantedBug] = {
             "expired-request-confirmable",
             "link requests never expire (confirm after the TTL works)",
             state=_NeverExpires,
+        ),
+        PlantedBug(
+            "rejected-create-touches-record",
+            "createCall with a taken id answers 409 but refreshes the record it collides with",
+            handler=("createCall", _touch_on_conflict),
+        ),
+        PlantedBug(
+            "patch-not-stored",
+            "updateCall answers the patched call but keeps the old one",
+            handler=("updateCall", _patch_not_stored),
+        ),
+        PlantedBug(
+            "patch-keeps-updated-at",
+            "updateCall leaves `updated_at` as it was",
+            handler=("updateCall", _patch_keeps_updated_at),
+        ),
+        PlantedBug(
+            "upsert-resets-created-at",
+            "re-upserting a unit sets its `created_at` to the time of the upsert",
+            handler=("upsertActiveUnits", _upsert_resets_created_at),
+        ),
+        PlantedBug(
+            "integers-stored-as-strings",
+            "createShift stores integers (`duration_ms`) as strings",
+            handler=("createShift", _integers_as_strings),
+        ),
+        PlantedBug(
+            "partial-upsert",
+            "an upsert repeating a unit id answers 400 but keeps the units before the repeat",
+            checker=_RepeatsReachTheHandler,
+            handler=("upsertActiveUnits", _upsert_until_repeat),
+        ),
+        PlantedBug(
+            "guild-list-shows-every-guild",
+            "a guild's MDT list shows the partner's MDTs of every guild",
+            state=_EveryGuildsLinks,
+        ),
+        PlantedBug(
+            "records-shared-across-mdts",
+            "every MDT reads and writes the same record tables",
+            state=_SharedTables,
         ),
     )
 }

@@ -9,7 +9,15 @@ from contracts import Auth, CheckOptions, HttpTarget, WsgiTarget, rules, run_che
 from mockserver import create_app
 from mockserver.bugs import BUGS
 from mockserver.threaded import served
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID
+from tests.support import (
+    ACTOR_ID,
+    GUILD_ID,
+    MDT_ID,
+    OTHER_GUILD_ID,
+    PARTNER_KEY,
+    UNLINKED_MDT_ID,
+    UNLINKED_MDT_OWNER_ID,
+)
 
 AUTH = Auth(PARTNER_KEY, GUILD_ID, MDT_ID, actor=ACTOR_ID)
 
@@ -28,6 +36,14 @@ EXPECTED_RULE = {
     "envelope-without-ok": rules.ENVELOPE_SUCCESS,
     "confirm-by-non-owner": rules.LINK_OWNER_ONLY,
     "expired-request-confirmable": rules.LINK_EXPIRY,
+    "rejected-create-touches-record": rules.READBACK_REJECTED,
+    "patch-not-stored": rules.READBACK_WRITE,
+    "patch-keeps-updated-at": rules.TIMESTAMPS_UPDATED,
+    "upsert-resets-created-at": rules.TIMESTAMPS_CREATED,
+    "integers-stored-as-strings": rules.RECORDS_ROUND_TRIP.of("shifts"),
+    "partial-upsert": rules.READBACK_REJECTED,
+    "guild-list-shows-every-guild": rules.ISOLATION_GUILD_LIST,
+    "records-shared-across-mdts": rules.ISOLATION_MDT,
 }
 
 
@@ -79,6 +95,24 @@ def test_link_state_machine_catches_lifecycle_bugs(bug: str) -> None:
     assert LINK_MACHINE_RULE[bug].name in {f.rule for f in links.failures}, links.failures
 
 
+#: Planted bug -> the rule the model-based state machine alone must report.
+MODEL_MACHINE_RULE = {
+    "patch-not-stored": rules.MODEL_RECORDS.of("calls"),
+    "limit-ignored": rules.MODEL_LIMIT,
+    "lists-not-newest-first": rules.LIST_ORDER,
+    "integers-stored-as-strings": rules.MODEL_RECORDS.of("shifts"),
+    "upsert-resets-created-at": rules.MODEL_RECORDS.of("units"),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(MODEL_MACHINE_RULE))
+def test_model_state_machine_catches_record_bugs(bug: str) -> None:
+    options = CheckOptions(AUTH, seed=3, stages=("stateful",))
+    result = run_check(WsgiTarget(create_app(bugs=[bug])), options)
+    model = next(c for c in result.checks if c.name == "stateful.model")
+    assert MODEL_MACHINE_RULE[bug].name in {f.rule for f in model.failures}, model.failures
+
+
 def test_link_state_machine_passes_over_http_and_restores_the_link() -> None:
     """Over HTTP, with the second MDT named explicitly; it is left unlinked afterwards."""
     app = create_app()
@@ -104,3 +138,85 @@ def test_link_state_machine_needs_include_destructive() -> None:
     result = run_check(WsgiTarget(create_app()), options)
     links = next(c for c in result.checks if c.name == "stateful.links")
     assert links.skipped and "--include-destructive" in links.skipped
+
+
+def _link_second_mdt_to_other_guild(target: WsgiTarget) -> None:
+    headers = {**AUTH.headers(guild=OTHER_GUILD_ID), "x-discord-actor": UNLINKED_MDT_OWNER_ID}
+    made = target.send(
+        "POST", "/link-requests", headers=headers, json_body={"mdt_id": UNLINKED_MDT_ID}
+    )
+    assert made.status == 201, made.received()
+    path = f"/link-requests/{made.data['id']}/confirm"
+    assert target.send("POST", path, headers=headers).status == 200
+
+
+@pytest.mark.parametrize(("bugs", "ok"), [((), True), (("guild-list-shows-every-guild",), False)])
+def test_other_guild_is_the_one_given(bugs: tuple[str, ...], ok: bool) -> None:
+    """--other-guild names a guild with a link of its own: it lists that MDT, never ours."""
+    target = WsgiTarget(create_app(bugs=list(bugs)))
+    _link_second_mdt_to_other_guild(target)
+    options = CheckOptions(
+        AUTH,
+        seed=2,
+        include_destructive=True,
+        stages=("workflows",),
+        workflows=["isolation.other-guild"],
+        other_guild=OTHER_GUILD_ID,
+    )
+    result = run_check(target, options)
+    assert result.ok is ok, result.failures
+    if not ok:
+        assert {f.rule for f in result.failures} == {rules.ISOLATION_GUILD_LIST.name}
+        assert f"guild {OTHER_GUILD_ID}'s MDTs" in result.failures[0].expected
+
+
+def test_second_mdt_flags_drive_isolation_and_the_link_machine_without_a_clock() -> None:
+    """No control plane needed: the second MDT and its owner come from the options."""
+    options = CheckOptions(
+        AUTH,
+        seed=4,
+        include_destructive=True,
+        stages=("workflows", "stateful"),
+        workflows=["isolation.second-mdt"],
+        clock_control=False,
+        second_mdt=UNLINKED_MDT_ID,
+        second_owner=UNLINKED_MDT_OWNER_ID,
+    )
+    target = WsgiTarget(create_app())
+    result = run_check(target, options)
+    assert result.ok, "\n".join(f.summary() for f in result.failures)
+    ran = {c.name: c for c in result.checks}
+    assert not ran["isolation.second-mdt"].skipped and not ran["stateful.links"].skipped
+    assert ran["isolation.second-mdt"].requests > 40
+    info = target.send("GET", f"/mdts/{UNLINKED_MDT_ID}", headers=AUTH.headers())
+    assert info.status == 403, info.received()
+
+
+def test_second_mdt_workflow_is_skipped_without_one() -> None:
+    options = CheckOptions(
+        AUTH,
+        seed=4,
+        include_destructive=True,
+        stages=("workflows",),
+        workflows=["isolation.second-mdt"],
+        clock_control=False,
+    )
+    result = run_check(WsgiTarget(create_app()), options)
+    assert result.checks[0].skipped == (
+        "needs a second MDT the target knows: pass --second-mdt ID --second-owner ACTOR"
+    )
+
+
+def test_read_back_tolerates_records_sliding_into_a_full_page() -> None:
+    """With more than 100 units, a delete lets the 101st into the page: not a change."""
+    target = WsgiTarget(create_app())
+    for batch in range(3):
+        units = [{"id": f"fill-{batch}-{n}"} for n in range(50)]
+        ex = target.send("PUT", f"/mdts/{MDT_ID}/units/active", headers=AUTH.headers(),
+                         json_body={"units": units})  # fmt: skip
+        assert ex.status == 200, ex.received()
+    options = CheckOptions(
+        AUTH, seed=1, stages=("workflows",), workflows=["units.delete", "units.upsert"]
+    )
+    result = run_check(target, options)
+    assert result.ok, "\n".join(f.summary() for f in result.failures)

@@ -459,6 +459,8 @@ def _trigger(bug: str, url: str, upstream: str) -> None:
         _two_shifts(url, upstream)
         requests.get(url + SHIFTS + "?limit=1", headers=HEADERS)
         requests.get(url + SHIFTS, headers=HEADERS)
+    elif bug == "integers-stored-as-strings":
+        requests.post(url + SHIFTS, json={"officer_name": "A", "duration_ms": 5}, headers=HEADERS)
     elif bug == "dates-not-iso8601":
         requests.post(url + SHIFTS, json={"officer_name": "A"}, headers=HEADERS)
     elif bug == "500-on-invalid-json":
@@ -495,11 +497,22 @@ SINGLE_EXCHANGE = {
     "confirm-by-non-owner": "link.owner-only",
     "expired-request-confirmable": "link.expiry",
     "accepts-duplicate-unit-ids": "request.refused.duplicateId",
+    "integers-stored-as-strings": "response.schema",
 }
 #: Bugs no single exchange shows, and why.
 NOT_SINGLE_EXCHANGE = {
     "skips-guild-link-check": "whether the MDT is linked to the caller's guild is state that the"
     " exchange does not carry (the guild-link workflows catch it)",
+    "rejected-create-touches-record": "the answer is the documented 4xx; only a read afterwards"
+    " shows the stored change (the contract checker's read-back)",
+    "partial-upsert": "the answer is the documented 400; only a read afterwards shows the units"
+    " kept",
+    "patch-not-stored": "the answer shows the patched call; only a read afterwards shows it was"
+    " not stored",
+    "patch-keeps-updated-at": "one answer holds no earlier `updated_at` to compare with",
+    "upsert-resets-created-at": "one answer cannot tell a re-upsert from a first upsert",
+    "guild-list-shows-every-guild": "one answer does not say which guilds each MDT is linked to",
+    "records-shared-across-mdts": "one answer does not show what another MDT's list holds",
 }
 
 
