@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mockserver.clock import parse_iso
+from mockserver.clock import format_ms, parse_iso
 from mockserver.errors import ApiError, NorthcaMockError
 from mockserver.handlers.registry import Call, Caller, Handler
 from mockserver.seams import Authenticator, ResponsePostProcessor, Seams
@@ -248,7 +248,9 @@ def _touch_on_conflict(create: Handler) -> Handler:
         table = call.table("calls")
         taken = table.get(body["id"]) if isinstance(body.get("id"), str) else None
         if taken is not None:  # the 409 still refreshes the record it collides with
-            table.put({**taken, "updated_at": call.now}, call.now_ms)
+            # (always visibly: a millisecond later at least, even on a fast machine)
+            stamp = max(call.now_ms, parse_iso(str(taken["updated_at"])) + 1)
+            table.put({**taken, "updated_at": format_ms(stamp)}, stamp)
         return create(call)
 
     return create_touching
@@ -283,14 +285,22 @@ def _patch_keeps_updated_at(update: Handler) -> Handler:
 
 def _upsert_resets_created_at(upsert: Handler) -> Handler:
     def upsert_restamping(call: Call) -> Any:
-        upsert(call)
         table = call.table("active_units")
+        before = {}
+        for unit in call.body["units"]:
+            known = table.get(unit["id"])
+            if known is not None:
+                before[unit["id"]] = parse_iso(str(known["created_at"]))
+        upsert(call)
         restamped = []
         for unit in call.body["units"]:
             record = table.get(unit["id"])
-            if record is not None:
-                record = {**record, "created_at": record["updated_at"]}
-                restamped.append(table.put(record, call.now_ms))
+            if record is None:
+                continue
+            if unit["id"] in before:  # a re-upsert: created_at becomes now (visibly, always)
+                stamp = max(call.now_ms, before[unit["id"]] + 1)
+                record = {**record, "created_at": format_ms(stamp)}
+            restamped.append(table.put(record, call.now_ms))
         return RawJson.array(restamped)
 
     return upsert_restamping
