@@ -53,6 +53,21 @@ SPARE_FILES = 64
 STOP_GRACE_SECONDS = 3.0
 
 
+#: Hosts that only this machine can reach; any other gets a warning at start.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def warn_if_exposed(host: str) -> None:
+    """Warn on stderr when ``host`` is reachable from other machines."""
+    if host not in LOOPBACK_HOSTS:
+        print(f"northca-mock: warning: listening on {host}, not only this machine", file=sys.stderr)
+
+
+def base_url(host: str, port: int) -> str:
+    """The ``http://host:port`` a client uses (an IPv6 host in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 class ServingError(OSError):
     """The server could not start (address in use, unknown server...)."""
 

@@ -273,13 +273,9 @@ class _WorldParser:
         return records
 
     def _check_schema(self, schema: str, instance: Any, where: str) -> None:
-        violations = self._schemas.component(schema).violations(instance)
-        if violations:
-            first = violations[0]
-            path = "".join(
-                f"[{part}]" if isinstance(part, int) else f".{part}" for part in first.path
-            )
-            raise WorldError(f"{where}{path}: {first.message}")
+        problem = self._schemas.component(schema).first_problem(instance, where)
+        if problem:
+            raise WorldError(problem)
 
 
 def _complete(

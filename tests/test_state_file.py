@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import signal
 import subprocess
@@ -224,13 +225,10 @@ def test_failure_mid_write_keeps_the_old_file_and_no_temp_file(
     old = state_file.read_bytes()
     client.post(f"/mdts/{MDT_ID}/shifts", json={"id": "new"}, headers=auth_headers())
 
-    def half_dump(payload: Any, stream: Any, **kwargs: Any) -> None:
-        text = json.dumps(payload, **kwargs)
-        stream.write(text[: len(text) // 2])
-        stream.flush()
+    def full_disk(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(json, "dump", half_dump)  # persistence calls json.dump
+    monkeypatch.setattr(os, "fsync", full_disk)  # the written temporary file never reaches disk
     with pytest.raises(OSError, match="No space left"):
         persistence.save(server_of(app).states, state_file)
     assert state_file.read_bytes() == old
