@@ -20,6 +20,16 @@ class WSGIAnswer:
     content: bytes
 
 
+def read_all(app_iter: Iterable[bytes]) -> bytes:
+    """The whole body of a WSGI answer; the iterable is closed as WSGI requires."""
+    try:
+        return b"".join(app_iter)
+    finally:
+        close = getattr(app_iter, "close", None)
+        if close is not None:
+            close()
+
+
 def call_wsgi(
     app: Callable[..., Any],
     method: str,
@@ -41,12 +51,7 @@ def call_wsgi(
     )
     try:
         app_iter, status, response_headers = run_wsgi_app(app, builder.get_environ())
-        try:
-            content = b"".join(app_iter)
-        finally:
-            close = getattr(app_iter, "close", None)
-            if close is not None:
-                close()
+        content = read_all(app_iter)
     finally:
         builder.close()
     code, _space, reason = status.partition(" ")
