@@ -28,6 +28,23 @@ class DefaultWorld:
 
 
 DEFAULT = DefaultWorld()
+#: Path parameters filled so that the MDT is linked and the rest is unknown.
+PATH_VALUES = {
+    "mdtId": DEFAULT.mdt_id,
+    "guildId": DEFAULT.guild_id,
+    "id": "00000000-0000-4000-8000-000000000000",
+    "callId": "no-such-call",
+    "unitId": "no-such-unit",
+}
+
+
+def filled_path(template: str, **values: str) -> str:
+    """``template`` with its ``{name}`` parameters from ``values``, else from PATH_VALUES."""
+    for name, value in {**PATH_VALUES, **values}.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
 #: Error strings of the MDT link flow, as the spec documents them.
 NOT_FOUND = "Link request not found"
 NOT_OWNER = "Only the MDT owner can do this"

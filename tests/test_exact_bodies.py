@@ -20,19 +20,11 @@ from mockserver.app import create_app
 from mockserver.envelopes import DETAIL_HEADER
 from mockserver.spec import load_spec
 from tests.live import LiveMock
-from tests.support import DEFAULT, auth_headers
+from tests.support import DEFAULT, PATH_VALUES, auth_headers, filled_path
 
 pytest_plugins = ["pytester"]
 
 SPEC = load_spec()
-#: Path parameters filled so that the MDT is linked and the rest is unknown.
-PATH_VALUES = {
-    "mdtId": DEFAULT.mdt_id,
-    "guildId": "123456789012345678",
-    "id": "00000000-0000-4000-8000-000000000000",
-    "callId": "no-such-call",
-    "unitId": "no-such-unit",
-}
 ANY_DETAIL = "<any>"
 
 
@@ -52,17 +44,10 @@ class Case:
     content_type: str = "application/json"
 
 
-def _path(op_path: str, **values: str) -> str:
-    filled = {**PATH_VALUES, **values}
-    for name, value in filled.items():
-        op_path = op_path.replace("{" + name + "}", value)
-    return op_path
-
-
 def partner_cases() -> Iterator[Case]:
     """The error paths of every operation, and of the routes outside them."""
     for op in SPEC.operations.values():
-        path = _path(op.path)
+        path = filled_path(op.path)
         tag = op.operation_id
         method = op.method.upper()
         body = b"{}" if op.body_schema_ref is not None else None
@@ -98,7 +83,7 @@ def partner_cases() -> Iterator[Case]:
             body,
         )
         if "mdtId" in op.path_params:
-            unlinked = _path(op.path, mdtId=DEFAULT.unlinked_mdt_id)
+            unlinked = filled_path(op.path, mdtId=DEFAULT.unlinked_mdt_id)
             not_linked = "MDT not linked to this guild"
             yield Case(
                 f"{tag}-not-linked", method, unlinked, 403, not_linked, ANY_DETAIL, body=body

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from mockserver import create_app
 from mockserver.app import server_of
 from mockserver.spec import load_spec
-from tests.support import DEFAULT, auth_headers
+from tests.support import DEFAULT, auth_headers, filled_path
 
 SPEC = load_spec(None)
 SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
@@ -40,21 +40,11 @@ def documented_examples() -> list[tuple[str, int, str, Any]]:
 
 
 EXAMPLES = documented_examples()
-PATH_VALUES = {
-    "mdtId": DEFAULT.mdt_id,
-    "guildId": "123456789012345678",
-    "id": "00000000-0000-4000-8000-000000000000",
-    "callId": "c-1",
-    "unitId": "ADAM-12",
-}
 
 
 def operation_request(op_id: str) -> tuple[str, str]:
     op = SPEC.operations[op_id]
-    path = op.path
-    for name, value in PATH_VALUES.items():
-        path = path.replace("{" + name + "}", value)
-    return op.method, path
+    return op.method, filled_path(op.path, callId="c-1", unitId="ADAM-12")
 
 
 def call(client: FlaskClient, op_id: str, prefer: str | None = None, **kwargs: Any) -> Any:
