@@ -4,20 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-
-@dataclass(frozen=True)
-class WSGIAnswer:
-    status: int
-    reason: str
-    headers: list[tuple[str, str]]
-    content: bytes
+from mockserver.answer import Answer
 
 
 def read_all(app_iter: Iterable[bytes]) -> bytes:
@@ -36,7 +29,7 @@ def call_wsgi(
     url: str,
     headers: Iterable[tuple[str, str]],
     body: bytes | None,
-) -> WSGIAnswer:
+) -> Answer:
     """Run ``app`` on one request (as a WSGI server would) and read its whole answer."""
     parts = urlsplit(url)
     request_headers = Headers(list(headers))
@@ -55,4 +48,4 @@ def call_wsgi(
     finally:
         builder.close()
     code, _space, reason = status.partition(" ")
-    return WSGIAnswer(int(code), reason, list(response_headers.items()), content)
+    return Answer(int(code), reason, list(response_headers.items()), content)
