@@ -243,17 +243,27 @@ def list_order(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
             return
 
 
-@check(default=False)
-def owner_only(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
-    """An owner-only decision (``notOwner`` documented) succeeds only for the owner it names."""
+def _success_of_operation_documenting(
+    ex: Exchange, spec: ContractSpec, error: str
+) -> dict[str, Any] | None:
+    """The object a 2xx answer carries, when its operation documents ``error``; else None."""
     if (
         ex.operation_id is None
         or not 200 <= ex.status < 300
-        or "notOwner" not in spec.errors[ex.operation_id]
+        or error not in spec.errors[ex.operation_id]
         or not isinstance(ex.data, dict)
     ):
+        return None
+    return ex.data
+
+
+@check(default=False)
+def owner_only(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
+    """An owner-only decision (``notOwner`` documented) succeeds only for the owner it names."""
+    data = _success_of_operation_documenting(ex, spec, "notOwner")
+    if data is None:
         return
-    owner = ex.data.get("owner_discord_id")
+    owner = data.get("owner_discord_id")
     actor = {k.lower(): v for k, v in ex.request_headers.items()}.get("x-discord-actor")
     if isinstance(owner, str) and owner and actor != owner:
         yield Violation(
@@ -265,14 +275,10 @@ def owner_only(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
 @check(default=False)
 def decided_before_expiry(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
     """A decision (``linkRequestExpired`` documented) is not taken after ``expires_at``."""
-    if (
-        ex.operation_id is None
-        or not 200 <= ex.status < 300
-        or "linkRequestExpired" not in spec.errors[ex.operation_id]
-        or not isinstance(ex.data, dict)
-    ):
+    data = _success_of_operation_documenting(ex, spec, "linkRequestExpired")
+    if data is None:
         return
-    decided, expires = ex.data.get("decided_at"), ex.data.get("expires_at")
+    decided, expires = data.get("decided_at"), data.get("expires_at")
     if (
         isinstance(decided, str)
         and isinstance(expires, str)

@@ -31,7 +31,7 @@ class AsyncWSGITransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             answer.status,
             headers=answer.headers,
-            content=answer.content,
+            content=answer.body,
             request=request,
             extensions={"reason_phrase": answer.reason.encode("ascii", "replace")},
         )

@@ -20,10 +20,10 @@ from mockserver.serving import (
     DEFAULT_SERVER,
     DEFAULT_THREADS,
     SERVERS,
+    base_url,
+    warn_if_exposed,
 )
 from mockserver.world import default_world_path
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _release_freed_memory() -> None:
@@ -233,17 +233,12 @@ def serve(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     _release_freed_memory()
-    if args.host not in LOOPBACK_HOSTS:
-        print(
-            f"northca-mock: warning: listening on {args.host}, not only this machine",
-            file=sys.stderr,
-        )
+    warn_if_exposed(args.host)
     world = args.seed or default_world_path()
 
     def ready(host: str, port: int) -> None:
-        shown = f"[{host}]" if ":" in host else host
         print(
-            f"northca-mock serving http://{shown}:{port} (also under /v1) with world {world}"
+            f"northca-mock serving {base_url(host, port)} (also under /v1) with world {world}"
             f" ({args.server})",
             flush=True,
         )

@@ -11,11 +11,11 @@ import fcntl
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mockserver import atomic_file
 from mockserver.bodies import MAX_JSON_DEPTH
 from mockserver.clock import format_ms
 from mockserver.errors import NorthcaMockError
@@ -35,44 +35,17 @@ FORMAT = "northca-mock-state"
 VERSION = 1
 #: Nesting a state file may have: its own levels above a record, and a record's body depth.
 MAX_FILE_DEPTH = MAX_JSON_DEPTH + 16
-#: The mode of a new state file (it holds the world's partner keys).
-NEW_FILE_MODE = 0o600
 
 
 class StateFileError(NorthcaMockError, ValueError):
     """A state file that cannot be read back, or is in use."""
 
 
-def _temporary_prefix(path: Path) -> str:
-    return f".{path.name}."
-
-
 def write_atomically(path: Path, payload: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` so that readers only ever see the old or the new file, whole."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = NEW_FILE_MODE
-    handle, temporary = tempfile.mkstemp(
-        prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent
+    """Write ``payload`` as JSON to ``path`` atomically (see :mod:`mockserver.atomic_file`)."""
+    atomic_file.write_atomically(
+        path, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     )
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, ensure_ascii=False, separators=(",", ":"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def save(namespaces: Mapping[str, State], path: Path) -> None:
@@ -124,7 +97,7 @@ class StateFileLock:
 
 def remove_stale_temporaries(path: Path) -> list[Path]:
     """Delete the temporary files of unfinished writes of ``path``; the ones deleted."""
-    prefix = _temporary_prefix(path)
+    prefix = atomic_file.temporary_prefix(path)
     removed = []
     for candidate in path.parent.glob(f"{prefix}*.tmp"):
         candidate.unlink(missing_ok=True)

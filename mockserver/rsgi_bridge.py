@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mockserver.spec import Spec
+from mockserver.wsgi_call import read_all
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -204,13 +205,7 @@ class WsgiOverRsgi:
             started[:] = [status, headers]
             return lambda data: None
 
-        result = self.app(environ, start_response)
-        try:
-            content = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+        content = read_all(self.app(environ, start_response))
         status, headers = started
         return int(status.split(" ", 1)[0]), list(headers), content
 

@@ -50,6 +50,16 @@ class SchemaValidator:
             found.append(Violation(tuple(error.instance_path), keyword, error.message))
         return found
 
+    def first_problem(self, instance: Any, where: str) -> str | None:
+        """The first violation as ``where[0].field: message``; None when ``instance`` is valid."""
+        found = self.violations(instance, limit=1)
+        if not found:
+            return None
+        path = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in found[0].path
+        )
+        return f"{where}{path}: {found[0].message}"
+
 
 class LazyViolations(Sequence[Violation]):
     """The violations of an instance known to be invalid, computed on first use.

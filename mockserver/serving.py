@@ -53,6 +53,21 @@ SPARE_FILES = 64
 STOP_GRACE_SECONDS = 3.0
 
 
+#: Hosts that only this machine can reach; any other gets a warning at start.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def warn_if_exposed(host: str) -> None:
+    """Warn on stderr when ``host`` is reachable from other machines."""
+    if host not in LOOPBACK_HOSTS:
+        print(f"northca-mock: warning: listening on {host}, not only this machine", file=sys.stderr)
+
+
+def base_url(host: str, port: int) -> str:
+    """The ``http://host:port`` a client uses (an IPv6 host in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 class ServingError(OSError):
     """The server could not start (address in use, unknown server...)."""
 
@@ -228,22 +243,6 @@ def _allows_connection_faults(app: Flask) -> bool:
 
 
 # -- granian ---------------------------------------------------------------------------------
-def _guarded(app: Flask, host: str, cross_site: CrossSite) -> Any:
-    """``app`` behind the cross-site guard (only the mock's app: not the bench baseline)."""
-    mock = app.extensions.get("northca")
-    if mock is None:
-        return app
-    from mockserver.guard import CrossSiteGuard
-
-    return CrossSiteGuard(
-        app,
-        mock.spec,
-        bound_host=host,
-        allowed_hosts=cross_site.allowed_hosts,
-        cors_origins=cross_site.cors_origins,
-    )
-
-
 def _max_body_bytes(app: Flask) -> int:
     mock = app.extensions.get("northca")
     limit: int = mock.max_body_bytes if mock is not None else 1 << 20
@@ -281,7 +280,7 @@ def _run_granian(
         raise ServingError("connection faults need --server werkzeug (granian hides the socket)")
     _check_bindable(host, port)
     mock = app.extensions.get("northca")
-    guarded = _guarded(app, host, cross_site)
+    guarded = _guarded(app, app, host, cross_site)
     bridge = WsgiOverRsgi(
         guarded,
         mock.spec if mock is not None else None,
@@ -372,7 +371,7 @@ def _run_werkzeug(
     if port:
         _check_bindable(host, port)  # werkzeug would print its own message and exit 1
     wsgi_app = _ReadBodyFirst(wsgi_app, app, limits.read_timeout)
-    wsgi_app = _guarded_wsgi(wsgi_app, app, host, cross_site)  # refuses before the body is read
+    wsgi_app = _guarded(wsgi_app, app, host, cross_site)  # refuses before the body is read
     handler = _envelope_handler(app)
     handler.timeout = limits.read_timeout  # headers, and idle keep-alive connections
     try:
@@ -396,7 +395,8 @@ def _run_werkzeug(
             signal.signal(sig, handler_)
 
 
-def _guarded_wsgi(wsgi_app: Any, app: Flask, host: str, cross_site: CrossSite) -> Any:
+def _guarded(wsgi_app: Any, app: Flask, host: str, cross_site: CrossSite) -> Any:
+    """``wsgi_app`` behind the cross-site guard (only the mock's app: not the bench baseline)."""
     mock = app.extensions.get("northca")
     if mock is None:
         return wsgi_app

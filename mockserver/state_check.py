@@ -128,13 +128,9 @@ class _DumpChecker:
     def _schema(self, schema: str, instance: Any, where: str) -> None:
         if not isinstance(instance, Mapping):
             raise DumpError(f"{where}: expected a mapping")
-        violations = self._schemas.component(schema).violations(instance)
-        if violations:
-            first = violations[0]
-            path = "".join(
-                f"[{part}]" if isinstance(part, int) else f".{part}" for part in first.path
-            )
-            raise DumpError(f"{where}{path}: {first.message}")
+        problem = self._schemas.component(schema).first_problem(instance, where)
+        if problem:
+            raise DumpError(problem)
 
 
 def _list(value: Any, where: str) -> list[Any]:

@@ -603,7 +603,7 @@ class WSGIAdapter:
         response.reason = answer.reason
         response.headers = CaseInsensitiveDict(dict(answer.headers))
         response.encoding = get_encoding_from_headers(response.headers)
-        response._content = answer.content
+        response._content = answer.body
         response.url = request.url
         response.request = request
         return response

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,11 +194,7 @@ class _WorldParser:
                 " (serve --max-mdts)"
             )
         mdts: dict[str, Mdt] = {}
-        for index, item in enumerate(value):
-            where = f"mdts[{index}]"
-            if not isinstance(item, Mapping):
-                raise WorldError(f"{where}: expected a mapping with id, owner_discord_id, info")
-            _no_unknown_keys(item, _MDT_KEYS, where)
+        for where, item in _entries(value, "mdts", _MDT_KEYS, "id, owner_discord_id, info"):
             mdt_id = _non_empty_string(item.get("id"), f"{where}.id")
             if mdt_id in mdts:
                 raise WorldError(f"{where}.id: duplicate MDT id {mdt_id!r}")
@@ -218,11 +214,7 @@ class _WorldParser:
         if not isinstance(value, list):
             raise WorldError("links: expected a list")
         links = []
-        for index, item in enumerate(value):
-            where = f"links[{index}]"
-            if not isinstance(item, Mapping):
-                raise WorldError(f"{where}: expected a mapping with mdt_id and guild_id")
-            _no_unknown_keys(item, _LINK_KEYS, where)
+        for where, item in _entries(value, "links", _LINK_KEYS, "mdt_id and guild_id"):
             mdt_id = _non_empty_string(item.get("mdt_id"), f"{where}.mdt_id")
             if mdt_id not in mdts:
                 raise WorldError(f"{where}.mdt_id: unknown MDT {mdt_id!r}")
@@ -273,13 +265,9 @@ class _WorldParser:
         return records
 
     def _check_schema(self, schema: str, instance: Any, where: str) -> None:
-        violations = self._schemas.component(schema).violations(instance)
-        if violations:
-            first = violations[0]
-            path = "".join(
-                f"[{part}]" if isinstance(part, int) else f".{part}" for part in first.path
-            )
-            raise WorldError(f"{where}{path}: {first.message}")
+        problem = self._schemas.component(schema).first_problem(instance, where)
+        if problem:
+            raise WorldError(problem)
 
 
 def _complete(
@@ -311,6 +299,18 @@ def _non_empty_string(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise WorldError(f"{where}: expected a non-empty string, got {value!r}")
     return value
+
+
+def _entries(
+    items: list[Any], name: str, keys: set[str], expected: str
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each item of the list ``name`` with its place, checked to be a mapping of ``keys``."""
+    for index, item in enumerate(items):
+        where = f"{name}[{index}]"
+        if not isinstance(item, Mapping):
+            raise WorldError(f"{where}: expected a mapping with {expected}")
+        _no_unknown_keys(item, keys, where)
+        yield where, item
 
 
 def _no_unknown_keys(item: Mapping[str, Any], allowed: set[str], where: str) -> None:

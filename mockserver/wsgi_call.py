@@ -4,20 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from mockserver.answer import Answer
 
-@dataclass(frozen=True)
-class WSGIAnswer:
-    status: int
-    reason: str
-    headers: list[tuple[str, str]]
-    content: bytes
+
+def read_all(app_iter: Iterable[bytes]) -> bytes:
+    """The whole body of a WSGI answer; the iterable is closed as WSGI requires."""
+    try:
+        return b"".join(app_iter)
+    finally:
+        close = getattr(app_iter, "close", None)
+        if close is not None:
+            close()
 
 
 def call_wsgi(
@@ -26,7 +29,7 @@ def call_wsgi(
     url: str,
     headers: Iterable[tuple[str, str]],
     body: bytes | None,
-) -> WSGIAnswer:
+) -> Answer:
     """Run ``app`` on one request (as a WSGI server would) and read its whole answer."""
     parts = urlsplit(url)
     request_headers = Headers(list(headers))
@@ -41,13 +44,8 @@ def call_wsgi(
     )
     try:
         app_iter, status, response_headers = run_wsgi_app(app, builder.get_environ())
-        try:
-            content = b"".join(app_iter)
-        finally:
-            close = getattr(app_iter, "close", None)
-            if close is not None:
-                close()
+        content = read_all(app_iter)
     finally:
         builder.close()
     code, _space, reason = status.partition(" ")
-    return WSGIAnswer(int(code), reason, list(response_headers.items()), content)
+    return Answer(int(code), reason, list(response_headers.items()), content)

@@ -272,6 +272,17 @@ def _dechunk(data: bytes) -> bytes:
     return out
 
 
+def serve_and_exit(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run ``northca-mock serve --port 0 ARGS`` for an answer at start (a refusal, exit 2)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

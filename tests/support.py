@@ -4,28 +4,70 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-PARTNER_KEY = "test-key"
-PARTNER_NAME = "Test Partner"
-GUILD_ID = "123456789012345678"
-OTHER_GUILD_ID = "876543210987654321"
-ACTOR_ID = "222222222222222222"
-MDT_ID = "0c7f6a0c-2c4f-4f44-b16a-2b6b8d8fe2c2"
-UNLINKED_MDT_ID = "9b1d3f2e-5a47-4c8e-9f10-2d6c7b8a9e01"
-UNLINKED_MDT_OWNER_ID = "333333333333333333"
-LINK_REQUEST_TTL_SECONDS = 900
+
+@dataclass(frozen=True)
+class DefaultWorld:
+    """The partner, guild, actor and MDTs of the default world (``default_world.json``)."""
+
+    partner_key: str = "test-key"
+    partner_name: str = "Test Partner"
+    guild_id: str = "123456789012345678"
+    other_guild_id: str = "876543210987654321"
+    actor_id: str = "222222222222222222"
+    mdt_id: str = "0c7f6a0c-2c4f-4f44-b16a-2b6b8d8fe2c2"
+    unlinked_mdt_id: str = "9b1d3f2e-5a47-4c8e-9f10-2d6c7b8a9e01"
+    unlinked_mdt_owner_id: str = "333333333333333333"
+    link_request_ttl_seconds: int = 900
+
+
+DEFAULT = DefaultWorld()
+#: Path parameters filled so that the MDT is linked and the rest is unknown.
+PATH_VALUES = {
+    "mdtId": DEFAULT.mdt_id,
+    "guildId": DEFAULT.guild_id,
+    "id": "00000000-0000-4000-8000-000000000000",
+    "callId": "no-such-call",
+    "unitId": "no-such-unit",
+}
+
+
+def filled_path(template: str, **values: str) -> str:
+    """``template`` with its ``{name}`` parameters from ``values``, else from PATH_VALUES."""
+    for name, value in {**PATH_VALUES, **values}.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+#: Error strings of the MDT link flow, as the spec documents them.
+NOT_FOUND = "Link request not found"
+NOT_OWNER = "Only the MDT owner can do this"
+EXPIRED = "Link request expired"
+ALREADY_DENIED = "Link request already denied"
+ALREADY_APPROVED = "Link request already approved"
+NOT_LINKED = "MDT not linked to this guild"
+#: An active unit's body, as a client sends it.
+ADAM_12 = {
+    "id": "ADAM-12",
+    "officer_name": "B. Bubbleton",
+    "officer_badge": "512",
+    "department": "Patrol",
+    "rank": "PO",
+    "status": "10-8",
+}
 
 
 def auth_headers(
     *,
-    key: str | None = PARTNER_KEY,
-    guild: str | None = GUILD_ID,
-    actor: str | None = ACTOR_ID,
+    key: str | None = DEFAULT.partner_key,
+    guild: str | None = DEFAULT.guild_id,
+    actor: str | None = DEFAULT.actor_id,
 ) -> dict[str, str]:
     """Headers of a partner request; pass None to leave one out."""
     headers = {"x-partner-key": key, "x-discord-guild": guild, "x-discord-actor": actor}
@@ -113,12 +155,14 @@ def world(
     *mdts: dict[str, Any],
     links: list[dict[str, Any]] | None = None,
     partner_keys: dict[str, str] | None = None,
-    ttl: int = LINK_REQUEST_TTL_SECONDS,
+    ttl: int = DEFAULT.link_request_ttl_seconds,
     **more: Any,
 ) -> dict[str, Any]:
     """A world document: the default partner key unless ``partner_keys``, these MDTs and links."""
     return {
-        "partner_keys": {PARTNER_KEY: PARTNER_NAME} if partner_keys is None else partner_keys,
+        "partner_keys": {DEFAULT.partner_key: DEFAULT.partner_name}
+        if partner_keys is None
+        else partner_keys,
         "link_request_ttl_seconds": ttl,
         "mdts": list(mdts),
         "links": links or [],
@@ -126,16 +170,16 @@ def world(
     }
 
 
-def link(mdt_id: str, guild_id: str = GUILD_ID, **more: str) -> dict[str, Any]:
+def link(mdt_id: str, guild_id: str = DEFAULT.guild_id, **more: str) -> dict[str, Any]:
     return {"mdt_id": mdt_id, "guild_id": guild_id, **more}
 
 
 def link_both_default_mdts(client: Any) -> None:
     """Replace the world with one where both default MDTs are linked to the default guild."""
     both = world(
-        world_mdt(MDT_ID, ACTOR_ID, "A"),
-        world_mdt(UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, "B"),
-        links=[link(MDT_ID), link(UNLINKED_MDT_ID)],
+        world_mdt(DEFAULT.mdt_id, DEFAULT.actor_id, "A"),
+        world_mdt(DEFAULT.unlinked_mdt_id, DEFAULT.unlinked_mdt_owner_id, "B"),
+        links=[link(DEFAULT.mdt_id), link(DEFAULT.unlinked_mdt_id)],
     )
     ok_data(client.post("/__mock/world", json=both))
 

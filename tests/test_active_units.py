@@ -8,9 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.support import (
-    ACTOR_ID,
+    ADAM_12,
+    DEFAULT,
     ISO_MS_Z,
-    MDT_ID,
     advance_clock,
     auth_headers,
     error_of,
@@ -21,7 +21,7 @@ from tests.support import (
     set_clock,
 )
 
-UNITS = f"/mdts/{MDT_ID}/units/active"
+UNITS = f"/mdts/{DEFAULT.mdt_id}/units/active"
 OTHER_ACTOR = "444444444444444444"
 UNIT_FIELDS = {
     "id",
@@ -37,14 +37,6 @@ UNIT_FIELDS = {
     "created_at",
 }
 STRING_FIELDS = ("officer_name", "officer_badge", "department", "rank", "status")
-ADAM = {
-    "id": "ADAM-12",
-    "officer_name": "B. Bubbleton",
-    "officer_badge": "512",
-    "department": "Patrol",
-    "rank": "PO",
-    "status": "10-8",
-}
 LINCOLN = {
     "id": "LINCOLN-3",
     "officer_name": "A. Smith",
@@ -54,7 +46,7 @@ LINCOLN = {
     "status": "10-7",
 }
 # The UpsertActiveUnitsBody example of seed 002, exactly.
-SEED_EXAMPLE = {"units": [ADAM, LINCOLN]}
+SEED_EXAMPLE = {"units": [ADAM_12, LINCOLN]}
 
 EXPECTED_UNITS = "Expected { units: [...] }"
 MISSING_ID = "Each unit must include a non-empty id"
@@ -62,7 +54,7 @@ DUPLICATE_ID = "Duplicate unit id in request body"
 
 
 def _events(client: FlaskClient) -> list[dict[str, Any]]:
-    events = mock_state(client)["mdts"][MDT_ID]["events"]
+    events = mock_state(client)["mdts"][DEFAULT.mdt_id]["events"]
     assert isinstance(events, list)
     return events
 
@@ -91,15 +83,15 @@ def test_seed_example_inserts_both_units_in_request_order(client, headers):
     after = mock_now(client)
 
     assert [u["id"] for u in units] == ["ADAM-12", "LINCOLN-3"]
-    for sent, unit in zip([ADAM, LINCOLN], units, strict=True):
+    for sent, unit in zip([ADAM_12, LINCOLN], units, strict=True):
         assert set(unit) == UNIT_FIELDS
         assert ISO_MS_Z.match(unit["updated_at"]), unit
         assert before <= unit["updated_at"] <= after
         assert unit == {
             **sent,
-            "mdt_code": MDT_ID,
+            "mdt_code": DEFAULT.mdt_id,
             "last_seen": unit["updated_at"],
-            "created_by_discord_id": ACTOR_ID,
+            "created_by_discord_id": DEFAULT.actor_id,
             "updated_at": unit["updated_at"],
             "created_at": unit["updated_at"],
         }
@@ -107,7 +99,7 @@ def test_seed_example_inserts_both_units_in_request_order(client, headers):
 
 
 def test_response_follows_request_order(client, headers):
-    units = _upsert(client, headers, {"units": [LINCOLN, {"id": "ZULU-9"}, ADAM]})
+    units = _upsert(client, headers, {"units": [LINCOLN, {"id": "ZULU-9"}, ADAM_12]})
     assert [u["id"] for u in units] == ["LINCOLN-3", "ZULU-9", "ADAM-12"]
 
 
@@ -124,7 +116,7 @@ def test_insert_stores_absent_and_null_fields_as_empty_strings(client, headers):
 
 
 def test_insert_without_actor_sets_created_by_discord_id_null(client):
-    (unit,) = _upsert(client, auth_headers(actor=None), {"units": [ADAM]})
+    (unit,) = _upsert(client, auth_headers(actor=None), {"units": [ADAM_12]})
     assert unit["created_by_discord_id"] is None
 
 
@@ -141,14 +133,14 @@ def test_second_upsert_replaces_the_unit_and_keeps_creation_fields(client, heade
 
     assert adam == {
         "id": "ADAM-12",
-        "mdt_code": MDT_ID,
+        "mdt_code": DEFAULT.mdt_id,
         "officer_name": "",
         "officer_badge": "",
         "department": "",
         "rank": "",
         "status": "10-7",
         "last_seen": adam["updated_at"],
-        "created_by_discord_id": ACTOR_ID,
+        "created_by_discord_id": DEFAULT.actor_id,
         "updated_at": adam["updated_at"],
         "created_at": first["ADAM-12"]["created_at"],
     }
@@ -160,14 +152,14 @@ def test_second_upsert_replaces_the_unit_and_keeps_creation_fields(client, heade
 
 
 def test_second_upsert_without_actor_keeps_created_by_discord_id(client, headers):
-    _upsert(client, headers, {"units": [ADAM]})
-    (adam,) = _upsert(client, auth_headers(actor=None), {"units": [ADAM]})
-    assert adam["created_by_discord_id"] == ACTOR_ID
+    _upsert(client, headers, {"units": [ADAM_12]})
+    (adam,) = _upsert(client, auth_headers(actor=None), {"units": [ADAM_12]})
+    assert adam["created_by_discord_id"] == DEFAULT.actor_id
 
 
 def test_upsert_leaves_units_not_in_the_request_untouched(client, headers):
     set_clock(client)
-    first = _by_id(_upsert(client, headers, {"units": [ADAM, LINCOLN, {"id": "KING-1"}]}))
+    first = _by_id(_upsert(client, headers, {"units": [ADAM_12, LINCOLN, {"id": "KING-1"}]}))
     advance_clock(client, 10)
     (boy,) = _upsert(client, headers, {"units": [{"id": "BOY-7", "status": "10-8"}]})
     listed = _by_id(_list(client, headers))
@@ -212,50 +204,58 @@ def test_upsert_with_bad_json_is_invalid_json(client, headers, data, content_typ
 # shape of the body, then id presence, then duplicates, then the rest of each item.
 UPSERT_ERRORS = [
     pytest.param([], EXPECTED_UNITS, id="body-array"),
-    pytest.param([ADAM], EXPECTED_UNITS, id="body-array-of-units"),
+    pytest.param([ADAM_12], EXPECTED_UNITS, id="body-array-of-units"),
     pytest.param("units", EXPECTED_UNITS, id="body-string"),
     pytest.param(5, EXPECTED_UNITS, id="body-number"),
     pytest.param({}, EXPECTED_UNITS, id="units-missing"),
-    pytest.param({"unit": [ADAM]}, EXPECTED_UNITS, id="units-misspelt"),
+    pytest.param({"unit": [ADAM_12]}, EXPECTED_UNITS, id="units-misspelt"),
     pytest.param({"units": None}, EXPECTED_UNITS, id="units-null"),
-    pytest.param({"units": ADAM}, EXPECTED_UNITS, id="units-object"),
+    pytest.param({"units": ADAM_12}, EXPECTED_UNITS, id="units-object"),
     pytest.param({"units": "ADAM-12"}, EXPECTED_UNITS, id="units-string"),
-    pytest.param({"units": [ADAM], "extra": 1}, EXPECTED_UNITS, id="extra-top-level-key"),
+    pytest.param({"units": [ADAM_12], "extra": 1}, EXPECTED_UNITS, id="extra-top-level-key"),
     pytest.param({"units": ["ADAM-12"]}, EXPECTED_UNITS, id="item-string"),
-    pytest.param({"units": [ADAM, None]}, EXPECTED_UNITS, id="item-null"),
-    pytest.param({"units": [[ADAM]]}, EXPECTED_UNITS, id="item-array"),
+    pytest.param({"units": [ADAM_12, None]}, EXPECTED_UNITS, id="item-null"),
+    pytest.param({"units": [[ADAM_12]]}, EXPECTED_UNITS, id="item-array"),
     pytest.param({"units": [{"officer_name": "B. Bubbleton"}]}, MISSING_ID, id="id-missing"),
     pytest.param({"units": [{"id": ""}]}, MISSING_ID, id="id-empty"),
     pytest.param({"units": [{"id": None}]}, MISSING_ID, id="id-null"),
     pytest.param({"units": [{"id": 12}]}, MISSING_ID, id="id-int"),
     pytest.param({"units": [{"id": ["ADAM-12"]}]}, MISSING_ID, id="id-array"),
-    pytest.param({"units": [ADAM, {"id": ""}]}, MISSING_ID, id="second-id-empty"),
-    pytest.param({"units": [ADAM, ADAM]}, DUPLICATE_ID, id="duplicate"),
-    pytest.param({"units": [ADAM, LINCOLN, {"id": "ADAM-12"}]}, DUPLICATE_ID, id="dup-later"),
-    pytest.param({"units": [{**ADAM, "foo": 1}]}, EXPECTED_UNITS, id="item-unknown-key"),
-    pytest.param({"units": [{**ADAM, "mdt_code": MDT_ID}]}, EXPECTED_UNITS, id="item-mdt_code"),
-    pytest.param({"units": [{**ADAM, "rank": 3}]}, EXPECTED_UNITS, id="item-rank-int"),
-    pytest.param({"units": [{**ADAM, "status": True}]}, EXPECTED_UNITS, id="item-status-bool"),
-    pytest.param({"units": [{**ADAM, "officer_badge": 512}]}, EXPECTED_UNITS, id="item-badge-int"),
+    pytest.param({"units": [ADAM_12, {"id": ""}]}, MISSING_ID, id="second-id-empty"),
+    pytest.param({"units": [ADAM_12, ADAM_12]}, DUPLICATE_ID, id="duplicate"),
+    pytest.param({"units": [ADAM_12, LINCOLN, {"id": "ADAM-12"}]}, DUPLICATE_ID, id="dup-later"),
+    pytest.param({"units": [{**ADAM_12, "foo": 1}]}, EXPECTED_UNITS, id="item-unknown-key"),
+    pytest.param(
+        {"units": [{**ADAM_12, "mdt_code": DEFAULT.mdt_id}]}, EXPECTED_UNITS, id="item-mdt_code"
+    ),
+    pytest.param({"units": [{**ADAM_12, "rank": 3}]}, EXPECTED_UNITS, id="item-rank-int"),
+    pytest.param({"units": [{**ADAM_12, "status": True}]}, EXPECTED_UNITS, id="item-status-bool"),
+    pytest.param(
+        {"units": [{**ADAM_12, "officer_badge": 512}]}, EXPECTED_UNITS, id="item-badge-int"
+    ),
     # Two rules broken at once: the earlier check wins.
     pytest.param({"units": [{"id": ""}, "x"]}, EXPECTED_UNITS, id="shape-before-id"),
     pytest.param({"units": [{"id": ""}], "extra": 1}, EXPECTED_UNITS, id="extra-key-before-id"),
-    pytest.param({"units": [ADAM, ADAM, {"id": ""}]}, MISSING_ID, id="id-before-duplicate"),
+    pytest.param({"units": [ADAM_12, ADAM_12, {"id": ""}]}, MISSING_ID, id="id-before-duplicate"),
     pytest.param({"units": [{"id": "", "rank": 3}]}, MISSING_ID, id="id-before-item-type"),
-    pytest.param({"units": [{**ADAM, "foo": 1}, {"id": None}]}, MISSING_ID, id="id-before-key"),
-    pytest.param({"units": [{**ADAM, "foo": 1}, ADAM]}, DUPLICATE_ID, id="duplicate-before-key"),
-    pytest.param({"units": [ADAM, {**ADAM, "rank": 3}]}, DUPLICATE_ID, id="duplicate-before-type"),
+    pytest.param({"units": [{**ADAM_12, "foo": 1}, {"id": None}]}, MISSING_ID, id="id-before-key"),
+    pytest.param(
+        {"units": [{**ADAM_12, "foo": 1}, ADAM_12]}, DUPLICATE_ID, id="duplicate-before-key"
+    ),
+    pytest.param(
+        {"units": [ADAM_12, {**ADAM_12, "rank": 3}]}, DUPLICATE_ID, id="duplicate-before-type"
+    ),
 ]
 
 
 @pytest.mark.parametrize(("body", "error"), UPSERT_ERRORS)
 def test_upsert_errors_in_documented_order_and_nothing_is_stored(client, headers, body, error):
     stored = _upsert(client, headers, {"units": [{"id": "KING-1", "status": "10-8"}]})
-    snapshot = mock_state(client)["mdts"][MDT_ID]["active_units"]
+    snapshot = mock_state(client)["mdts"][DEFAULT.mdt_id]["active_units"]
     response = client.put(UNITS, json=body, headers=headers)
     assert error_of(response) == (400, error)
     assert _list(client, headers) == stored
-    assert mock_state(client)["mdts"][MDT_ID]["active_units"] == snapshot
+    assert mock_state(client)["mdts"][DEFAULT.mdt_id]["active_units"] == snapshot
 
 
 def test_duplicate_ids_store_nothing_at_all(client, headers):
@@ -277,14 +277,14 @@ def test_ids_differing_only_in_case_are_not_duplicates(client, headers):
 
 def test_list_is_newest_updated_first(client, headers):
     set_clock(client)
-    _upsert(client, headers, {"units": [ADAM]})
+    _upsert(client, headers, {"units": [ADAM_12]})
     advance_clock(client, 1)
     _upsert(client, headers, {"units": [LINCOLN]})
     advance_clock(client, 1)
     _upsert(client, headers, {"units": [{"id": "KING-1"}]})
     assert [u["id"] for u in _list(client, headers)] == ["KING-1", "LINCOLN-3", "ADAM-12"]
     advance_clock(client, 1)
-    _upsert(client, headers, {"units": [ADAM]})
+    _upsert(client, headers, {"units": [ADAM_12]})
     assert [u["id"] for u in _list(client, headers)] == ["ADAM-12", "KING-1", "LINCOLN-3"]
 
 
@@ -335,10 +335,10 @@ def test_delete_returns_the_unit_id_and_removes_only_that_unit(client, headers):
 
 def test_delete_then_upsert_creates_afresh(client, headers):
     set_clock(client)
-    (first,) = _upsert(client, headers, {"units": [ADAM]})
+    (first,) = _upsert(client, headers, {"units": [ADAM_12]})
     ok_data(client.delete(f"{UNITS}/ADAM-12", headers=headers))
     advance_clock(client, 10)
-    (second,) = _upsert(client, auth_headers(actor=OTHER_ACTOR), {"units": [ADAM]})
+    (second,) = _upsert(client, auth_headers(actor=OTHER_ACTOR), {"units": [ADAM_12]})
     assert second["created_at"] > first["created_at"]
     assert second["created_at"] == second["updated_at"]
     assert second["created_by_discord_id"] == OTHER_ACTOR
@@ -346,7 +346,7 @@ def test_delete_then_upsert_creates_afresh(client, headers):
 
 @pytest.mark.parametrize("unit_id", ["NOPE-1", "adam-12"])
 def test_delete_unknown_unit_is_404(client, headers, unit_id):
-    stored = _upsert(client, headers, {"units": [ADAM]})
+    stored = _upsert(client, headers, {"units": [ADAM_12]})
     response = client.delete(f"{UNITS}/{unit_id}", headers=headers)
     assert error_of(response) == (404, "Unit not found")
     assert _list(client, headers) == stored
@@ -382,7 +382,7 @@ def test_panic_acknowledges_and_records_the_event(client, headers, kwargs, addre
             "unit_id": "ADAM-12",
             "address": address,
             "ts": data["ts"],
-            "actor": ACTOR_ID,
+            "actor": DEFAULT.actor_id,
         }
     ]
     assert _by_id(_list(client, headers)) == _by_id(stored)
@@ -390,7 +390,7 @@ def test_panic_acknowledges_and_records_the_event(client, headers, kwargs, addre
 
 def test_panic_does_not_change_the_unit_or_the_list_order(client, headers):
     set_clock(client)
-    _upsert(client, headers, {"units": [ADAM]})
+    _upsert(client, headers, {"units": [ADAM_12]})
     advance_clock(client, 1)
     _upsert(client, headers, {"units": [LINCOLN]})
     listed = _list(client, headers)
@@ -418,7 +418,7 @@ def test_panic_events_accumulate_with_actor(client, headers):
             "unit_id": "ADAM-12",
             "address": None,
             "ts": first["ts"],
-            "actor": ACTOR_ID,
+            "actor": DEFAULT.actor_id,
         },
         {
             "type": "panic",
@@ -431,7 +431,7 @@ def test_panic_events_accumulate_with_actor(client, headers):
 
 
 def test_panic_ts_follows_the_mock_clock(client, headers):
-    _upsert(client, headers, {"units": [ADAM]})
+    _upsert(client, headers, {"units": [ADAM_12]})
     set_clock(client, "2031-07-04T12:00:00.000Z")
     data = ok_data(client.post(f"{UNITS}/ADAM-12/panic", json={}, headers=headers))
     assert data["ts"].startswith("2031-07-04T12:00:")
@@ -450,7 +450,7 @@ def test_panic_ts_follows_the_mock_clock(client, headers):
     ids=["unknown-key", "address-plus-unknown", "address-int", "address-array", "array", "string"],
 )
 def test_panic_with_invalid_body_is_invalid_request_body(client, headers, body):
-    _upsert(client, headers, {"units": [ADAM]})
+    _upsert(client, headers, {"units": [ADAM_12]})
     response = client.post(f"{UNITS}/ADAM-12/panic", json=body, headers=headers)
     assert error_of(response) == (400, "Invalid request body")
     assert _events(client) == []
@@ -462,7 +462,7 @@ def test_panic_with_invalid_body_is_invalid_request_body(client, headers, body):
     ids=["truncated", "text-plain"],
 )
 def test_panic_with_unparseable_body_is_invalid_json(client, headers, data, content_type):
-    _upsert(client, headers, {"units": [ADAM]})
+    _upsert(client, headers, {"units": [ADAM_12]})
     response = client.post(
         f"{UNITS}/ADAM-12/panic", data=data, content_type=content_type, headers=headers
     )
@@ -472,14 +472,14 @@ def test_panic_with_unparseable_body_is_invalid_json(client, headers, data, cont
 
 @pytest.mark.parametrize("kwargs", [{"json": {}}, {}], ids=["empty-object", "no-body"])
 def test_panic_unknown_unit_is_404_and_records_nothing(client, headers, kwargs):
-    _upsert(client, headers, {"units": [ADAM]})
+    _upsert(client, headers, {"units": [ADAM_12]})
     response = client.post(f"{UNITS}/NOPE-1/panic", headers=headers, **kwargs)
     assert error_of(response) == (404, "Unit not found")
     assert _events(client) == []
 
 
 def test_panic_on_deleted_unit_is_404(client, headers):
-    _upsert(client, headers, {"units": [ADAM]})
+    _upsert(client, headers, {"units": [ADAM_12]})
     ok_data(client.delete(f"{UNITS}/ADAM-12", headers=headers))
     response = client.post(f"{UNITS}/ADAM-12/panic", json={}, headers=headers)
     assert error_of(response) == (404, "Unit not found")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from mockserver.testing import INPROCESS_URL, NorthcaMock
-from tests.support import MDT_ID, PARTNER_KEY
+from tests.support import DEFAULT
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["pytester"]
@@ -97,7 +97,7 @@ async def test_a_namespace_async_client_sends_its_namespace(northca_inprocess: N
     team = northca_inprocess.namespace("bots")
     async with team.async_client(headers=northca_inprocess.headers) as client:
         assert client.headers["x-mock-namespace"] == "bots"
-        assert (await client.get(f"/mdts/{MDT_ID}/calls")).status_code == 200
+        assert (await client.get(f"/mdts/{DEFAULT.mdt_id}/calls")).status_code == 200
     assert team.requests.operation_ids == ["listCalls"]
     assert northca_inprocess.requests.operation_ids == []
 
@@ -105,7 +105,7 @@ async def test_a_namespace_async_client_sends_its_namespace(northca_inprocess: N
 async def test_async_client_over_the_socket(northca_mock: NorthcaMock) -> None:
     async with northca_mock.async_client(headers=northca_mock.headers) as client:
         assert str(client.base_url) == northca_mock.url
-        assert (await client.get(f"/v1/mdts/{MDT_ID}")).status_code == 200
+        assert (await client.get(f"/v1/mdts/{DEFAULT.mdt_id}")).status_code == 200
     northca_mock.requests.assert_called("getMdtInfo", times=1, status=200)
 
 
@@ -122,7 +122,7 @@ async def test_aiohttp_reaches_the_mock_at_its_url(northca_mock: NorthcaMock) ->
             assert (r.status, (await r.json())["error"]) == (401, "Unauthorized")
     assert [s["officer_name"] for s in shifts] == ["B. Bubbleton"]
     (listing,) = mock.requests.calls("listShifts", query={"department": "Patrol"})
-    assert listing["headers"]["x-partner-key"] == "[redacted]" != PARTNER_KEY
+    assert listing["headers"]["x-partner-key"] == "[redacted]" != DEFAULT.partner_key
     (unauthorized,) = mock.requests.calls(status=401)
     assert json.loads(unauthorized["response"]["body"]) == {"ok": False, "error": "Unauthorized"}
 

@@ -12,10 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.support import (
-    ACTOR_ID,
+    DEFAULT,
     ISO_MS_Z,
-    MDT_ID,
-    UNLINKED_MDT_ID,
     advance_clock,
     auth_headers,
     body_schema,
@@ -30,7 +28,7 @@ from tests.support import (
     set_clock,
 )
 
-CALLS = f"/mdts/{MDT_ID}/calls"
+CALLS = f"/mdts/{DEFAULT.mdt_id}/calls"
 #: The fields updateCall applies: the ones its body schema declares.
 PATCHABLE = tuple(body_schema("updateCall")["properties"])
 EXAMPLE = request_example("createCall")
@@ -134,7 +132,7 @@ def test_patch_by_other_or_no_actor_keeps_created_by_discord_id(client, headers)
             f"{CALLS}/{call['id']}", json={"status": "closed"}, headers=auth_headers(actor=None)
         )
     )
-    assert updated["created_by_discord_id"] == ACTOR_ID
+    assert updated["created_by_discord_id"] == DEFAULT.actor_id
     again = ok_data(
         client.patch(
             f"{CALLS}/{call['id']}",
@@ -142,7 +140,7 @@ def test_patch_by_other_or_no_actor_keeps_created_by_discord_id(client, headers)
             headers=auth_headers(actor="444444444444444444"),
         )
     )
-    assert again["created_by_discord_id"] == ACTOR_ID
+    assert again["created_by_discord_id"] == DEFAULT.actor_id
 
 
 @pytest.mark.parametrize(
@@ -214,7 +212,9 @@ def test_patch_call_of_another_mdt_is_404(client, headers):
     link_both_default_mdts(client)
     call = _create(client, headers, EXAMPLE)
     response = client.patch(
-        f"/mdts/{UNLINKED_MDT_ID}/calls/{call['id']}", json={"status": "closed"}, headers=headers
+        f"/mdts/{DEFAULT.unlinked_mdt_id}/calls/{call['id']}",
+        json={"status": "closed"},
+        headers=headers,
     )
     assert error_of(response) == (404, "Call not found")
     assert _list(client, headers) == [call]

@@ -9,9 +9,9 @@ import requests
 
 from mockserver import create_app
 from tests.live import LiveMock, LiveMockError
-from tests.support import MDT_ID, auth_headers
+from tests.support import DEFAULT, auth_headers
 
-SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
 OFF = (
     "faults: connection faults are off (start the mock with --allow-connection-faults"
     " --server werkzeug)"
@@ -39,7 +39,7 @@ def test_planned_connection_fault_breaks_the_connection_and_nothing_else(
     with pytest.raises(requests.ConnectionError):
         requests.get(live.url + SHIFTS, headers=auth_headers(), timeout=5)
     # Other operations answer, the server keeps serving, and the journal says what happened.
-    assert requests.get(live.url + f"/mdts/{MDT_ID}", headers=auth_headers(), timeout=5).ok
+    assert requests.get(live.url + f"/mdts/{DEFAULT.mdt_id}", headers=auth_headers(), timeout=5).ok
     journal = live.get("/__mock/requests").json()["data"]
     assert [(e["operation_id"], e["status"], e.get("connection_fault")) for e in journal] == [
         ("listShifts", 0, kind),

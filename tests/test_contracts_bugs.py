@@ -9,17 +9,9 @@ from contracts import Auth, CheckOptions, HttpTarget, WsgiTarget, rules, run_che
 from mockserver import create_app
 from mockserver.bugs import BUGS
 from mockserver.threaded import served
-from tests.support import (
-    ACTOR_ID,
-    GUILD_ID,
-    MDT_ID,
-    OTHER_GUILD_ID,
-    PARTNER_KEY,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
-)
+from tests.support import DEFAULT
 
-AUTH = Auth(PARTNER_KEY, GUILD_ID, MDT_ID, actor=ACTOR_ID)
+AUTH = Auth(DEFAULT.partner_key, DEFAULT.guild_id, DEFAULT.mdt_id, actor=DEFAULT.actor_id)
 
 #: Planted bug -> the rule the contracts must report.
 EXPECTED_RULE = {
@@ -123,13 +115,13 @@ def test_link_state_machine_passes_over_http_and_restores_the_link() -> None:
             seed=11,
             include_destructive=True,
             stages=("stateful",),
-            second_mdt=UNLINKED_MDT_ID,
+            second_mdt=DEFAULT.unlinked_mdt_id,
         )
         result = run_check(target, options)
         assert result.ok, "\n".join(f.summary() for f in result.failures)
         links = next(c for c in result.checks if c.name == "stateful.links")
         assert not links.skipped and links.requests > 0
-        info = target.send("GET", f"/mdts/{UNLINKED_MDT_ID}", headers=AUTH.headers())
+        info = target.send("GET", f"/mdts/{DEFAULT.unlinked_mdt_id}", headers=AUTH.headers())
         assert info.status == 403, info.received()
 
 
@@ -141,9 +133,12 @@ def test_link_state_machine_needs_include_destructive() -> None:
 
 
 def _link_second_mdt_to_other_guild(target: WsgiTarget) -> None:
-    headers = {**AUTH.headers(guild=OTHER_GUILD_ID), "x-discord-actor": UNLINKED_MDT_OWNER_ID}
+    headers = {
+        **AUTH.headers(guild=DEFAULT.other_guild_id),
+        "x-discord-actor": DEFAULT.unlinked_mdt_owner_id,
+    }
     made = target.send(
-        "POST", "/link-requests", headers=headers, json_body={"mdt_id": UNLINKED_MDT_ID}
+        "POST", "/link-requests", headers=headers, json_body={"mdt_id": DEFAULT.unlinked_mdt_id}
     )
     assert made.status == 201, made.received()
     path = f"/link-requests/{made.data['id']}/confirm"
@@ -161,13 +156,13 @@ def test_other_guild_is_the_one_given(bugs: tuple[str, ...], ok: bool) -> None:
         include_destructive=True,
         stages=("workflows",),
         workflows=["isolation.other-guild"],
-        other_guild=OTHER_GUILD_ID,
+        other_guild=DEFAULT.other_guild_id,
     )
     result = run_check(target, options)
     assert result.ok is ok, result.failures
     if not ok:
         assert {f.rule for f in result.failures} == {rules.ISOLATION_GUILD_LIST.name}
-        assert f"guild {OTHER_GUILD_ID}'s MDTs" in result.failures[0].expected
+        assert f"guild {DEFAULT.other_guild_id}'s MDTs" in result.failures[0].expected
 
 
 def test_second_mdt_flags_drive_isolation_and_the_link_machine_without_a_clock() -> None:
@@ -179,8 +174,8 @@ def test_second_mdt_flags_drive_isolation_and_the_link_machine_without_a_clock()
         stages=("workflows", "stateful"),
         workflows=["isolation.second-mdt"],
         clock_control=False,
-        second_mdt=UNLINKED_MDT_ID,
-        second_owner=UNLINKED_MDT_OWNER_ID,
+        second_mdt=DEFAULT.unlinked_mdt_id,
+        second_owner=DEFAULT.unlinked_mdt_owner_id,
     )
     target = WsgiTarget(create_app())
     result = run_check(target, options)
@@ -188,7 +183,7 @@ def test_second_mdt_flags_drive_isolation_and_the_link_machine_without_a_clock()
     ran = {c.name: c for c in result.checks}
     assert not ran["isolation.second-mdt"].skipped and not ran["stateful.links"].skipped
     assert ran["isolation.second-mdt"].requests > 40
-    info = target.send("GET", f"/mdts/{UNLINKED_MDT_ID}", headers=AUTH.headers())
+    info = target.send("GET", f"/mdts/{DEFAULT.unlinked_mdt_id}", headers=AUTH.headers())
     assert info.status == 403, info.received()
 
 
@@ -212,7 +207,7 @@ def test_read_back_tolerates_records_sliding_into_a_full_page() -> None:
     target = WsgiTarget(create_app())
     for batch in range(3):
         units = [{"id": f"fill-{batch}-{n}"} for n in range(50)]
-        ex = target.send("PUT", f"/mdts/{MDT_ID}/units/active", headers=AUTH.headers(),
+        ex = target.send("PUT", f"/mdts/{DEFAULT.mdt_id}/units/active", headers=AUTH.headers(),
                          json_body={"units": units})  # fmt: skip
         assert ex.status == 200, ex.received()
     options = CheckOptions(

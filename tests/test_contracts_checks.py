@@ -16,9 +16,9 @@ from contracts.reporters import ConsoleReporter
 from contracts.runner import NOT_SERVED
 from contracts.spec import ContractSpec
 from mockserver import create_app
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY
+from tests.support import DEFAULT
 
-AUTH = Auth(PARTNER_KEY, GUILD_ID, MDT_ID, actor=ACTOR_ID)
+AUTH = Auth(DEFAULT.partner_key, DEFAULT.guild_id, DEFAULT.mdt_id, actor=DEFAULT.actor_id)
 SPEC = ContractSpec()
 
 
@@ -67,7 +67,7 @@ def test_a_non_json_answer_breaks_envelope_json_even_outside_the_operations() ->
 
 
 def test_a_success_without_ok_breaks_envelope_success() -> None:
-    assert broken(exchange(200, {"data": {"mdt_id": MDT_ID}})) == ["envelope.success"]
+    assert broken(exchange(200, {"data": {"mdt_id": DEFAULT.mdt_id}})) == ["envelope.success"]
 
 
 def test_error_documented_is_registered_but_not_run_by_default() -> None:

@@ -16,15 +16,15 @@ from contracts.redact import PLACEHOLDER, Redactor
 from contracts.target import Exchange
 from mockserver import create_app
 from mockserver.threaded import served
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY
+from tests.support import DEFAULT
 
-AUTH = Auth(PARTNER_KEY, GUILD_ID, MDT_ID, actor=ACTOR_ID)
+AUTH = Auth(DEFAULT.partner_key, DEFAULT.guild_id, DEFAULT.mdt_id, actor=DEFAULT.actor_id)
 
 
 def args(url: str, *extra: str) -> list[str]:
     return [
-        "check", "--url", url, "--partner-key", PARTNER_KEY, "--guild", GUILD_ID,
-        "--mdt", MDT_ID, "--actor", ACTOR_ID, "--seed", "5", *extra,
+        "check", "--url", url, "--partner-key", DEFAULT.partner_key, "--guild", DEFAULT.guild_id,
+        "--mdt", DEFAULT.mdt_id, "--actor", DEFAULT.actor_id, "--seed", "5", *extra,
     ]  # fmt: skip
 
 
@@ -55,7 +55,7 @@ def test_key_is_in_no_output_of_a_failing_run(
     assert f'-H "x-partner-key: {PLACEHOLDER}"' in out
     written = [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) == 4  # j.xml, junit.xml, coverage.md, coverage.json
-    assert all(PARTNER_KEY not in text for text in [out, err, *written])
+    assert all(DEFAULT.partner_key not in text for text in [out, err, *written])
     assert PLACEHOLDER in (tmp_path / "j.xml").read_text()
 
 
@@ -104,7 +104,9 @@ def test_dying_target_exits_2_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def vanish(*_: Any, **__: Any) -> None:
-        raise TargetUnreachable(f"cannot reach it; key {PARTNER_KEY}\nduring workflows auth")
+        raise TargetUnreachable(
+            f"cannot reach it; key {DEFAULT.partner_key}\nduring workflows auth"
+        )
 
     monkeypatch.setattr("contracts.cli.run_check", vanish)
     assert main(args("http://127.0.0.1:9")) == 2

@@ -14,13 +14,13 @@ from contracts import rules
 from contracts.cli import main
 from mockserver import create_app
 from mockserver.threaded import served
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY
+from tests.support import DEFAULT
 
 
 def args(url: str, *extra: str) -> list[str]:
     return [
-        "check", "--url", url, "--partner-key", PARTNER_KEY, "--guild", GUILD_ID,
-        "--mdt", MDT_ID, "--actor", ACTOR_ID, "--seed", "5", *extra,
+        "check", "--url", url, "--partner-key", DEFAULT.partner_key, "--guild", DEFAULT.guild_id,
+        "--mdt", DEFAULT.mdt_id, "--actor", DEFAULT.actor_id, "--seed", "5", *extra,
     ]  # fmt: skip
 
 
@@ -76,7 +76,7 @@ def test_refused_key_and_bad_usage_exit_2(
     mock_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad_key = args(mock_url)
-    bad_key[bad_key.index(PARTNER_KEY)] = "nope"
+    bad_key[bad_key.index(DEFAULT.partner_key)] = "nope"
     assert main(bad_key) == 2
     assert "refuses" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:

@@ -20,9 +20,9 @@ from contracts.strategies import (
     unit_batches,
 )
 from mockserver import create_app
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY
+from tests.support import DEFAULT
 
-AUTH = Auth(PARTNER_KEY, GUILD_ID, MDT_ID, actor=ACTOR_ID)
+AUTH = Auth(DEFAULT.partner_key, DEFAULT.guild_id, DEFAULT.mdt_id, actor=DEFAULT.actor_id)
 
 
 @pytest.fixture(scope="module")

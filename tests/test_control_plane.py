@@ -9,14 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.support import (
-    ACTOR_ID,
-    GUILD_ID,
+    DEFAULT,
     ISO_MS_Z,
-    MDT_ID,
-    PARTNER_KEY,
-    PARTNER_NAME,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
     auth_headers,
     error_of,
     link,
@@ -60,31 +54,18 @@ def _new_world() -> dict[str, Any]:
 
 def _make_changes(client: FlaskClient) -> None:
     """Touch every part of the state: records, events, link requests, links, clock, journal."""
-    response = client.post(
-        f"/mdts/{MDT_ID}/shifts", json={"officer_name": "B. Bubbleton"}, headers=auth_headers()
+    mdt, headers = f"/mdts/{DEFAULT.mdt_id}", auth_headers()
+    ok_data(
+        client.post(f"{mdt}/shifts", json={"officer_name": "B. Bubbleton"}, headers=headers), 201
     )
-    assert response.status_code == 201, response.get_json()
-    response = client.put(
-        f"/mdts/{MDT_ID}/units/active", json={"units": [{"id": "ADAM-12"}]}, headers=auth_headers()
-    )
-    assert response.status_code == 200, response.get_json()
-    response = client.post(
-        f"/mdts/{MDT_ID}/units/active/ADAM-12/panic",
-        json={"address": "67 Mango Place"},
-        headers=auth_headers(),
-    )
-    assert response.status_code == 200, response.get_json()
-    response = client.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
-    )
-    assert response.status_code == 201, response.get_json()
-    response = client.post(
-        f"/link-requests/{response.get_json()['data']['id']}/confirm",
-        headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID),
-    )
-    assert response.status_code == 200, response.get_json()
-    response = client.post(f"/mdts/{MDT_ID}/unlink", headers=auth_headers())
-    assert response.status_code == 200, response.get_json()
+    ok_data(client.put(f"{mdt}/units/active", json={"units": [{"id": "ADAM-12"}]}, headers=headers))
+    panic = {"address": "67 Mango Place"}
+    ok_data(client.post(f"{mdt}/units/active/ADAM-12/panic", json=panic, headers=headers))
+    request = {"mdt_id": DEFAULT.unlinked_mdt_id}
+    request_id = ok_data(client.post("/link-requests", json=request, headers=headers), 201)["id"]
+    owner = auth_headers(actor=DEFAULT.unlinked_mdt_owner_id)
+    ok_data(client.post(f"/link-requests/{request_id}/confirm", headers=owner))
+    ok_data(client.post(f"{mdt}/unlink", headers=headers))
     ok_data(_clock(client, {"advance_seconds": 86_400}))
 
 
@@ -108,13 +89,13 @@ def test_state_of_the_default_world(client: FlaskClient) -> None:
         "link_request_id",
         "linked_at",
     }
-    assert link["partner"] == PARTNER_NAME
-    assert link["guild_id"] == GUILD_ID
-    assert link["mdt_id"] == MDT_ID
-    assert link["owner_discord_id"] == ACTOR_ID
+    assert link["partner"] == DEFAULT.partner_name
+    assert link["guild_id"] == DEFAULT.guild_id
+    assert link["mdt_id"] == DEFAULT.mdt_id
+    assert link["owner_discord_id"] == DEFAULT.actor_id
     assert ISO_MS_Z.match(link["linked_at"])
     assert state["link_requests"] == []
-    assert set(state["mdts"]) == {MDT_ID, UNLINKED_MDT_ID}
+    assert set(state["mdts"]) == {DEFAULT.mdt_id, DEFAULT.unlinked_mdt_id}
     for mdt_id, records in state["mdts"].items():
         assert set(records) == RECORD_KINDS, mdt_id
         assert all(records[kind] == [] for kind in RECORD_KINDS), mdt_id
@@ -122,20 +103,24 @@ def test_state_of_the_default_world(client: FlaskClient) -> None:
 
 def test_state_shows_records_and_events(client: FlaskClient) -> None:
     response = client.post(
-        f"/mdts/{MDT_ID}/shifts", json={"officer_name": "B. Bubbleton"}, headers=auth_headers()
+        f"/mdts/{DEFAULT.mdt_id}/shifts",
+        json={"officer_name": "B. Bubbleton"},
+        headers=auth_headers(),
     )
     shift = ok_data(response, 201)
     client.put(
-        f"/mdts/{MDT_ID}/units/active", json={"units": [{"id": "ADAM-12"}]}, headers=auth_headers()
+        f"/mdts/{DEFAULT.mdt_id}/units/active",
+        json={"units": [{"id": "ADAM-12"}]},
+        headers=auth_headers(),
     )
     panic = ok_data(
         client.post(
-            f"/mdts/{MDT_ID}/units/active/ADAM-12/panic",
+            f"/mdts/{DEFAULT.mdt_id}/units/active/ADAM-12/panic",
             json={"address": "67 Mango Place"},
             headers=auth_headers(),
         )
     )
-    records = mock_state(client)["mdts"][MDT_ID]
+    records = mock_state(client)["mdts"][DEFAULT.mdt_id]
     assert records["shifts"] == [shift]
     assert [unit["id"] for unit in records["active_units"]] == ["ADAM-12"]
     assert len(records["events"]) == 1
@@ -144,13 +129,13 @@ def test_state_shows_records_and_events(client: FlaskClient) -> None:
     assert event["unit_id"] == "ADAM-12"
     assert event["address"] == "67 Mango Place"
     assert event["ts"] == panic["ts"]
-    assert event["actor"] == ACTOR_ID
-    assert mock_state(client)["mdts"][UNLINKED_MDT_ID]["shifts"] == []
+    assert event["actor"] == DEFAULT.actor_id
+    assert mock_state(client)["mdts"][DEFAULT.unlinked_mdt_id]["shifts"] == []
 
 
 def test_state_shows_link_requests(client: FlaskClient) -> None:
     response = client.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=auth_headers()
     )
     created = ok_data(response, 201)
     assert mock_state(client)["link_requests"] == [created]
@@ -165,7 +150,7 @@ def test_reset_returns_to_the_world(client: FlaskClient) -> None:
     _make_changes(client)
     changed = mock_state(client)
     assert changed["link_requests"] != []
-    assert changed["mdts"][MDT_ID]["shifts"] != []
+    assert changed["mdts"][DEFAULT.mdt_id]["shifts"] != []
     assert _journal(client) != []
 
     ok_data(client.post("/__mock/reset"))
@@ -173,13 +158,15 @@ def test_reset_returns_to_the_world(client: FlaskClient) -> None:
     state = mock_state(client)
     assert state["link_requests"] == []
     assert state["mdts"] == initial["mdts"]
-    assert [(link["mdt_id"], link["guild_id"]) for link in state["links"]] == [(MDT_ID, GUILD_ID)]
+    assert [(link["mdt_id"], link["guild_id"]) for link in state["links"]] == [
+        (DEFAULT.mdt_id, DEFAULT.guild_id)
+    ]
     now = parse_ts(state["now"])
     assert abs(now - _real_now()) < timedelta(seconds=5)
     assert _journal(client) == []
-    response = client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
+    response = client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers())
     assert ok_data(response) == []
-    response = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
+    response = client.get(f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", headers=auth_headers())
     assert error_of(response) == (403, "MDT not linked to this guild")
 
 
@@ -188,7 +175,10 @@ def test_reset_keeps_a_replaced_world(client: FlaskClient) -> None:
     ok_data(client.post("/__mock/reset"))
     response = client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers(key=NEW_KEY))
     assert ok_data(response)["name"] == "State Patrol"
-    assert error_of(client.get(f"/mdts/{MDT_ID}", headers=auth_headers())) == (401, "Unauthorized")
+    assert error_of(client.get(f"/mdts/{DEFAULT.mdt_id}", headers=auth_headers())) == (
+        401,
+        "Unauthorized",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,9 +197,11 @@ def test_world_replace(client: FlaskClient) -> None:
     assert abs(parse_ts(state["now"]) - _real_now()) < timedelta(seconds=5)
     assert _journal(client) == []
     # The old key is gone, the new one works.
-    response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers(key=PARTNER_KEY))
+    response = client.get(
+        f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers(key=DEFAULT.partner_key)
+    )
     assert error_of(response) == (401, "Unauthorized")
-    response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers(key=NEW_KEY))
+    response = client.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers(key=NEW_KEY))
     assert [item["mdt_id"] for item in ok_data(response)] == [NEW_MDT_ID]
     # The new world's TTL applies.
     response = client.post(
@@ -244,8 +236,8 @@ def test_world_invalid_is_rejected_and_keeps_the_old_world(
     assert key in error
     assert response.mimetype == "application/json"
     # The old world is still served.
-    response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers())
-    assert [item["mdt_id"] for item in ok_data(response)] == [MDT_ID]
+    response = client.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers())
+    assert [item["mdt_id"] for item in ok_data(response)] == [DEFAULT.mdt_id]
 
 
 def test_world_not_json_is_rejected(client: FlaskClient) -> None:
@@ -253,8 +245,8 @@ def test_world_not_json_is_rejected(client: FlaskClient) -> None:
     assert error_of(response)[0] == 400
     response = client.post("/__mock/world", json=[1, 2])
     assert error_of(response)[0] == 400
-    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
-    assert [item["mdt_id"] for item in listing] == [MDT_ID]
+    listing = ok_data(client.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers()))
+    assert [item["mdt_id"] for item in listing] == [DEFAULT.mdt_id]
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,7 +271,9 @@ def test_clock_set_now_keeps_running(client: FlaskClient) -> None:
     assert now <= later < target + timedelta(seconds=5)
     # Records take the mock clock's time.
     response = client.post(
-        f"/mdts/{MDT_ID}/shifts", json={"officer_name": "B. Bubbleton"}, headers=auth_headers()
+        f"/mdts/{DEFAULT.mdt_id}/shifts",
+        json={"officer_name": "B. Bubbleton"},
+        headers=auth_headers(),
     )
     created = parse_ts(ok_data(response, 201)["created_at"])
     assert target <= created < target + timedelta(seconds=5)
@@ -358,25 +352,25 @@ def test_clock_body_not_json(client: FlaskClient) -> None:
 
 def test_journal_records_partner_requests_in_order(client: FlaskClient) -> None:
     assert _journal(client) == []
-    client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
+    client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers())
     client.get("/__mock/state")
     client.post("/link-requests", json={}, headers=auth_headers())
     _clock(client, {"advance_seconds": 1})
     client.get("/no/such/route", headers=auth_headers())
-    client.get(f"/v1/mdts/{MDT_ID}", headers=auth_headers())
-    client.delete(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
-    client.get(f"/mdts/{UNLINKED_MDT_ID}/calls", headers=auth_headers())
+    client.get(f"/v1/mdts/{DEFAULT.mdt_id}", headers=auth_headers())
+    client.delete(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers())
+    client.get(f"/mdts/{DEFAULT.unlinked_mdt_id}/calls", headers=auth_headers())
     journal = _journal(client)
     assert [
         (entry["method"], entry["path"], entry["status"], entry["operation_id"])
         for entry in journal
     ] == [
-        ("GET", f"/mdts/{MDT_ID}/shifts", 200, "listShifts"),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts", 200, "listShifts"),
         ("POST", "/link-requests", 400, "createLinkRequest"),
         ("GET", "/no/such/route", 404, None),
-        ("GET", f"/v1/mdts/{MDT_ID}", 200, "getMdtInfo"),
-        ("DELETE", f"/mdts/{MDT_ID}/shifts", 405, None),
-        ("GET", f"/mdts/{UNLINKED_MDT_ID}/calls", 403, "listCalls"),
+        ("GET", f"/v1/mdts/{DEFAULT.mdt_id}", 200, "getMdtInfo"),
+        ("DELETE", f"/mdts/{DEFAULT.mdt_id}/shifts", 405, None),
+        ("GET", f"/mdts/{DEFAULT.unlinked_mdt_id}/calls", 403, "listCalls"),
     ]
     for entry in journal:
         assert set(entry) >= {"method", "path", "status", "operation_id", "timestamp", "body"}
@@ -386,10 +380,10 @@ def test_journal_records_partner_requests_in_order(client: FlaskClient) -> None:
 
 
 def test_journal_has_unauthorized_requests(client: FlaskClient) -> None:
-    client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(key=None))
+    client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers(key=None))
     journal = _journal(client)
     assert [(entry["method"], entry["path"], entry["status"]) for entry in journal] == [
-        ("GET", f"/mdts/{MDT_ID}/shifts", 401)
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts", 401)
     ]
 
 
@@ -405,7 +399,7 @@ def test_journal_skips_control_plane(client: FlaskClient) -> None:
 
 def test_journal_timestamps_follow_the_mock_clock(client: FlaskClient) -> None:
     ok_data(_clock(client, {"now": "2030-01-02T03:04:05.000Z"}))
-    client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
+    client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers())
     (entry,) = _journal(client)
     stamp = parse_ts(entry["timestamp"])
     target = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

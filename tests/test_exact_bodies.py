@@ -20,19 +20,11 @@ from mockserver.app import create_app
 from mockserver.envelopes import DETAIL_HEADER
 from mockserver.spec import load_spec
 from tests.live import LiveMock
-from tests.support import MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID, auth_headers
+from tests.support import DEFAULT, PATH_VALUES, auth_headers, filled_path
 
 pytest_plugins = ["pytester"]
 
 SPEC = load_spec()
-#: Path parameters filled so that the MDT is linked and the rest is unknown.
-PATH_VALUES = {
-    "mdtId": MDT_ID,
-    "guildId": "123456789012345678",
-    "id": "00000000-0000-4000-8000-000000000000",
-    "callId": "no-such-call",
-    "unitId": "no-such-unit",
-}
 ANY_DETAIL = "<any>"
 
 
@@ -52,17 +44,10 @@ class Case:
     content_type: str = "application/json"
 
 
-def _path(op_path: str, **values: str) -> str:
-    filled = {**PATH_VALUES, **values}
-    for name, value in filled.items():
-        op_path = op_path.replace("{" + name + "}", value)
-    return op_path
-
-
 def partner_cases() -> Iterator[Case]:
     """The error paths of every operation, and of the routes outside them."""
     for op in SPEC.operations.values():
-        path = _path(op.path)
+        path = filled_path(op.path)
         tag = op.operation_id
         method = op.method.upper()
         body = b"{}" if op.body_schema_ref is not None else None
@@ -98,7 +83,7 @@ def partner_cases() -> Iterator[Case]:
             body,
         )
         if "mdtId" in op.path_params:
-            unlinked = _path(op.path, mdtId=UNLINKED_MDT_ID)
+            unlinked = filled_path(op.path, mdtId=DEFAULT.unlinked_mdt_id)
             not_linked = "MDT not linked to this guild"
             yield Case(
                 f"{tag}-not-linked", method, unlinked, 403, not_linked, ANY_DETAIL, body=body
@@ -122,7 +107,7 @@ def partner_cases() -> Iterator[Case]:
                     headers,
                     body,
                 )
-    units = f"/mdts/{MDT_ID}/units/active"
+    units = f"/mdts/{DEFAULT.mdt_id}/units/active"
     yield Case(
         "duplicate-unit-ids",
         "PUT",
@@ -133,7 +118,7 @@ def partner_cases() -> Iterator[Case]:
         body=b'{"units": [{"id": "u1"}, {"id": "u1"}]}',
     )
     yield Case(
-        "unknown-call", "PATCH", f"/mdts/{MDT_ID}/calls/nope", 404, "Call not found", None,
+        "unknown-call", "PATCH", f"/mdts/{DEFAULT.mdt_id}/calls/nope", 404, "Call not found", None,
         body=b"{}",
     )  # fmt: skip
     yield Case("unknown-unit", "DELETE", units + "/nope", 404, "Unit not found", None)
@@ -158,18 +143,23 @@ def partner_cases() -> Iterator[Case]:
         auth_headers(key=None),
     )
     yield Case(
-        "undeclared-method", "DELETE", f"/mdts/{MDT_ID}/shifts", 405, "Method not allowed", None
+        "undeclared-method",
+        "DELETE",
+        f"/mdts/{DEFAULT.mdt_id}/shifts",
+        405,
+        "Method not allowed",
+        None,
     )
     yield Case(
         "too-large",
         "POST",
-        f"/mdts/{MDT_ID}/shifts",
+        f"/mdts/{DEFAULT.mdt_id}/shifts",
         413,
         "Request body too large",
         "body: larger than 1048576 bytes",
         body=b"[" + b" " * (1 << 20) + b"]",
     )
-    yield Case("bad-content-type", "POST", f"/mdts/{MDT_ID}/shifts", 400, "Invalid JSON",
+    yield Case("bad-content-type", "POST", f"/mdts/{DEFAULT.mdt_id}/shifts", 400, "Invalid JSON",
                ANY_DETAIL, body=b"{}", content_type="text/plain")  # fmt: skip
 
 
@@ -209,7 +199,7 @@ def check(case: Case, status: int, headers: dict[str, str], body: Any) -> None:
         assert detail, case.name
     else:
         assert detail == case.detail, case.name
-    assert PARTNER_KEY not in (detail or "")
+    assert DEFAULT.partner_key not in (detail or "")
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +243,7 @@ def test_error_bodies_on_both_servers(server: str) -> None:
         )
         assert faulted.status_code == 200
         injected = Case(
-            "fault-plan", "GET", f"/mdts/{MDT_ID}/shifts", 500, "Internal server error",
+            "fault-plan", "GET", f"/mdts/{DEFAULT.mdt_id}/shifts", 500, "Internal server error",
             "injected by the mock's fault plan",
         )  # fmt: skip
         response = live.get(injected.path, headers=injected.headers)
@@ -264,10 +254,10 @@ def test_error_bodies_on_both_servers(server: str) -> None:
 
 def test_the_journal_keeps_the_diagnostic_not_the_key() -> None:
     client = create_app().test_client()
-    client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(key="secret-wrong-key"))
-    client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(guild=None))
-    client.get(f"/mdts/{MDT_ID}/shifts?limit=500", headers=auth_headers())
-    client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
+    client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers(key="secret-wrong-key"))
+    client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers(guild=None))
+    client.get(f"/mdts/{DEFAULT.mdt_id}/shifts?limit=500", headers=auth_headers())
+    client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers())
     journal = client.get("/__mock/requests").get_json()["data"]
     assert [(e["status"], e["detail"]) for e in journal] == [
         (401, "x-partner-key: unknown key"),

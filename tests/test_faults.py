@@ -20,10 +20,10 @@ from flask.testing import FlaskClient
 from mockserver import create_app
 from mockserver.app import server_of
 from mockserver.spec import load_spec
-from tests.support import MDT_ID, UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, auth_headers
+from tests.support import DEFAULT, auth_headers, filled_path
 
 SPEC = load_spec(None)
-SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
 SHIFT_BODY = {"officer_name": "B. Bubbleton", "department": "Patrol"}
 
 
@@ -40,21 +40,11 @@ def documented_examples() -> list[tuple[str, int, str, Any]]:
 
 
 EXAMPLES = documented_examples()
-PATH_VALUES = {
-    "mdtId": MDT_ID,
-    "guildId": "123456789012345678",
-    "id": "00000000-0000-4000-8000-000000000000",
-    "callId": "c-1",
-    "unitId": "ADAM-12",
-}
 
 
 def operation_request(op_id: str) -> tuple[str, str]:
     op = SPEC.operations[op_id]
-    path = op.path
-    for name, value in PATH_VALUES.items():
-        path = path.replace("{" + name + "}", value)
-    return op.method, path
+    return op.method, filled_path(op.path, callId="c-1", unitId="ADAM-12")
 
 
 def call(client: FlaskClient, op_id: str, prefer: str | None = None, **kwargs: Any) -> Any:
@@ -133,7 +123,9 @@ def test_prefer_code_200_returns_the_documented_success_example(client: FlaskCli
     "prefer", ["code=400, example=missingField", "code=400;example=missingField"]
 )
 def test_prefer_code_and_example_together(client: FlaskClient, prefer: str) -> None:
-    response = call(client, "createLinkRequest", prefer=prefer, json={"mdt_id": UNLINKED_MDT_ID})
+    response = call(
+        client, "createLinkRequest", prefer=prefer, json={"mdt_id": DEFAULT.unlinked_mdt_id}
+    )
     assert response.status_code == 400
     assert response.get_json() == {"ok": False, "error": "Missing required fields: mdt_id"}
     assert response.headers["Preference-Applied"] == "code=400, example=missingField"
@@ -288,7 +280,7 @@ def test_wildcard_applies_to_every_operation_and_specific_entries_win(
         assert response.get_json()["error"] == "Internal server error"
     response = call(client, "getMdtInfo")
     assert response.status_code == 200
-    assert response.get_json()["data"]["id"] == MDT_ID
+    assert response.get_json()["data"]["id"] == DEFAULT.mdt_id
 
 
 def test_faults_do_not_touch_the_control_plane(client: FlaskClient) -> None:
@@ -460,13 +452,13 @@ def test_world_posted_with_faults_installs_them(client: FlaskClient, tmp_path: P
 def test_link_flow_still_works_under_a_zero_rate_plan(client: FlaskClient) -> None:
     set_faults(client, {"seed": 2, "operations": {"*": {"error_rate": 0, "latency_ms": [0, 1]}}})
     created = client.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=auth_headers()
     )
     assert created.status_code == 201
     request_id = created.get_json()["data"]["id"]
     confirmed = client.post(
         f"/link-requests/{request_id}/confirm",
-        headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID),
+        headers=auth_headers(actor=DEFAULT.unlinked_mdt_owner_id),
     )
     assert confirmed.status_code == 200
     assert confirmed.get_json()["data"]["status"] == "approved"

@@ -29,7 +29,7 @@ from contracts.github_action import (
     run,
 )
 from tests.live import LiveMock
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID
+from tests.support import DEFAULT
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -154,19 +154,19 @@ def test_inputs_become_check_arguments(tmp_path: Path) -> None:
     env = {
         "INPUT_URL": " http://127.0.0.1:8000 ",
         "INPUT_PARTNER_KEY": "secret-key",
-        "INPUT_GUILD": GUILD_ID,
-        "INPUT_MDT": MDT_ID,
-        "INPUT_SECOND_MDT": UNLINKED_MDT_ID,
+        "INPUT_GUILD": DEFAULT.guild_id,
+        "INPUT_MDT": DEFAULT.mdt_id,
+        "INPUT_SECOND_MDT": DEFAULT.unlinked_mdt_id,
         "INPUT_INCLUDE_DESTRUCTIVE": "TRUE",
         "INPUT_ARGS": "--stage workflows --workflow 'units upsert'",
     }
     inputs = read_inputs(env)
     assert inputs["url"] == "http://127.0.0.1:8000" and inputs["second-owner"] == ""
-    argv = check_arguments(inputs, inputs["url"], 5, tmp_path, {"actor": ACTOR_ID})
+    argv = check_arguments(inputs, inputs["url"], 5, tmp_path, {"actor": DEFAULT.actor_id})
     assert argv == [
         "check", "--url", "http://127.0.0.1:8000", "--partner-key", "secret-key",
-        "--guild", GUILD_ID, "--mdt", MDT_ID, "--actor", ACTOR_ID,
-        "--second-mdt", UNLINKED_MDT_ID, "--seed", "5", "--report-dir", str(tmp_path),
+        "--guild", DEFAULT.guild_id, "--mdt", DEFAULT.mdt_id, "--actor", DEFAULT.actor_id,
+        "--second-mdt", DEFAULT.unlinked_mdt_id, "--seed", "5", "--report-dir", str(tmp_path),
         "--include-destructive", "--stage", "workflows", "--workflow", "units upsert",
     ]  # fmt: skip
     assert redacted(argv)[4] == "***" and "secret-key" not in redacted(argv)
@@ -205,7 +205,7 @@ def test_against_the_mock_the_action_starts(runner: Runner, tmp_path: Path) -> N
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CONFORMS" in result.stdout
-    assert PARTNER_KEY not in result.stdout + result.stderr  # the command line shows ***
+    assert DEFAULT.partner_key not in result.stdout + result.stderr  # the command line shows ***
     text = summary.read_text(encoding="utf-8")
     lines = text.splitlines()
     assert lines[0] == "## Northca contract check: conforms"
@@ -227,10 +227,10 @@ def test_against_a_mock_with_a_planted_bug(runner: Runner, tmp_path: Path) -> No
         (result,) = runner.run_action(
             summary,
             url=mock.url,
-            partner_key=PARTNER_KEY,
-            guild=GUILD_ID,
-            mdt=MDT_ID,
-            actor=ACTOR_ID,
+            partner_key=DEFAULT.partner_key,
+            guild=DEFAULT.guild_id,
+            mdt=DEFAULT.mdt_id,
+            actor=DEFAULT.actor_id,
             seed="3",
             report_dir="out",
             args=QUICK,
@@ -251,7 +251,7 @@ def test_against_a_mock_with_a_planted_bug(runner: Runner, tmp_path: Path) -> No
     assert len(table) == 3
     reproduce = text.split("<details><summary>Reproduce</summary>", 1)[1]
     assert "curl -i -X PUT" in reproduce and "x-partner-key: ***" in reproduce.lower()
-    assert PARTNER_KEY not in text
+    assert DEFAULT.partner_key not in text
     assert "### Spec coverage" in text
 
 

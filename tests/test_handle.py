@@ -14,14 +14,7 @@ from flask import Flask
 from mockserver.faults import FaultPlanError
 from mockserver.journal import REDACTED, request_headers
 from mockserver.testing import NorthcaMock, build_app, default_world, prepare
-from tests.support import (
-    ACTOR_ID,
-    GUILD_ID,
-    MDT_ID,
-    PARTNER_KEY,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
-)
+from tests.support import DEFAULT
 
 SHIFT = {"officer_name": "B. Bubbleton", "department": "Patrol"}
 
@@ -55,8 +48,11 @@ def test_journal_entry_has_query_redacted_headers_and_response(mock: NorthcaMock
     assert entry["response"]["status"] == 200
     headers = entry["headers"]
     assert headers["x-partner-key"] == REDACTED == "[redacted]"
-    assert (headers["x-discord-guild"], headers["x-discord-actor"]) == (GUILD_ID, ACTOR_ID)
-    assert PARTNER_KEY not in repr(mock.requests.entries())
+    assert (headers["x-discord-guild"], headers["x-discord-actor"]) == (
+        DEFAULT.guild_id,
+        DEFAULT.actor_id,
+    )
+    assert DEFAULT.partner_key not in repr(mock.requests.entries())
 
 
 def test_journal_keeps_the_error_answered(mock: NorthcaMock) -> None:
@@ -86,7 +82,7 @@ def test_calls_filter_on_query_headers_and_error(mock: NorthcaMock) -> None:
     get(mock, "/mdts/{mdt}/shifts?department=Patrol")
     get(mock, "/mdts/{mdt}/shifts?department=Traffic&department=Patrol")
     get(mock, "/mdts/{mdt}/shifts?limit=0")
-    get(mock, "/mdts/{mdt}/shifts", headers=mock.headers_for(actor=UNLINKED_MDT_OWNER_ID))
+    get(mock, "/mdts/{mdt}/shifts", headers=mock.headers_for(actor=DEFAULT.unlinked_mdt_owner_id))
     calls = mock.requests.calls
     assert len(calls("listShifts")) == 4
     assert [e["query"] for e in calls(query="department=Patrol")] == [
@@ -101,10 +97,10 @@ def test_calls_filter_on_query_headers_and_error(mock: NorthcaMock) -> None:
         "department=Traffic&department=Patrol"
     ]
     assert [e["query"] for e in calls(error="Invalid limit")] == ["limit=0"]
-    (other,) = calls(headers={"X-Discord-Actor": UNLINKED_MDT_OWNER_ID})
+    (other,) = calls(headers={"X-Discord-Actor": DEFAULT.unlinked_mdt_owner_id})
     assert other["query"] == ""
     assert len(calls(headers={"x-partner-key": REDACTED})) == 4
-    assert calls(headers={"x-partner-key": PARTNER_KEY}) == []
+    assert calls(headers={"x-partner-key": DEFAULT.partner_key}) == []
 
 
 # -- prefer ----------------------------------------------------------------------------------------
@@ -189,21 +185,26 @@ def test_set_faults_checks_as_the_control_plane_does(mock: NorthcaMock, plan: An
 # -- the world -------------------------------------------------------------------------------------
 def test_world_is_a_typed_mapping_of_the_world_file(mock: NorthcaMock) -> None:
     world = mock.world
-    assert world["links"] == [{"mdt_id": MDT_ID, "guild_id": GUILD_ID, "partner": None}]
-    assert world["partner_keys"] == {PARTNER_KEY: "Test Partner"}
-    assert [mdt["id"] for mdt in world["mdts"]] == [MDT_ID, UNLINKED_MDT_ID]
-    assert world["mdts"][1]["owner_discord_id"] == UNLINKED_MDT_OWNER_ID
+    assert world["links"] == [
+        {"mdt_id": DEFAULT.mdt_id, "guild_id": DEFAULT.guild_id, "partner": None}
+    ]
+    assert world["partner_keys"] == {DEFAULT.partner_key: "Test Partner"}
+    assert [mdt["id"] for mdt in world["mdts"]] == [DEFAULT.mdt_id, DEFAULT.unlinked_mdt_id]
+    assert world["mdts"][1]["owner_discord_id"] == DEFAULT.unlinked_mdt_owner_id
     assert (world["records"], world["faults"], world["link_request_ttl_seconds"]) == ({}, {}, 900)
-    assert (mock.second_mdt_id, mock.second_owner_id) == (UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID)
+    assert (mock.second_mdt_id, mock.second_owner_id) == (
+        DEFAULT.unlinked_mdt_id,
+        DEFAULT.unlinked_mdt_owner_id,
+    )
 
 
 def test_world_round_trips_through_set_world(mock: NorthcaMock) -> None:
     seeded = default_world(
-        records={MDT_ID: {"shifts": [{"id": "s-1", **SHIFT}]}},
+        records={DEFAULT.mdt_id: {"shifts": [{"id": "s-1", **SHIFT}]}},
         faults={"seed": 3, "operations": {"getMdtInfo": {"latency_ms": 1}}},
     )
     first = mock.set_world(seeded)
-    assert first["records"][MDT_ID]["shifts"][0]["id"] == "s-1"
+    assert first["records"][DEFAULT.mdt_id]["shifts"][0]["id"] == "s-1"
     again = mock.set_world(mock.world)
     assert again == first
     assert [s["id"] for s in get(mock, "/mdts/{mdt}/shifts").json()["data"]] == ["s-1"]
@@ -226,15 +227,18 @@ def test_a_namespace_handle_has_its_own_journal_state_clock_and_faults(mock: Nor
     team.set_clock("2030-01-01T00:00:00Z")
     assert team.requests.operation_ids == ["createShift"]
     assert mock.requests.operation_ids == []
-    assert len(team.state()["mdts"][MDT_ID]["shifts"]) == 1
-    assert mock.state()["mdts"][MDT_ID]["shifts"] == []
+    assert len(team.state()["mdts"][DEFAULT.mdt_id]["shifts"]) == 1
+    assert mock.state()["mdts"][DEFAULT.mdt_id]["shifts"] == []
     assert team.now().startswith("2030-01-01") and not mock.now().startswith("2030")
     assert get(team, "/mdts/{mdt}").status_code == 500
     assert get(mock, "/mdts/{mdt}").status_code == 200
     assert team.session.headers["x-mock-namespace"] == "team-a"  # the session is bound too
-    assert team.session.get(f"{team.url}/mdts/{MDT_ID}", headers=mock.headers).status_code == 500
+    assert (
+        team.session.get(f"{team.url}/mdts/{DEFAULT.mdt_id}", headers=mock.headers).status_code
+        == 500
+    )
     team.reset()
-    assert team.state()["mdts"][MDT_ID]["shifts"] == [] and len(team.requests) == 0
+    assert team.state()["mdts"][DEFAULT.mdt_id]["shifts"] == [] and len(team.requests) == 0
 
 
 def test_a_namespace_starts_from_the_tests_world_and_ends_with_the_test(base_app: Flask) -> None:
@@ -244,8 +248,10 @@ def test_a_namespace_starts_from_the_tests_world_and_ends_with_the_test(base_app
     assert team.partner_key == "other-key"
     assert post(team, "/mdts/{mdt}/shifts", json=SHIFT).status_code == 201
     following = prepare(base_app, None).namespace("team-b")
-    assert following.partner_key == PARTNER_KEY
-    assert following.state()["mdts"][MDT_ID]["shifts"] == [] and len(following.requests) == 0
+    assert following.partner_key == DEFAULT.partner_key
+    assert (
+        following.state()["mdts"][DEFAULT.mdt_id]["shifts"] == [] and len(following.requests) == 0
+    )
     with pytest.raises(ValueError, match="non-empty string"):
         mock.namespace("")
 

@@ -10,8 +10,6 @@ import json
 import resource
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,15 +18,15 @@ import pytest
 import requests
 
 from mockserver.spec import load_spec
-from tests.live import ROOT, LiveMock, raw_request
-from tests.support import GUILD_ID, MDT_ID, PARTNER_KEY, auth_headers
+from tests.live import LiveMock, raw_request, serve_and_exit
+from tests.support import DEFAULT, auth_headers
 
 SERVERS = ["granian", "werkzeug"]
 READ_TIMEOUT = 1.5
 SPEC = load_spec()
-SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
 STALLED_UPLOAD = (
-    f"POST /link-requests HTTP/1.1\r\nHost: 127.0.0.1\r\nx-partner-key: {PARTNER_KEY}\r\n"
+    f"POST /link-requests HTTP/1.1\r\nHost: 127.0.0.1\r\nx-partner-key: {DEFAULT.partner_key}\r\n"
     "x-discord-guild: 1\r\ncontent-type: application/json\r\nContent-Length: 10\r\n\r\n"
 )
 
@@ -184,8 +182,8 @@ def test_sigterm_stops_within_5s_with_a_stalled_upload_and_writes_the_state(
         assert mock.post("/__mock/faults", json=slow_faults).status_code == 200
         delayed = socket.create_connection(mock.address)
         delayed.sendall(
-            f"GET {SHIFTS} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-partner-key: {PARTNER_KEY}\r\n"
-            f"x-discord-guild: {GUILD_ID}\r\n\r\n".encode()
+            f"GET {SHIFTS} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-partner-key: {DEFAULT.partner_key}\r\n"
+            f"x-discord-guild: {DEFAULT.guild_id}\r\n\r\n".encode()
         )
         time.sleep(0.3)
         started = time.monotonic()
@@ -214,7 +212,7 @@ def test_foreign_host_is_refused(live: LiveMock, host: str) -> None:
 
 
 def auth() -> list[tuple[str, str]]:
-    return [("x-partner-key", PARTNER_KEY), ("x-discord-guild", GUILD_ID)]
+    return [("x-partner-key", DEFAULT.partner_key), ("x-discord-guild", DEFAULT.guild_id)]
 
 
 @pytest.mark.parametrize("host", ["localhost", "LOCALHOST:1234", "127.0.0.1", "127.1.2.3", "[::1]"])
@@ -296,17 +294,17 @@ def test_allowed_host_widens_the_host_check(server: str) -> None:
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
-        ([("x_partner_key", PARTNER_KEY), ("x-discord-guild", GUILD_ID)], 401),
-        ([("x-partner-key", PARTNER_KEY), ("x_discord_guild", GUILD_ID)], 401),
+        ([("x_partner_key", DEFAULT.partner_key), ("x-discord-guild", DEFAULT.guild_id)], 401),
+        ([("x-partner-key", DEFAULT.partner_key), ("x_discord_guild", DEFAULT.guild_id)], 401),
         (
             [
                 ("x-partner-key", "wrong"),
-                ("x_partner_key", PARTNER_KEY),
-                ("x-discord-guild", GUILD_ID),
+                ("x_partner_key", DEFAULT.partner_key),
+                ("x-discord-guild", DEFAULT.guild_id),
             ],
             401,
         ),
-        ([("x-partner-key", PARTNER_KEY), ("x-discord-guild", GUILD_ID)], 200),
+        ([("x-partner-key", DEFAULT.partner_key), ("x-discord-guild", DEFAULT.guild_id)], 200),
     ],
     ids=["underscore-key", "underscore-guild", "underscore-beside-dashed", "dashed"],
 )
@@ -330,13 +328,7 @@ def test_underscore_admin_token_is_not_the_admin_token(server: str) -> None:
 # -- F9: an empty admin token --------------------------------------------------------------------
 @pytest.mark.parametrize("token", ["", "  "])
 def test_empty_admin_token_is_refused_at_start(token: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--admin-token", token],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = serve_and_exit("--admin-token", token)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
@@ -358,11 +350,5 @@ def test_empty_admin_token_is_refused_at_start(token: str) -> None:
     ],
 )
 def test_bad_limits_and_guard_options_are_refused_at_start(args: list[str], line: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = serve_and_exit(*args)
     assert (result.returncode, result.stderr) == (2, f"northca-mock: {line}\n")

@@ -9,7 +9,7 @@ from mockserver import create_app
 from mockserver.clock import MAX_CLOCK_MS, Clock, format_ms, parse_iso
 from mockserver.control import control_spec
 from mockserver.guard import host_name, is_loopback
-from tests.support import MDT_ID, auth_headers
+from tests.support import DEFAULT, auth_headers
 
 UNSUPPORTED = control_spec().shared_error("unsupportedMediaType")
 OUT_OF_RANGE = control_spec().operations["setMockClock"].error("clockOutOfRange")
@@ -57,7 +57,7 @@ def test_json_variants_are_accepted(client: FlaskClient) -> None:
 
 def test_partner_api_is_not_touched_by_the_control_rule(client: FlaskClient) -> None:
     response = client.post(
-        f"/mdts/{MDT_ID}/shifts",
+        f"/mdts/{DEFAULT.mdt_id}/shifts",
         data='{"id":"x"}',
         headers={**auth_headers(), "Content-Type": "text/plain"},
     )
@@ -67,7 +67,7 @@ def test_partner_api_is_not_touched_by_the_control_rule(client: FlaskClient) -> 
 def test_in_process_clients_keep_working(client: FlaskClient) -> None:
     """The Flask test client (Host ``localhost``) goes through no Host or Origin check."""
     response = client.get(
-        f"/mdts/{MDT_ID}/shifts", headers={**auth_headers(), "Origin": "http://x"}
+        f"/mdts/{DEFAULT.mdt_id}/shifts", headers={**auth_headers(), "Origin": "http://x"}
     )
     assert response.status_code == 200
 
@@ -110,7 +110,7 @@ def test_link_request_created_at_the_end_of_time_never_answers_500(client: Flask
     assert client.post("/__mock/clock", json={"now": "9999-12-31T23:59:59.500Z"}).status_code == 200
     created = client.post(
         "/link-requests",
-        json={"mdt_id": MDT_ID},
+        json={"mdt_id": DEFAULT.mdt_id},
         headers=auth_headers(),
     )
     assert created.status_code == 201, created.get_json()

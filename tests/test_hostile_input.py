@@ -24,18 +24,18 @@ from schemathesis.generation import GenerationMode
 from mockserver.control import control_spec
 from mockserver.spec import load_spec
 from tests.live import ROOT, LiveMock, RawResponse, raw_request
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID
+from tests.support import DEFAULT
 
 SPEC = load_spec(None)
 CONTROL = control_spec()
 LIMIT = 1 << 20
 AUTH: list[tuple[str, str | bytes]] = [
-    ("x-partner-key", PARTNER_KEY),
-    ("x-discord-guild", GUILD_ID),
-    ("x-discord-actor", ACTOR_ID),
+    ("x-partner-key", DEFAULT.partner_key),
+    ("x-discord-guild", DEFAULT.guild_id),
+    ("x-discord-actor", DEFAULT.actor_id),
 ]
 JSON_CT: list[tuple[str, str | bytes]] = [("content-type", "application/json")]
-M = f"/mdts/{MDT_ID}"
+M = f"/mdts/{DEFAULT.mdt_id}"
 # Route-level responses of the spec (components with x-northca-status, referenced by no
 # operation): any route may answer them.
 ROUTE_LEVEL = {404, 405, 413}
@@ -96,7 +96,7 @@ def chunked(body: bytes, size: int = 1 << 18) -> bytes:
 EXPECTED_UNITS = "Expected { units: [...] }"
 UNIT_ID_ERROR = "Each unit must include a non-empty id"
 TOO_LARGE = "Request body too large"
-VALID_MDT = UNLINKED_MDT_ID.encode()
+VALID_MDT = DEFAULT.unlinked_mdt_id.encode()
 
 CASES: list[Any] = [
     # -- malformed and truncated JSON -------------------------------------------------------
@@ -237,7 +237,7 @@ CASES: list[Any] = [
         status=401,
         error="Unauthorized",
         op="listShifts",
-        headers=[("x-partner-key", "t\xe9st-key".encode()), ("x-discord-guild", GUILD_ID)],
+        headers=[("x-partner-key", "t\xe9st-key".encode()), ("x-discord-guild", DEFAULT.guild_id)],
     ),
     Case(
         "guild-empty",
@@ -246,7 +246,7 @@ CASES: list[Any] = [
         status=401,
         error="Unauthorized",
         op="listShifts",
-        headers=[("x-partner-key", PARTNER_KEY), ("x-discord-guild", "")],
+        headers=[("x-partner-key", DEFAULT.partner_key), ("x-discord-guild", "")],
     ),
     # -- ids: unicode, traversal, NUL ---------------------------------------------------------
     Case(
@@ -379,7 +379,7 @@ CASES: list[Any] = [
     Case(
         "path-dotdot-to-other-route",
         "GET",
-        f"/mdts/../mdts/{MDT_ID}/shifts",
+        f"/mdts/../mdts/{DEFAULT.mdt_id}/shifts",
         b"",
         404,
         "Not found",
@@ -555,7 +555,7 @@ def seed(live: LiveMock) -> None:
     assert live.post(f"{M}/calls", json={"id": "c-1"}, headers=headers).status_code == 201
     units_body = {"units": [{"id": "ADAM-12", "status": "10-8"}]}
     assert live.request("PUT", f"{M}/units/active", json=units_body, headers=headers).ok
-    created = live.post("/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=headers)
+    created = live.post("/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=headers)
     assert created.status_code == 201
 
 
@@ -709,7 +709,10 @@ MALFORMED_HTTP = [
         "guild-with-nul",
         "GET",
         f"{M}/shifts",
-        [("x-partner-key", PARTNER_KEY), ("x-discord-guild", GUILD_ID.encode() + b"\0")],
+        [
+            ("x-partner-key", DEFAULT.partner_key),
+            ("x-discord-guild", DEFAULT.guild_id.encode() + b"\0"),
+        ],
     ),
     ("header-line-over-64k", "GET", f"{M}/shifts", [*AUTH, ("x-filler", "a" * 70_000)]),
     ("over-100-headers", "GET", f"{M}/shifts", [*AUTH, *((f"x-h{i}", "1") for i in range(120))]),

@@ -16,22 +16,10 @@ from mockserver.control import control_spec
 from mockserver.inspector.routes import ASSETS_DIR
 from mockserver.spec import load_spec
 from mockserver.traffic_coverage import traffic_coverage
-from tests.support import (
-    ACTOR_ID,
-    GUILD_ID,
-    LINK_REQUEST_TTL_SECONDS,
-    MDT_ID,
-    PARTNER_KEY,
-    PARTNER_NAME,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
-    auth_headers,
-    error_of,
-    ok_data,
-)
+from tests.support import DEFAULT, auth_headers, error_of, ok_data
 
 TOKEN = "inspector-token"
-SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
 DATA_ENDPOINTS = [
     "/__mock/namespaces",
     "/__mock/journal",
@@ -44,7 +32,9 @@ def _journal_since(client: FlaskClient, query: str = "", **headers: str) -> Any:
     return ok_data(client.get(f"/__mock/journal{query}", headers=headers))
 
 
-def _link_request(client: FlaskClient, mdt_id: str = UNLINKED_MDT_ID, **headers: str) -> Any:
+def _link_request(
+    client: FlaskClient, mdt_id: str = DEFAULT.unlinked_mdt_id, **headers: str
+) -> Any:
     response = client.post(
         "/link-requests", json={"mdt_id": mdt_id}, headers={**auth_headers(), **headers}
     )
@@ -124,8 +114,8 @@ def test_journal_entry_keeps_query_redacted_headers_body_and_response(client: Fl
     assert bad_limit["query"] == "limit=0"
     assert bad_limit["headers"]["x-partner-key"] == "[redacted]"
     assert bad_limit["headers"]["x-mock-admin-token"] == "[redacted]"
-    assert bad_limit["headers"]["x-discord-guild"] == GUILD_ID
-    assert bad_limit["headers"]["x-discord-actor"] == ACTOR_ID
+    assert bad_limit["headers"]["x-discord-guild"] == DEFAULT.guild_id
+    assert bad_limit["headers"]["x-discord-actor"] == DEFAULT.actor_id
     assert bad_limit["headers"]["x-extra"] == "kept"
     assert bad_limit["response"]["headers"]["content-type"] == "application/json"
     answer = json.loads(bad_limit["response"]["body"])
@@ -142,7 +132,7 @@ def test_no_journal_answer_holds_the_partner_key(client: FlaskClient) -> None:
     client.get(SHIFTS, headers=auth_headers(guild=None))
     for path in ("/__mock/requests", "/__mock/journal", "/__mock/coverage"):
         body = client.get(path).get_data(as_text=True)
-        assert PARTNER_KEY not in body, path
+        assert DEFAULT.partner_key not in body, path
         assert "[redacted]" in body or path == "/__mock/coverage"
 
 
@@ -209,9 +199,9 @@ def test_pending_link_request_carries_the_owner_headers(client: FlaskClient) -> 
         {
             **created,
             "act_as_owner": {
-                "x-partner-key": PARTNER_KEY,
-                "x-discord-guild": GUILD_ID,
-                "x-discord-actor": UNLINKED_MDT_OWNER_ID,
+                "x-partner-key": DEFAULT.partner_key,
+                "x-discord-guild": DEFAULT.guild_id,
+                "x-discord-actor": DEFAULT.unlinked_mdt_owner_id,
             },
         }
     ]
@@ -224,10 +214,12 @@ def test_pending_link_request_carries_the_owner_headers(client: FlaskClient) -> 
 
 def test_link_requests_are_newest_first_and_expire_with_the_clock(client: FlaskClient) -> None:
     first = _link_request(client)
-    second = _link_request(client, MDT_ID)
+    second = _link_request(client, DEFAULT.mdt_id)
     listed = ok_data(client.get("/__mock/link-requests"))["link_requests"]
     assert [item["id"] for item in listed] == [second["id"], first["id"]]
-    ok_data(client.post("/__mock/clock", json={"advance_seconds": LINK_REQUEST_TTL_SECONDS}))
+    ok_data(
+        client.post("/__mock/clock", json={"advance_seconds": DEFAULT.link_request_ttl_seconds})
+    )
     listed = ok_data(client.get("/__mock/link-requests"))["link_requests"]
     assert [(item["status"], item["act_as_owner"]) for item in listed] == [("expired", None)] * 2
     assert [item["decided_at"] for item in listed] == [second["expires_at"], first["expires_at"]]
@@ -235,7 +227,11 @@ def test_link_requests_are_newest_first_and_expire_with_the_clock(client: FlaskC
 
 def test_no_owner_headers_without_an_owner(client: FlaskClient) -> None:
     world = {
-        "partner_keys": {"k2": "Other", PARTNER_KEY: PARTNER_NAME, "a-key": PARTNER_NAME},
+        "partner_keys": {
+            "k2": "Other",
+            DEFAULT.partner_key: DEFAULT.partner_name,
+            "a-key": DEFAULT.partner_name,
+        },
         "mdts": [{"id": "m-1"}, {"id": "m-2", "owner_discord_id": "444"}],
     }
     ok_data(client.post("/__mock/world", json=world))
@@ -244,7 +240,7 @@ def test_no_owner_headers_without_an_owner(client: FlaskClient) -> None:
     client.post("/link-requests", json={"mdt_id": "m-2"}, headers=auth_headers())
     listed = ok_data(client.get("/__mock/link-requests"))["link_requests"]
     assert [item["act_as_owner"] for item in listed] == [
-        {"x-partner-key": "a-key", "x-discord-guild": GUILD_ID, "x-discord-actor": "444"},
+        {"x-partner-key": "a-key", "x-discord-guild": DEFAULT.guild_id, "x-discord-actor": "444"},
         None,
     ]
 

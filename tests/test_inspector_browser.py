@@ -22,14 +22,7 @@ from werkzeug.serving import make_server
 
 from mockserver.inspector.routes import page as inspector_page
 from tests.live import ROOT, LiveMock
-from tests.support import (
-    GUILD_ID,
-    MDT_ID,
-    PARTNER_KEY,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
-    auth_headers,
-)
+from tests.support import DEFAULT, auth_headers
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "reports" / "inspector"
-SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
 TOKEN = "browser-token"
 WAIT_MS = 10_000
 
@@ -126,7 +119,9 @@ def inspector(
 
 def _link_request(live: LiveMock, **headers: str) -> Any:
     response = live.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers={**auth_headers(), **headers}
+        "/link-requests",
+        json={"mdt_id": DEFAULT.unlinked_mdt_id},
+        headers={**auth_headers(), **headers},
     )
     assert response.status_code == 201, response.text
     return response.json()["data"]
@@ -161,7 +156,7 @@ def test_page_shows_requests_live_with_details_pending_link_requests_and_records
     expect(detail).to_contain_text("limit=0")
     expect(detail).to_contain_text("[redacted]")
     expect(detail).to_contain_text("Invalid limit")
-    assert PARTNER_KEY not in detail.inner_text()
+    assert DEFAULT.partner_key not in detail.inner_text()
     inspector.shot()
 
     # Filters: by status, then by operation.
@@ -197,12 +192,12 @@ def test_approve_as_owner_links_the_mdt_through_the_partner_api(
     expect(page.locator("#message")).to_contain_text("Approve as owner: 200")
     inspector.shot()
 
-    linked = live.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()).json()["data"]
-    assert UNLINKED_MDT_ID in [link["mdt_id"] for link in linked]
+    linked = live.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers()).json()["data"]
+    assert DEFAULT.unlinked_mdt_id in [link["mdt_id"] for link in linked]
     journal = live.get("/__mock/requests").json()["data"]
     (confirm,) = [entry for entry in journal if entry["operation_id"] == "confirmLinkRequest"]
     assert confirm["status"] == 200
-    assert confirm["headers"]["x-discord-actor"] == UNLINKED_MDT_OWNER_ID
+    assert confirm["headers"]["x-discord-actor"] == DEFAULT.unlinked_mdt_owner_id
     assert confirm["headers"]["x-partner-key"] == "[redacted]"
     assert confirm["headers"]["origin"] == live.url
     expect(inspector.journal).to_contain_text("confirmLinkRequest")
@@ -289,8 +284,8 @@ def test_deny_as_owner_denies_through_the_partner_api(inspector: Inspector, live
     expect(card).to_contain_text("denied")
     state = live.get("/__mock/state").json()["data"]
     assert [item["status"] for item in state["link_requests"]] == ["denied"]
-    linked = live.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()).json()["data"]
-    assert UNLINKED_MDT_ID not in [link["mdt_id"] for link in linked]
+    linked = live.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers()).json()["data"]
+    assert DEFAULT.unlinked_mdt_id not in [link["mdt_id"] for link in linked]
     inspector.check_clean()
 
 

@@ -16,10 +16,10 @@ from mockserver.app import server_of
 from mockserver.handlers.registry import HANDLERS
 from mockserver.world import WorldError, load_world
 from tests.live import LiveMock
-from tests.support import MDT_ID, PARTNER_KEY, auth_headers
+from tests.support import DEFAULT, auth_headers
 
 SERVERS = ("granian", "werkzeug")
-SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
 NS = "x-mock-namespace"
 NAMESPACE_LIMIT = {"ok": False, "error": "Namespace limit reached"}
 NAMESPACE_LIMIT_DETAIL = (
@@ -46,7 +46,7 @@ def test_a_stalled_upload_holds_no_one_up(server: str, threads: str) -> None:
         try:
             stalled.sendall(
                 b"POST /link-requests HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                + f"x-partner-key: {PARTNER_KEY}\r\nx-discord-guild: 1\r\n".encode()
+                + f"x-partner-key: {DEFAULT.partner_key}\r\nx-discord-guild: 1\r\n".encode()
                 + b"content-type: application/json\r\nContent-Length: 10\r\n\r\n{"
             )
             # Same namespace, partner API and control plane: answered at once.
@@ -55,7 +55,7 @@ def test_a_stalled_upload_holds_no_one_up(server: str, threads: str) -> None:
                 assert created.status_code == 201
             state = live.get("/__mock/state", timeout=5)
             assert state.status_code == 200
-            assert len(state.json()["data"]["mdts"][MDT_ID]["shifts"]) == 3
+            assert len(state.json()["data"]["mdts"][DEFAULT.mdt_id]["shifts"]) == 3
         finally:
             stalled.close()
 
@@ -114,7 +114,7 @@ def test_the_journal_cap_holds_on_the_served_mock(server: str) -> None:
         for index in range(40):
             body = {"units": [{"id": f"U-{index}-{unit}", "status": "10-8"} for unit in range(400)]}
             upserted = live.request(
-                "PUT", f"/mdts/{MDT_ID}/units/active", json=body, headers=auth_headers()
+                "PUT", f"/mdts/{DEFAULT.mdt_id}/units/active", json=body, headers=auth_headers()
             )
             assert upserted.status_code == 200
         answer = live.get("/__mock/requests")
@@ -264,7 +264,7 @@ def test_sigterm_during_a_stalled_upload_still_writes_the_state_file(tmp_path: P
         with socket.create_connection(live.address, timeout=30) as stalled:
             stalled.sendall(
                 b"POST /link-requests HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                + f"x-partner-key: {PARTNER_KEY}\r\nx-discord-guild: 1\r\n".encode()
+                + f"x-partner-key: {DEFAULT.partner_key}\r\nx-discord-guild: 1\r\n".encode()
                 + b"content-type: application/json\r\nContent-Length: 10\r\n\r\n"
             )
             assert live.get("/__mock/state", timeout=5).status_code == 200
@@ -272,7 +272,9 @@ def test_sigterm_during_a_stalled_upload_still_writes_the_state_file(tmp_path: P
     finally:
         live.kill()
     saved = json.loads(state_file.read_text(encoding="utf-8"))
-    assert [shift["id"] for shift in saved["namespaces"][""]["mdts"][MDT_ID]["shifts"]] == ["kept"]
+    assert [shift["id"] for shift in saved["namespaces"][""]["mdts"][DEFAULT.mdt_id]["shifts"]] == [
+        "kept"
+    ]
 
 
 def test_a_test_handle_still_reports_errors_dropped_or_cleared(

@@ -12,14 +12,13 @@ from flask.testing import FlaskClient
 from mockserver import create_app
 from mockserver.clock import Clock
 from tests.support import (
-    ACTOR_ID,
-    GUILD_ID,
-    LINK_REQUEST_TTL_SECONDS,
-    MDT_ID,
-    OTHER_GUILD_ID,
-    PARTNER_NAME,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
+    ALREADY_APPROVED,
+    ALREADY_DENIED,
+    DEFAULT,
+    EXPIRED,
+    NOT_FOUND,
+    NOT_LINKED,
+    NOT_OWNER,
     UUID4,
     advance_clock,
     auth_headers,
@@ -51,25 +50,19 @@ MISSING_FIELD = "Missing required fields: mdt_id"
 INVALID_MDT = "Invalid mdt_id"
 INVALID_JSON = "Invalid JSON"
 INVALID_BODY = "Invalid request body"
-NOT_FOUND = "Link request not found"
-NOT_OWNER = "Only the MDT owner can do this"
-EXPIRED = "Link request expired"
-ALREADY_DENIED = "Link request already denied"
-ALREADY_APPROVED = "Link request already approved"
-NOT_LINKED = "MDT not linked to this guild"
 
 
 def _world(ttl: int, owner: str | None) -> dict[str, Any]:
     """A world with one unlinked MDT owned by `owner`."""
     info = mdt_info("Maple County Police", map="Maple County", departments=("Patrol",))
-    return world(world_mdt(UNLINKED_MDT_ID, owner, info), ttl=ttl)
+    return world(world_mdt(DEFAULT.unlinked_mdt_id, owner, info), ttl=ttl)
 
 
 def _create(
     client: FlaskClient,
-    mdt_id: str = UNLINKED_MDT_ID,
+    mdt_id: str = DEFAULT.unlinked_mdt_id,
     *,
-    guild: str = GUILD_ID,
+    guild: str = DEFAULT.guild_id,
     actor: str | None = REQUESTER_ID,
     prefix: str = "",
 ) -> dict[str, Any]:
@@ -90,8 +83,8 @@ def _decide(
     request_id: str,
     verb: str,
     *,
-    guild: str = GUILD_ID,
-    actor: str | None = UNLINKED_MDT_OWNER_ID,
+    guild: str = DEFAULT.guild_id,
+    actor: str | None = DEFAULT.unlinked_mdt_owner_id,
     prefix: str = "",
 ) -> Any:
     return client.post(
@@ -127,27 +120,27 @@ def _shifts_status(client: FlaskClient, mdt_id: str, guild: str) -> int:
 def test_create_returns_201_with_pending_link_request(client: FlaskClient) -> None:
     response = client.post(
         "/link-requests",
-        json={"mdt_id": UNLINKED_MDT_ID},
+        json={"mdt_id": DEFAULT.unlinked_mdt_id},
         headers=auth_headers(actor=REQUESTER_ID),
     )
     data = ok_data(response, 201)
     assert set(data) >= LINK_REQUEST_FIELDS
     assert UUID4.match(data["id"]), data["id"]
-    assert data["partner"] == PARTNER_NAME
-    assert data["mdt_id"] == UNLINKED_MDT_ID
-    assert data["guild_id"] == GUILD_ID
+    assert data["partner"] == DEFAULT.partner_name
+    assert data["mdt_id"] == DEFAULT.unlinked_mdt_id
+    assert data["guild_id"] == DEFAULT.guild_id
     assert data["status"] == "pending"
     assert data["requester_discord_id"] == REQUESTER_ID
-    assert data["owner_discord_id"] == UNLINKED_MDT_OWNER_ID
+    assert data["owner_discord_id"] == DEFAULT.unlinked_mdt_owner_id
     assert data["decided_at"] is None
     created = parse_ts(data["created_at"])
     expires = parse_ts(data["expires_at"])
-    assert expires - created == timedelta(seconds=LINK_REQUEST_TTL_SECONDS)
+    assert expires - created == timedelta(seconds=DEFAULT.link_request_ttl_seconds)
 
 
 def test_create_takes_guild_from_header(client: FlaskClient) -> None:
-    data = _create(client, guild=OTHER_GUILD_ID)
-    assert data["guild_id"] == OTHER_GUILD_ID
+    data = _create(client, guild=DEFAULT.other_guild_id)
+    assert data["guild_id"] == DEFAULT.other_guild_id
 
 
 def test_create_without_actor_has_null_requester(client: FlaskClient) -> None:
@@ -157,9 +150,9 @@ def test_create_without_actor_has_null_requester(client: FlaskClient) -> None:
 
 def test_create_copies_owner_of_linked_mdt(client: FlaskClient) -> None:
     # Creating a request for an MDT that is already linked still answers 201 (Decisions, op 1).
-    data = _create(client, MDT_ID)
-    assert data["mdt_id"] == MDT_ID
-    assert data["owner_discord_id"] == ACTOR_ID
+    data = _create(client, DEFAULT.mdt_id)
+    assert data["mdt_id"] == DEFAULT.mdt_id
+    assert data["owner_discord_id"] == DEFAULT.actor_id
     assert data["status"] == "pending"
 
 
@@ -178,7 +171,9 @@ def test_create_uses_the_mock_clock(client: FlaskClient) -> None:
     created = parse_ts(data["created_at"])
     start = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     assert start <= created < start + timedelta(seconds=30)
-    assert parse_ts(data["expires_at"]) == created + timedelta(seconds=LINK_REQUEST_TTL_SECONDS)
+    assert parse_ts(data["expires_at"]) == created + timedelta(
+        seconds=DEFAULT.link_request_ttl_seconds
+    )
 
 
 def test_create_is_recorded_in_state(client: FlaskClient) -> None:
@@ -187,17 +182,17 @@ def test_create_is_recorded_in_state(client: FlaskClient) -> None:
 
 
 def test_create_ttl_comes_from_the_world() -> None:
-    client = create_app(world=_world(60, UNLINKED_MDT_OWNER_ID)).test_client()
+    client = create_app(world=_world(60, DEFAULT.unlinked_mdt_owner_id)).test_client()
     data = _create(client)
     assert parse_ts(data["expires_at"]) - parse_ts(data["created_at"]) == timedelta(seconds=60)
 
 
 def test_create_for_mdt_without_owner_has_null_owner() -> None:
-    client = create_app(world=_world(LINK_REQUEST_TTL_SECONDS, None)).test_client()
+    client = create_app(world=_world(DEFAULT.link_request_ttl_seconds, None)).test_client()
     data = _create(client)
     assert data["owner_discord_id"] is None
     # Nobody can confirm or deny it: a null owner matches no actor.
-    for actor in (UNLINKED_MDT_OWNER_ID, REQUESTER_ID, None):
+    for actor in (DEFAULT.unlinked_mdt_owner_id, REQUESTER_ID, None):
         for verb in ("confirm", "deny"):
             assert error_of(_decide(client, data["id"], verb, actor=actor)) == (403, NOT_OWNER)
 
@@ -222,7 +217,7 @@ def test_create_missing_mdt_id(client: FlaskClient, body: dict[str, Any]) -> Non
         12.5,
         True,
         ["0c7f6a0c-2c4f-4f44-b16a-2b6b8d8fe2c2"],
-        {"id": MDT_ID},
+        {"id": DEFAULT.mdt_id},
     ],
     ids=["unknown-uuid", "garbage", "int", "float", "bool", "list", "object"],
 )
@@ -243,8 +238,8 @@ def test_create_invalid_mdt_creates_nothing(client: FlaskClient) -> None:
         ("not json at all", "application/json"),
         ("", "application/json"),
         (None, None),
-        (json.dumps({"mdt_id": UNLINKED_MDT_ID}), "text/plain"),
-        (json.dumps({"mdt_id": UNLINKED_MDT_ID}), None),
+        (json.dumps({"mdt_id": DEFAULT.unlinked_mdt_id}), "text/plain"),
+        (json.dumps({"mdt_id": DEFAULT.unlinked_mdt_id}), None),
     ],
     ids=["truncated", "garbage", "empty-body", "no-body", "text-plain", "no-content-type"],
 )
@@ -264,8 +259,8 @@ def test_create_invalid_json(
 @pytest.mark.parametrize(
     "body",
     [
-        {"mdt_id": UNLINKED_MDT_ID, "extra": 1},
-        {"mdt_id": UNLINKED_MDT_ID, "guild_id": OTHER_GUILD_ID},
+        {"mdt_id": DEFAULT.unlinked_mdt_id, "extra": 1},
+        {"mdt_id": DEFAULT.unlinked_mdt_id, "guild_id": DEFAULT.other_guild_id},
     ],
     ids=["extra", "guild_id"],
 )
@@ -281,7 +276,7 @@ def test_create_unauthorized_before_body_checks(client: FlaskClient) -> None:
     )
     assert error_of(response) == (401, "Unauthorized")
     response = client.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers(guild=None)
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=auth_headers(guild=None)
     )
     assert error_of(response) == (401, "Unauthorized")
 
@@ -299,7 +294,7 @@ def test_create_served_under_v1(client: FlaskClient) -> None:
 
 def test_confirm_approves_and_links(client: FlaskClient) -> None:
     created = _create(client)
-    assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 403
+    assert _shifts_status(client, DEFAULT.unlinked_mdt_id, DEFAULT.guild_id) == 403
     data = ok_data(_decide(client, created["id"], "confirm"))
     assert data["status"] == "approved"
     assert data.get("already") in (None, False)
@@ -308,25 +303,25 @@ def test_confirm_approves_and_links(client: FlaskClient) -> None:
     for field in LINK_REQUEST_FIELDS - {"status", "decided_at"}:
         assert data[field] == created[field], field
     assert _state_request(client, created["id"])["status"] == "approved"
-    assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 200
-    assert _shifts_status(client, UNLINKED_MDT_ID, OTHER_GUILD_ID) == 403
+    assert _shifts_status(client, DEFAULT.unlinked_mdt_id, DEFAULT.guild_id) == 200
+    assert _shifts_status(client, DEFAULT.unlinked_mdt_id, DEFAULT.other_guild_id) == 403
 
 
 def test_confirm_link_appears_in_guild_list_and_state(client: FlaskClient) -> None:
     created = _create(client)
     decided = ok_data(_decide(client, created["id"], "confirm"))
-    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
-    mine = [item for item in listing if item["mdt_id"] == UNLINKED_MDT_ID]
+    listing = ok_data(client.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers()))
+    mine = [item for item in listing if item["mdt_id"] == DEFAULT.unlinked_mdt_id]
     assert len(mine) == 1
-    assert mine[0]["guild_id"] == GUILD_ID
-    assert mine[0]["owner_discord_id"] == UNLINKED_MDT_OWNER_ID
+    assert mine[0]["guild_id"] == DEFAULT.guild_id
+    assert mine[0]["owner_discord_id"] == DEFAULT.unlinked_mdt_owner_id
     assert mine[0]["link_request_id"] == created["id"]
     assert parse_ts(mine[0]["linked_at"]) >= parse_ts(decided["created_at"])
     links = client.get("/__mock/state").get_json()["data"]["links"]
-    state_links = [link for link in links if link["mdt_id"] == UNLINKED_MDT_ID]
+    state_links = [link for link in links if link["mdt_id"] == DEFAULT.unlinked_mdt_id]
     assert len(state_links) == 1
-    assert state_links[0]["partner"] == PARTNER_NAME
-    assert state_links[0]["guild_id"] == GUILD_ID
+    assert state_links[0]["partner"] == DEFAULT.partner_name
+    assert state_links[0]["guild_id"] == DEFAULT.guild_id
     assert state_links[0]["link_request_id"] == created["id"]
 
 
@@ -339,13 +334,13 @@ def test_confirm_twice_answers_already(client: FlaskClient) -> None:
     assert second["status"] == "approved"
     assert second["decided_at"] == first["decided_at"]
     assert second["id"] == created["id"]
-    assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 200
+    assert _shifts_status(client, DEFAULT.unlinked_mdt_id, DEFAULT.guild_id) == 200
 
 
 def test_confirm_already_approved_after_ttl_still_answers_already(client: FlaskClient) -> None:
     created = _create(client)
     ok_data(_decide(client, created["id"], "confirm"))
-    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 60)
+    advance_clock(client, DEFAULT.link_request_ttl_seconds + 60)
     again = ok_data(_decide(client, created["id"], "confirm"))
     assert again["already"] is True
     assert again["status"] == "approved"
@@ -357,7 +352,7 @@ def test_deny_after_confirm_is_conflict(client: FlaskClient) -> None:
     ok_data(_decide(client, created["id"], "confirm"))
     assert error_of(_decide(client, created["id"], "deny")) == (409, ALREADY_APPROVED)
     assert _state_request(client, created["id"])["status"] == "approved"
-    assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 200
+    assert _shifts_status(client, DEFAULT.unlinked_mdt_id, DEFAULT.guild_id) == 200
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,7 +369,7 @@ def test_deny_marks_denied_and_creates_no_link(client: FlaskClient) -> None:
     for field in LINK_REQUEST_FIELDS - {"status", "decided_at"}:
         assert data[field] == created[field], field
     assert _state_request(client, created["id"])["status"] == "denied"
-    assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 403
+    assert _shifts_status(client, DEFAULT.unlinked_mdt_id, DEFAULT.guild_id) == 403
 
 
 def test_confirm_after_deny_is_conflict(client: FlaskClient) -> None:
@@ -382,7 +377,7 @@ def test_confirm_after_deny_is_conflict(client: FlaskClient) -> None:
     ok_data(_decide(client, created["id"], "deny"))
     assert error_of(_decide(client, created["id"], "confirm")) == (409, ALREADY_DENIED)
     assert _state_request(client, created["id"])["status"] == "denied"
-    assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 403
+    assert _shifts_status(client, DEFAULT.unlinked_mdt_id, DEFAULT.guild_id) == 403
 
 
 def test_deny_twice_answers_already(client: FlaskClient) -> None:
@@ -398,7 +393,7 @@ def test_deny_twice_answers_already(client: FlaskClient) -> None:
 def test_deny_already_denied_after_ttl_still_answers_already(client: FlaskClient) -> None:
     created = _create(client)
     ok_data(_decide(client, created["id"], "deny"))
-    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 60)
+    advance_clock(client, DEFAULT.link_request_ttl_seconds + 60)
     again = ok_data(_decide(client, created["id"], "deny"))
     assert again["already"] is True
     assert again["status"] == "denied"
@@ -411,7 +406,7 @@ def test_deny_already_denied_after_ttl_still_answers_already(client: FlaskClient
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
 def test_expired_request_answers_410_and_is_marked_expired(client: FlaskClient, verb: str) -> None:
     created = _create(client)
-    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 1)
+    advance_clock(client, DEFAULT.link_request_ttl_seconds + 1)
     assert error_of(_decide(client, created["id"], verb)) == (410, EXPIRED)
     stored = _state_request(client, created["id"])
     assert stored["status"] == "expired"
@@ -421,7 +416,7 @@ def test_expired_request_answers_410_and_is_marked_expired(client: FlaskClient, 
     for again in ("confirm", "deny", verb):
         assert error_of(_decide(client, created["id"], again)) == (410, EXPIRED)
     assert _state_request(client, created["id"])["status"] == "expired"
-    assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 403
+    assert _shifts_status(client, DEFAULT.unlinked_mdt_id, DEFAULT.guild_id) == 403
 
 
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
@@ -461,7 +456,7 @@ def test_expiry_boundary_with_a_stopped_clock(verb: str) -> None:
 
 
 def test_expiry_uses_the_world_ttl() -> None:
-    client = create_app(world=_world(60, UNLINKED_MDT_OWNER_ID)).test_client()
+    client = create_app(world=_world(60, DEFAULT.unlinked_mdt_owner_id)).test_client()
     first = _create(client)
     advance_clock(client, 61)
     assert error_of(_decide(client, first["id"], "confirm")) == (410, EXPIRED)
@@ -476,13 +471,13 @@ def test_expiry_uses_the_world_ttl() -> None:
 
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
 @pytest.mark.parametrize(
-    "actor", [ACTOR_ID, REQUESTER_ID, None], ids=["other", "requester", "none"]
+    "actor", [DEFAULT.actor_id, REQUESTER_ID, None], ids=["other", "requester", "none"]
 )
 def test_only_the_owner_can_decide(client: FlaskClient, verb: str, actor: str | None) -> None:
     created = _create(client)
     assert error_of(_decide(client, created["id"], verb, actor=actor)) == (403, NOT_OWNER)
     assert _state_request(client, created["id"])["status"] == "pending"
-    assert _shifts_status(client, UNLINKED_MDT_ID, GUILD_ID) == 403
+    assert _shifts_status(client, DEFAULT.unlinked_mdt_id, DEFAULT.guild_id) == 403
 
 
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
@@ -493,12 +488,12 @@ def test_unknown_request_is_not_found(client: FlaskClient, verb: str) -> None:
 
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
 def test_request_from_another_guild_is_not_found(client: FlaskClient, verb: str) -> None:
-    created = _create(client, guild=GUILD_ID)
-    response = _decide(client, created["id"], verb, guild=OTHER_GUILD_ID)
+    created = _create(client, guild=DEFAULT.guild_id)
+    response = _decide(client, created["id"], verb, guild=DEFAULT.other_guild_id)
     assert error_of(response) == (404, NOT_FOUND)
     assert _state_request(client, created["id"])["status"] == "pending"
     # The request is still decidable in its own guild.
-    assert ok_data(_decide(client, created["id"], verb, guild=GUILD_ID))["status"] in (
+    assert ok_data(_decide(client, created["id"], verb, guild=DEFAULT.guild_id))["status"] in (
         "approved",
         "denied",
     )
@@ -507,9 +502,11 @@ def test_request_from_another_guild_is_not_found(client: FlaskClient, verb: str)
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
 def test_not_found_comes_before_owner_check(client: FlaskClient, verb: str) -> None:
     assert error_of(_decide(client, UNKNOWN_ID, verb, actor=None)) == (404, NOT_FOUND)
-    assert error_of(_decide(client, UNKNOWN_ID, verb, actor=ACTOR_ID)) == (404, NOT_FOUND)
+    assert error_of(_decide(client, UNKNOWN_ID, verb, actor=DEFAULT.actor_id)) == (404, NOT_FOUND)
     created = _create(client)
-    response = _decide(client, created["id"], verb, guild=OTHER_GUILD_ID, actor=ACTOR_ID)
+    response = _decide(
+        client, created["id"], verb, guild=DEFAULT.other_guild_id, actor=DEFAULT.actor_id
+    )
     assert error_of(response) == (404, NOT_FOUND)
 
 
@@ -519,15 +516,21 @@ def test_owner_check_comes_before_state(client: FlaskClient, verb: str, decided_
     created = _create(client)
     ok_data(_decide(client, created["id"], decided_by))
     # already / 409 would be the state answer; a non-owner gets 403 first.
-    assert error_of(_decide(client, created["id"], verb, actor=ACTOR_ID)) == (403, NOT_OWNER)
+    assert error_of(_decide(client, created["id"], verb, actor=DEFAULT.actor_id)) == (
+        403,
+        NOT_OWNER,
+    )
     assert error_of(_decide(client, created["id"], verb, actor=None)) == (403, NOT_OWNER)
 
 
 @pytest.mark.parametrize("verb", ["confirm", "deny"])
 def test_owner_check_comes_before_expiry(client: FlaskClient, verb: str) -> None:
     created = _create(client)
-    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 1)
-    assert error_of(_decide(client, created["id"], verb, actor=ACTOR_ID)) == (403, NOT_OWNER)
+    advance_clock(client, DEFAULT.link_request_ttl_seconds + 1)
+    assert error_of(_decide(client, created["id"], verb, actor=DEFAULT.actor_id)) == (
+        403,
+        NOT_OWNER,
+    )
     assert error_of(_decide(client, created["id"], verb)) == (410, EXPIRED)
 
 
@@ -536,12 +539,12 @@ def test_decide_unauthorized_first(client: FlaskClient, verb: str) -> None:
     created = _create(client)
     response = client.post(
         f"/link-requests/{created['id']}/{verb}",
-        headers=auth_headers(key="wrong-key", actor=UNLINKED_MDT_OWNER_ID),
+        headers=auth_headers(key="wrong-key", actor=DEFAULT.unlinked_mdt_owner_id),
     )
     assert error_of(response) == (401, "Unauthorized")
     response = client.post(
         f"/link-requests/{UNKNOWN_ID}/{verb}",
-        headers=auth_headers(guild=None, actor=UNLINKED_MDT_OWNER_ID),
+        headers=auth_headers(guild=None, actor=DEFAULT.unlinked_mdt_owner_id),
     )
     assert error_of(response) == (401, "Unauthorized")
     assert _state_request(client, created["id"])["status"] == "pending"
@@ -567,7 +570,7 @@ def test_confirm_and_deny_served_under_v1(client: FlaskClient) -> None:
         403,
         NOT_OWNER,
     )
-    advance_clock(client, LINK_REQUEST_TTL_SECONDS + 1)
+    advance_clock(client, DEFAULT.link_request_ttl_seconds + 1)
     assert error_of(_decide(client, third["id"], "confirm", prefix="/v1")) == (410, EXPIRED)
-    response = client.get(f"/v1/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
+    response = client.get(f"/v1/mdts/{DEFAULT.unlinked_mdt_id}/shifts", headers=auth_headers())
     assert response.status_code == 200

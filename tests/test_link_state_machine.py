@@ -22,31 +22,24 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from mockserver import create_app
 from tests.support import (
-    ACTOR_ID,
-    GUILD_ID,
+    ALREADY_APPROVED,
+    ALREADY_DENIED,
+    DEFAULT,
+    EXPIRED,
     ISO_MS_Z,
-    LINK_REQUEST_TTL_SECONDS,
-    MDT_ID,
-    OTHER_GUILD_ID,
-    PARTNER_NAME,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
+    NOT_FOUND,
+    NOT_LINKED,
+    NOT_OWNER,
     auth_headers,
     error_of,
 )
 
-OWNERS = {MDT_ID: ACTOR_ID, UNLINKED_MDT_ID: UNLINKED_MDT_OWNER_ID}
-GUILDS = (GUILD_ID, OTHER_GUILD_ID)
+OWNERS = {DEFAULT.mdt_id: DEFAULT.actor_id, DEFAULT.unlinked_mdt_id: DEFAULT.unlinked_mdt_owner_id}
+GUILDS = (DEFAULT.guild_id, DEFAULT.other_guild_id)
 STRANGER_ID = "444444444444444444"
-ACTORS = (ACTOR_ID, UNLINKED_MDT_OWNER_ID, STRANGER_ID, None)
+ACTORS = (DEFAULT.actor_id, DEFAULT.unlinked_mdt_owner_id, STRANGER_ID, None)
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
-NOT_FOUND = "Link request not found"
-NOT_OWNER = "Only the MDT owner can do this"
-EXPIRED = "Link request expired"
-ALREADY_DENIED = "Link request already denied"
-ALREADY_APPROVED = "Link request already approved"
-NOT_LINKED = "MDT not linked to this guild"
 
 _APP: Flask | None = None
 
@@ -80,13 +73,13 @@ class LinkLifecycle(RuleBasedStateMachine):
         self.advanced = 0
         self.model: dict[str, ModelRequest] = {}
         # (guild, mdt) -> link_request_id of the approval that made the link (None: the world's).
-        self.links: dict[tuple[str, str], str | None] = {(GUILD_ID, MDT_ID): None}
+        self.links: dict[tuple[str, str], str | None] = {(DEFAULT.guild_id, DEFAULT.mdt_id): None}
 
     # -- helpers ------------------------------------------------------------------------------
     def _effective(self, request: ModelRequest) -> str:
         """The status the request has now: pending past its TTL counts as expired."""
         if request.status == "pending" and (
-            self.advanced - request.created_at_advance >= LINK_REQUEST_TTL_SECONDS
+            self.advanced - request.created_at_advance >= DEFAULT.link_request_ttl_seconds
         ):
             return "expired"
         return request.status
@@ -114,7 +107,7 @@ class LinkLifecycle(RuleBasedStateMachine):
         assert data["status"] == "pending"
         assert data["mdt_id"] == mdt_id
         assert data["guild_id"] == guild
-        assert data["partner"] == PARTNER_NAME
+        assert data["partner"] == DEFAULT.partner_name
         assert data["owner_discord_id"] == OWNERS[mdt_id]
         assert data["requester_discord_id"] == actor
         assert data["decided_at"] is None
@@ -178,7 +171,7 @@ class LinkLifecycle(RuleBasedStateMachine):
     def decide_unknown(self, verb: str, guild: str) -> None:
         response = self.client.post(
             f"/link-requests/{UNKNOWN_ID}/{verb}",
-            headers=auth_headers(guild=guild, actor=UNLINKED_MDT_OWNER_ID),
+            headers=auth_headers(guild=guild, actor=DEFAULT.unlinked_mdt_owner_id),
         )
         assert error_of(response) == (404, NOT_FOUND)
 
@@ -192,7 +185,7 @@ class LinkLifecycle(RuleBasedStateMachine):
     def advance_to_expiry(self, request_id: str) -> None:
         # Exactly to this request's expires_at (the real time of the run puts it a hair past).
         # Every advance stays a multiple of 60 seconds, so the gap argument above still holds.
-        remaining = LINK_REQUEST_TTL_SECONDS - (
+        remaining = DEFAULT.link_request_ttl_seconds - (
             self.advanced - self.model[request_id].created_at_advance
         )
         if remaining > 0:

@@ -9,15 +9,10 @@ from flask.testing import FlaskClient
 
 from mockserver import create_app
 from tests.support import (
-    ACTOR_ID,
-    GUILD_ID,
+    DEFAULT,
     ISO_MS_Z,
-    MDT_ID,
-    OTHER_GUILD_ID,
-    PARTNER_KEY,
-    PARTNER_NAME,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
+    NOT_LINKED,
+    NOT_OWNER,
     advance_clock,
     auth_headers,
     error_of,
@@ -28,8 +23,6 @@ from tests.support import (
 )
 
 LINK_FIELDS = {"mdt_id", "guild_id", "owner_discord_id", "link_request_id", "linked_at"}
-NOT_LINKED = "MDT not linked to this guild"
-NOT_OWNER = "Only the MDT owner can do this"
 GUILD_MISMATCH = "Guild mismatch"
 UNKNOWN_MDT_ID = "00000000-0000-4000-8000-000000000000"
 OTHER_KEY = "other-key"
@@ -58,7 +51,9 @@ MDT_SCOPED: list[tuple[str, str, Any]] = [
 MDT_SCOPED_IDS = [f"{method} {path}" for method, path, _ in MDT_SCOPED]
 
 
-def _list(client: FlaskClient, guild: str = GUILD_ID, key: str = PARTNER_KEY) -> list[Any]:
+def _list(
+    client: FlaskClient, guild: str = DEFAULT.guild_id, key: str = DEFAULT.partner_key
+) -> list[Any]:
     response = client.get(f"/guilds/{guild}/mdts", headers=auth_headers(key=key, guild=guild))
     data = ok_data(response)
     assert isinstance(data, list), data
@@ -67,17 +62,17 @@ def _list(client: FlaskClient, guild: str = GUILD_ID, key: str = PARTNER_KEY) ->
 
 def _link(
     client: FlaskClient,
-    mdt_id: str = UNLINKED_MDT_ID,
-    owner: str = UNLINKED_MDT_OWNER_ID,
+    mdt_id: str = DEFAULT.unlinked_mdt_id,
+    owner: str = DEFAULT.unlinked_mdt_owner_id,
     *,
-    guild: str = GUILD_ID,
-    key: str = PARTNER_KEY,
+    guild: str = DEFAULT.guild_id,
+    key: str = DEFAULT.partner_key,
 ) -> str:
     """Link `mdt_id` to `guild` through a link request confirmed by `owner`; the request id."""
     response = client.post(
         "/link-requests",
         json={"mdt_id": mdt_id},
-        headers=auth_headers(key=key, guild=guild, actor=ACTOR_ID),
+        headers=auth_headers(key=key, guild=guild, actor=DEFAULT.actor_id),
     )
     request_id: str = ok_data(response, 201)["id"]
     response = client.post(
@@ -88,7 +83,9 @@ def _link(
     return request_id
 
 
-def _unlink(client: FlaskClient, mdt_id: str, *, actor: str | None, guild: str = GUILD_ID) -> Any:
+def _unlink(
+    client: FlaskClient, mdt_id: str, *, actor: str | None, guild: str = DEFAULT.guild_id
+) -> Any:
     return client.post(f"/mdts/{mdt_id}/unlink", headers=auth_headers(guild=guild, actor=actor))
 
 
@@ -101,15 +98,15 @@ def _call(client: FlaskClient, method: str, path: str, body: Any, **header_args:
 
 def _two_partner_world() -> dict[str, Any]:
     return world(
-        world_mdt(MDT_ID, ACTOR_ID, "Ours"),
-        world_mdt(UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, "Theirs"),
+        world_mdt(DEFAULT.mdt_id, DEFAULT.actor_id, "Ours"),
+        world_mdt(DEFAULT.unlinked_mdt_id, DEFAULT.unlinked_mdt_owner_id, "Theirs"),
         world_mdt(THIRD_MDT_ID, THIRD_MDT_OWNER_ID, "Shared"),
         links=[
-            link(MDT_ID, partner=PARTNER_NAME),
-            link(UNLINKED_MDT_ID, partner=OTHER_PARTNER),
-            link(THIRD_MDT_ID, OTHER_GUILD_ID),
+            link(DEFAULT.mdt_id, partner=DEFAULT.partner_name),
+            link(DEFAULT.unlinked_mdt_id, partner=OTHER_PARTNER),
+            link(THIRD_MDT_ID, DEFAULT.other_guild_id),
         ],
-        partner_keys={PARTNER_KEY: PARTNER_NAME, OTHER_KEY: OTHER_PARTNER},
+        partner_keys={DEFAULT.partner_key: DEFAULT.partner_name, OTHER_KEY: OTHER_PARTNER},
     )
 
 
@@ -122,31 +119,37 @@ def test_list_default_world(client: FlaskClient) -> None:
     assert len(data) == 1
     item = data[0]
     assert set(item) >= LINK_FIELDS
-    assert item["mdt_id"] == MDT_ID
-    assert item["guild_id"] == GUILD_ID
-    assert item["owner_discord_id"] == ACTOR_ID
+    assert item["mdt_id"] == DEFAULT.mdt_id
+    assert item["guild_id"] == DEFAULT.guild_id
+    assert item["owner_discord_id"] == DEFAULT.actor_id
     assert item["link_request_id"] is None or isinstance(item["link_request_id"], str)
     assert ISO_MS_Z.match(item["linked_at"]), item["linked_at"]
 
 
 def test_list_needs_no_actor(client: FlaskClient) -> None:
-    response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers(actor=None))
-    assert [item["mdt_id"] for item in ok_data(response)] == [MDT_ID]
+    response = client.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers(actor=None))
+    assert [item["mdt_id"] for item in ok_data(response)] == [DEFAULT.mdt_id]
 
 
 def test_list_empty_for_guild_with_nothing(client: FlaskClient) -> None:
-    assert _list(client, OTHER_GUILD_ID) == []
+    assert _list(client, DEFAULT.other_guild_id) == []
 
 
 def test_list_guild_mismatch(client: FlaskClient) -> None:
-    response = client.get(f"/guilds/{OTHER_GUILD_ID}/mdts", headers=auth_headers(guild=GUILD_ID))
+    response = client.get(
+        f"/guilds/{DEFAULT.other_guild_id}/mdts", headers=auth_headers(guild=DEFAULT.guild_id)
+    )
     assert error_of(response) == (403, GUILD_MISMATCH)
-    response = client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers(guild=OTHER_GUILD_ID))
+    response = client.get(
+        f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers(guild=DEFAULT.other_guild_id)
+    )
     assert error_of(response) == (403, GUILD_MISMATCH)
 
 
 def test_list_unauthorized_before_guild_mismatch(client: FlaskClient) -> None:
-    response = client.get(f"/guilds/{OTHER_GUILD_ID}/mdts", headers=auth_headers(key="nope"))
+    response = client.get(
+        f"/guilds/{DEFAULT.other_guild_id}/mdts", headers=auth_headers(key="nope")
+    )
     assert error_of(response) == (401, "Unauthorized")
 
 
@@ -154,10 +157,10 @@ def test_list_newest_linked_first(client: FlaskClient) -> None:
     advance_clock(client, 60)
     request_id = _link(client)
     data = _list(client)
-    assert [item["mdt_id"] for item in data] == [UNLINKED_MDT_ID, MDT_ID]
+    assert [item["mdt_id"] for item in data] == [DEFAULT.unlinked_mdt_id, DEFAULT.mdt_id]
     new = data[0]
-    assert new["guild_id"] == GUILD_ID
-    assert new["owner_discord_id"] == UNLINKED_MDT_OWNER_ID
+    assert new["guild_id"] == DEFAULT.guild_id
+    assert new["owner_discord_id"] == DEFAULT.unlinked_mdt_owner_id
     assert new["link_request_id"] == request_id
     assert ISO_MS_Z.match(new["linked_at"])
     assert new["linked_at"] > data[1]["linked_at"]
@@ -166,57 +169,67 @@ def test_list_newest_linked_first(client: FlaskClient) -> None:
 def test_list_relinked_mdt_moves_to_front(client: FlaskClient) -> None:
     advance_clock(client, 60)
     _link(client)
-    assert ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))["unlinked"] is True
-    assert [item["mdt_id"] for item in _list(client)] == [UNLINKED_MDT_ID]
+    assert ok_data(_unlink(client, DEFAULT.mdt_id, actor=DEFAULT.actor_id))["unlinked"] is True
+    assert [item["mdt_id"] for item in _list(client)] == [DEFAULT.unlinked_mdt_id]
     advance_clock(client, 60)
-    request_id = _link(client, MDT_ID, ACTOR_ID)
+    request_id = _link(client, DEFAULT.mdt_id, DEFAULT.actor_id)
     data = _list(client)
-    assert [item["mdt_id"] for item in data] == [MDT_ID, UNLINKED_MDT_ID]
+    assert [item["mdt_id"] for item in data] == [DEFAULT.mdt_id, DEFAULT.unlinked_mdt_id]
     assert data[0]["link_request_id"] == request_id
 
 
 def test_list_shows_link_only_in_its_guild(client: FlaskClient) -> None:
-    _link(client, guild=OTHER_GUILD_ID)
-    assert [item["mdt_id"] for item in _list(client, OTHER_GUILD_ID)] == [UNLINKED_MDT_ID]
-    assert [item["mdt_id"] for item in _list(client, GUILD_ID)] == [MDT_ID]
-    assert _list(client, OTHER_GUILD_ID)[0]["guild_id"] == OTHER_GUILD_ID
+    _link(client, guild=DEFAULT.other_guild_id)
+    assert [item["mdt_id"] for item in _list(client, DEFAULT.other_guild_id)] == [
+        DEFAULT.unlinked_mdt_id
+    ]
+    assert [item["mdt_id"] for item in _list(client, DEFAULT.guild_id)] == [DEFAULT.mdt_id]
+    assert _list(client, DEFAULT.other_guild_id)[0]["guild_id"] == DEFAULT.other_guild_id
 
 
 def test_list_served_under_v1(client: FlaskClient) -> None:
-    response = client.get(f"/v1/guilds/{GUILD_ID}/mdts", headers=auth_headers())
-    assert [item["mdt_id"] for item in ok_data(response)] == [MDT_ID]
-    response = client.get(f"/v1/guilds/{OTHER_GUILD_ID}/mdts", headers=auth_headers())
+    response = client.get(f"/v1/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers())
+    assert [item["mdt_id"] for item in ok_data(response)] == [DEFAULT.mdt_id]
+    response = client.get(f"/v1/guilds/{DEFAULT.other_guild_id}/mdts", headers=auth_headers())
     assert error_of(response) == (403, GUILD_MISMATCH)
 
 
 def test_list_only_this_partners_links() -> None:
     client = create_app(world=_two_partner_world()).test_client()
-    assert [item["mdt_id"] for item in _list(client, key=PARTNER_KEY)] == [MDT_ID]
-    assert [item["mdt_id"] for item in _list(client, key=OTHER_KEY)] == [UNLINKED_MDT_ID]
+    assert [item["mdt_id"] for item in _list(client, key=DEFAULT.partner_key)] == [DEFAULT.mdt_id]
+    assert [item["mdt_id"] for item in _list(client, key=OTHER_KEY)] == [DEFAULT.unlinked_mdt_id]
     # A world link without "partner" belongs to every partner of the world.
-    assert [item["mdt_id"] for item in _list(client, OTHER_GUILD_ID, PARTNER_KEY)] == [THIRD_MDT_ID]
-    assert [item["mdt_id"] for item in _list(client, OTHER_GUILD_ID, OTHER_KEY)] == [THIRD_MDT_ID]
+    assert [
+        item["mdt_id"] for item in _list(client, DEFAULT.other_guild_id, DEFAULT.partner_key)
+    ] == [THIRD_MDT_ID]
+    assert [item["mdt_id"] for item in _list(client, DEFAULT.other_guild_id, OTHER_KEY)] == [
+        THIRD_MDT_ID
+    ]
 
 
 def test_links_of_another_partner_do_not_open_mdt_endpoints() -> None:
     client = create_app(world=_two_partner_world()).test_client()
-    ours = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(key=PARTNER_KEY))
+    ours = client.get(
+        f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", headers=auth_headers(key=DEFAULT.partner_key)
+    )
     assert error_of(ours) == (403, NOT_LINKED)
-    theirs = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(key=OTHER_KEY))
+    theirs = client.get(
+        f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", headers=auth_headers(key=OTHER_KEY)
+    )
     assert ok_data(theirs) == []
-    theirs = client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(key=OTHER_KEY))
+    theirs = client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers(key=OTHER_KEY))
     assert error_of(theirs) == (403, NOT_LINKED)
 
 
 def test_list_partner_link_created_by_request_is_partner_scoped() -> None:
     client = create_app(world=_two_partner_world()).test_client()
     advance_clock(client, 60)
-    _link(client, THIRD_MDT_ID, THIRD_MDT_OWNER_ID, guild=GUILD_ID, key=OTHER_KEY)
+    _link(client, THIRD_MDT_ID, THIRD_MDT_OWNER_ID, guild=DEFAULT.guild_id, key=OTHER_KEY)
     assert [item["mdt_id"] for item in _list(client, key=OTHER_KEY)] == [
         THIRD_MDT_ID,
-        UNLINKED_MDT_ID,
+        DEFAULT.unlinked_mdt_id,
     ]
-    assert [item["mdt_id"] for item in _list(client, key=PARTNER_KEY)] == [MDT_ID]
+    assert [item["mdt_id"] for item in _list(client, key=DEFAULT.partner_key)] == [DEFAULT.mdt_id]
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,17 +237,17 @@ def test_list_partner_link_created_by_request_is_partner_scoped() -> None:
 
 
 def test_unlink_by_owner(client: FlaskClient) -> None:
-    data = ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
-    assert data == {"unlinked": True, "mdt_id": MDT_ID}
+    data = ok_data(_unlink(client, DEFAULT.mdt_id, actor=DEFAULT.actor_id))
+    assert data == {"unlinked": True, "mdt_id": DEFAULT.mdt_id}
     assert _list(client) == []
     assert client.get("/__mock/state").get_json()["data"]["links"] == []
 
 
-@pytest.mark.parametrize("actor", [UNLINKED_MDT_OWNER_ID, None], ids=["other", "none"])
+@pytest.mark.parametrize("actor", [DEFAULT.unlinked_mdt_owner_id, None], ids=["other", "none"])
 def test_unlink_by_non_owner_is_forbidden(client: FlaskClient, actor: str | None) -> None:
-    assert error_of(_unlink(client, MDT_ID, actor=actor)) == (403, NOT_OWNER)
-    assert [item["mdt_id"] for item in _list(client)] == [MDT_ID]
-    response = client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
+    assert error_of(_unlink(client, DEFAULT.mdt_id, actor=actor)) == (403, NOT_OWNER)
+    assert [item["mdt_id"] for item in _list(client)] == [DEFAULT.mdt_id]
+    response = client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers())
     assert ok_data(response) == []
 
 
@@ -242,10 +255,10 @@ def test_unlink_by_non_owner_is_forbidden(client: FlaskClient, actor: str | None
 def test_after_unlink_every_mdt_operation_is_forbidden(
     client: FlaskClient, method: str, path: str, body: Any
 ) -> None:
-    ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
-    response = _call(client, method, path.format(mdt=MDT_ID), body)
+    ok_data(_unlink(client, DEFAULT.mdt_id, actor=DEFAULT.actor_id))
+    response = _call(client, method, path.format(mdt=DEFAULT.mdt_id), body)
     assert error_of(response) == (403, NOT_LINKED)
-    response = _call(client, method, "/v1" + path.format(mdt=MDT_ID), body)
+    response = _call(client, method, "/v1" + path.format(mdt=DEFAULT.mdt_id), body)
     assert error_of(response) == (403, NOT_LINKED)
 
 
@@ -253,73 +266,97 @@ def test_after_unlink_every_mdt_operation_is_forbidden(
 def test_unlinked_and_unknown_mdts_are_forbidden(
     client: FlaskClient, method: str, path: str, body: Any
 ) -> None:
-    for mdt_id in (UNLINKED_MDT_ID, UNKNOWN_MDT_ID):
+    for mdt_id in (DEFAULT.unlinked_mdt_id, UNKNOWN_MDT_ID):
         response = _call(client, method, path.format(mdt=mdt_id), body)
         assert error_of(response) == (403, NOT_LINKED)
     # The linked MDT from another guild's context.
-    response = _call(client, method, path.format(mdt=MDT_ID), body, guild=OTHER_GUILD_ID)
+    response = _call(
+        client, method, path.format(mdt=DEFAULT.mdt_id), body, guild=DEFAULT.other_guild_id
+    )
     assert error_of(response) == (403, NOT_LINKED)
 
 
 def test_unlink_of_unlinked_mdt(client: FlaskClient) -> None:
-    response = _unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID)
+    response = _unlink(client, DEFAULT.unlinked_mdt_id, actor=DEFAULT.unlinked_mdt_owner_id)
     assert error_of(response) == (403, NOT_LINKED)
-    assert error_of(_unlink(client, UNKNOWN_MDT_ID, actor=ACTOR_ID)) == (403, NOT_LINKED)
+    assert error_of(_unlink(client, UNKNOWN_MDT_ID, actor=DEFAULT.actor_id)) == (403, NOT_LINKED)
 
 
 def test_unlink_twice(client: FlaskClient) -> None:
-    ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
-    assert error_of(_unlink(client, MDT_ID, actor=ACTOR_ID)) == (403, NOT_LINKED)
+    ok_data(_unlink(client, DEFAULT.mdt_id, actor=DEFAULT.actor_id))
+    assert error_of(_unlink(client, DEFAULT.mdt_id, actor=DEFAULT.actor_id)) == (403, NOT_LINKED)
 
 
 def test_unlink_not_linked_comes_before_owner_check(client: FlaskClient) -> None:
-    assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=ACTOR_ID)) == (403, NOT_LINKED)
-    assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=None)) == (403, NOT_LINKED)
-    assert error_of(_unlink(client, MDT_ID, actor=None, guild=OTHER_GUILD_ID)) == (403, NOT_LINKED)
+    assert error_of(_unlink(client, DEFAULT.unlinked_mdt_id, actor=DEFAULT.actor_id)) == (
+        403,
+        NOT_LINKED,
+    )
+    assert error_of(_unlink(client, DEFAULT.unlinked_mdt_id, actor=None)) == (403, NOT_LINKED)
+    assert error_of(_unlink(client, DEFAULT.mdt_id, actor=None, guild=DEFAULT.other_guild_id)) == (
+        403,
+        NOT_LINKED,
+    )
 
 
 def test_unlink_after_fresh_link_by_new_owner(client: FlaskClient) -> None:
     _link(client)
-    assert ok_data(client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())) == []
-    assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=ACTOR_ID)) == (403, NOT_OWNER)
-    assert error_of(_unlink(client, UNLINKED_MDT_ID, actor=None)) == (403, NOT_OWNER)
-    data = ok_data(_unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID))
-    assert data == {"unlinked": True, "mdt_id": UNLINKED_MDT_ID}
-    response = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
+    assert (
+        ok_data(client.get(f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", headers=auth_headers())) == []
+    )
+    assert error_of(_unlink(client, DEFAULT.unlinked_mdt_id, actor=DEFAULT.actor_id)) == (
+        403,
+        NOT_OWNER,
+    )
+    assert error_of(_unlink(client, DEFAULT.unlinked_mdt_id, actor=None)) == (403, NOT_OWNER)
+    data = ok_data(_unlink(client, DEFAULT.unlinked_mdt_id, actor=DEFAULT.unlinked_mdt_owner_id))
+    assert data == {"unlinked": True, "mdt_id": DEFAULT.unlinked_mdt_id}
+    response = client.get(f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", headers=auth_headers())
     assert error_of(response) == (403, NOT_LINKED)
-    assert [item["mdt_id"] for item in _list(client)] == [MDT_ID]
+    assert [item["mdt_id"] for item in _list(client)] == [DEFAULT.mdt_id]
 
 
 def test_unlink_in_one_guild_keeps_other_guild(client: FlaskClient) -> None:
-    _link(client, guild=GUILD_ID)
-    _link(client, guild=OTHER_GUILD_ID)
-    ok_data(_unlink(client, UNLINKED_MDT_ID, actor=UNLINKED_MDT_OWNER_ID, guild=OTHER_GUILD_ID))
-    assert _list(client, OTHER_GUILD_ID) == []
-    response = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers())
+    _link(client, guild=DEFAULT.guild_id)
+    _link(client, guild=DEFAULT.other_guild_id)
+    ok_data(
+        _unlink(
+            client,
+            DEFAULT.unlinked_mdt_id,
+            actor=DEFAULT.unlinked_mdt_owner_id,
+            guild=DEFAULT.other_guild_id,
+        )
+    )
+    assert _list(client, DEFAULT.other_guild_id) == []
+    response = client.get(f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", headers=auth_headers())
     assert ok_data(response) == []
     response = client.get(
-        f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(guild=OTHER_GUILD_ID)
+        f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts",
+        headers=auth_headers(guild=DEFAULT.other_guild_id),
     )
     assert error_of(response) == (403, NOT_LINKED)
 
 
 def test_relink_after_unlink(client: FlaskClient) -> None:
-    ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID))
-    _link(client, MDT_ID, ACTOR_ID)
-    assert ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())) == []
-    assert ok_data(_unlink(client, MDT_ID, actor=ACTOR_ID)) == {"unlinked": True, "mdt_id": MDT_ID}
+    ok_data(_unlink(client, DEFAULT.mdt_id, actor=DEFAULT.actor_id))
+    _link(client, DEFAULT.mdt_id, DEFAULT.actor_id)
+    assert ok_data(client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers())) == []
+    assert ok_data(_unlink(client, DEFAULT.mdt_id, actor=DEFAULT.actor_id)) == {
+        "unlinked": True,
+        "mdt_id": DEFAULT.mdt_id,
+    }
 
 
 def test_unlink_served_under_v1(client: FlaskClient) -> None:
-    response = client.post(f"/v1/mdts/{MDT_ID}/unlink", headers=auth_headers(actor=None))
+    response = client.post(f"/v1/mdts/{DEFAULT.mdt_id}/unlink", headers=auth_headers(actor=None))
     assert error_of(response) == (403, NOT_OWNER)
-    response = client.post(f"/v1/mdts/{MDT_ID}/unlink", headers=auth_headers())
-    assert ok_data(response) == {"unlinked": True, "mdt_id": MDT_ID}
+    response = client.post(f"/v1/mdts/{DEFAULT.mdt_id}/unlink", headers=auth_headers())
+    assert ok_data(response) == {"unlinked": True, "mdt_id": DEFAULT.mdt_id}
 
 
 def test_unlink_unauthorized_first(client: FlaskClient) -> None:
-    response = client.post(f"/mdts/{MDT_ID}/unlink", headers=auth_headers(key=None))
+    response = client.post(f"/mdts/{DEFAULT.mdt_id}/unlink", headers=auth_headers(key=None))
     assert error_of(response) == (401, "Unauthorized")
-    response = client.post(f"/mdts/{MDT_ID}/unlink", headers=auth_headers(guild=""))
+    response = client.post(f"/mdts/{DEFAULT.mdt_id}/unlink", headers=auth_headers(guild=""))
     assert error_of(response) == (401, "Unauthorized")
-    assert [item["mdt_id"] for item in _list(client)] == [MDT_ID]
+    assert [item["mdt_id"] for item in _list(client)] == [DEFAULT.mdt_id]

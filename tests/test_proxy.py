@@ -33,13 +33,13 @@ from mockserver.proxy.forward import Upstream
 from mockserver.proxy.serving import make_server
 from mockserver.threaded import ThreadedServer
 from mockserver.world import default_world_path
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, auth_headers
+from tests.support import DEFAULT, auth_headers
 
 #: The partner key of the worlds behind the proxy: it must never be written anywhere.
 SECRET = "sk-live-NEVER-WRITE-7f3a9c2e"
 HEADERS = auth_headers(key=SECRET)
-SHIFTS = f"/v1/mdts/{MDT_ID}/shifts"
-UNITS = f"/v1/mdts/{MDT_ID}/units/active"
+SHIFTS = f"/v1/mdts/{DEFAULT.mdt_id}/shifts"
+UNITS = f"/v1/mdts/{DEFAULT.mdt_id}/units/active"
 
 
 def secret_world() -> dict[str, Any]:
@@ -107,9 +107,9 @@ def raw(url: str, method: str, path: str, headers: dict[str, str], body: bytes |
 
 # -- pass-through ----------------------------------------------------------------------------------
 PASS_THROUGH = [
-    ("GET", f"/v1/mdts/{MDT_ID}", None, HEADERS),
+    ("GET", f"/v1/mdts/{DEFAULT.mdt_id}", None, HEADERS),
     ("GET", SHIFTS + "?limit=5", None, HEADERS),
-    ("GET", f"/mdts/{MDT_ID}/shifts", None, HEADERS),  # without /v1, as serve accepts
+    ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts", None, HEADERS),  # without /v1, as serve accepts
     ("POST", SHIFTS, b'{"officer_name": 5}', {**HEADERS, "content-type": "application/json"}),
     ("POST", SHIFTS, b"{", {**HEADERS, "content-type": "application/json"}),
     ("GET", SHIFTS, None, auth_headers(key="wrong")),
@@ -190,7 +190,7 @@ def test_end_to_end_headers_pass_and_hop_by_hop_headers_do_not() -> None:
     assert echoed["path"] == "/base/guilds/1/mdts"
     forwarded = echoed["headers"]
     assert forwarded["x-partner-key"] == SECRET  # the upstream needs it
-    assert forwarded["x-discord-guild"] == GUILD_ID
+    assert forwarded["x-discord-guild"] == DEFAULT.guild_id
     assert forwarded["x-custom"] == "kept"
     assert "x-private" not in forwarded and "te" not in forwarded
     assert forwarded["host"] == urlsplit(upstream).netloc
@@ -218,12 +218,12 @@ def _flow(url: str) -> None:
     ).json()["data"]
     confirm = f"{url}/v1/link-requests/{created['id']}/confirm"
     session.post(confirm, headers={"x-discord-actor": "333333333333333333"})
-    session.get(url + f"/v1/guilds/{GUILD_ID}/mdts")
-    session.get(url + f"/v1/mdts/{MDT_ID}")
-    session.post(url + f"/v1/mdts/{MDT_ID}/calls", json={"classification": "TRAFFIC STOP"})
-    session.post(url + f"/v1/mdts/{MDT_ID}/scene-reports", json={"title": "Incident"})
+    session.get(url + f"/v1/guilds/{DEFAULT.guild_id}/mdts")
+    session.get(url + f"/v1/mdts/{DEFAULT.mdt_id}")
+    session.post(url + f"/v1/mdts/{DEFAULT.mdt_id}/calls", json={"classification": "TRAFFIC STOP"})
+    session.post(url + f"/v1/mdts/{DEFAULT.mdt_id}/scene-reports", json={"title": "Incident"})
     session.post(url + SHIFTS, json={"officer_name": "B. Bubbleton", "department": "Patrol"})
-    session.post(url + f"/v1/mdts/{MDT_ID}/tickets", json={"title": "Tow request"})
+    session.post(url + f"/v1/mdts/{DEFAULT.mdt_id}/tickets", json={"title": "Tow request"})
     session.put(url + UNITS, json={"units": [{"id": "ADAM-12", "status": "10-8"}]})
     session.put(url + UNITS, json={"units": [{"id": "A"}, {"id": "A"}]})
     session.get(url + SHIFTS + "?limit=1")
@@ -248,7 +248,7 @@ def _puppet(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 def _shift(shift_id: str, updated_at: str) -> dict[str, Any]:
     return {
         "id": shift_id,
-        "mdt_code": MDT_ID,
+        "mdt_code": DEFAULT.mdt_id,
         "officer_name": "A",
         "officer_badge": None,
         "department": None,
@@ -263,7 +263,7 @@ def _shift(shift_id: str, updated_at: str) -> dict[str, Any]:
 
 OLD, NEW = "2026-03-01T01:00:00.000Z", "2026-03-01T02:00:00.000Z"
 INFO: dict[str, Any] = {
-    "id": MDT_ID,
+    "id": DEFAULT.mdt_id,
     "name": "X",
     "logo_url": None,
     "map": None,
@@ -271,37 +271,37 @@ INFO: dict[str, Any] = {
     "divisions": [],
 }
 ERR = {"ok": False, "error": "MDT not linked to this guild"}
-NO_KEY = {"x-discord-guild": GUILD_ID}
+NO_KEY = {"x-discord-guild": DEFAULT.guild_id}
 JSON = {"content-type": "application/json"}
 #: (request: method, path, headers, body; puppet answer: status, body, headers) -> deviations
 RULE_CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...], set[tuple[str, str, str]]]] = [
     (
         "status.documented",
-        ("POST", f"/v1/mdts/{MDT_ID}/tickets", JSON, b'{"title": "t"}'),
+        ("POST", f"/v1/mdts/{DEFAULT.mdt_id}/tickets", JSON, b'{"title": "t"}'),
         (202, {"ok": True, "data": {"id": "t1"}}),
         {("status.documented", "partial", "operation")},
     ),
     (
         "envelope.json",
-        ("GET", f"/v1/mdts/{MDT_ID}", {}, None),
+        ("GET", f"/v1/mdts/{DEFAULT.mdt_id}", {}, None),
         (200, "<html>hi</html>", [["Content-Type", "text/html"]]),
         {("envelope.json", "documented", "envelope")},
     ),
     (
         "envelope.success",
-        ("GET", f"/v1/mdts/{MDT_ID}", {}, None),
+        ("GET", f"/v1/mdts/{DEFAULT.mdt_id}", {}, None),
         (200, {"data": INFO}),
         {("envelope.success", "documented", "envelope"), ("response.schema", "inferred", "schema")},
     ),
     (
         "envelope.error",
-        ("GET", f"/v1/mdts/{MDT_ID}", {}, None),
+        ("GET", f"/v1/mdts/{DEFAULT.mdt_id}", {}, None),
         (403, {"error": "MDT not linked to this guild"}),
         {("envelope.error", "documented", "envelope"), ("response.schema", "documented", "schema")},
     ),
     (
         "response.schema",
-        ("GET", f"/v1/mdts/{MDT_ID}", {}, None),
+        ("GET", f"/v1/mdts/{DEFAULT.mdt_id}", {}, None),
         (200, {"ok": True, "data": {**INFO, "name": 5}}),
         {("response.schema", "inferred", "schema")},
     ),
@@ -454,7 +454,7 @@ def _trigger(bug: str, url: str, upstream: str) -> None:
     if bug == "wrong-error-string" or bug == "accepts-duplicate-unit-ids":
         requests.put(url + UNITS, json={"units": [{"id": "A"}, {"id": "A"}]}, headers=HEADERS)
     elif bug == "ignores-partner-key":
-        requests.get(url + SHIFTS, headers={"x-discord-guild": GUILD_ID})
+        requests.get(url + SHIFTS, headers={"x-discord-guild": DEFAULT.guild_id})
     elif bug in ("lists-not-newest-first", "limit-ignored"):
         _two_shifts(url, upstream)
         requests.get(url + SHIFTS + "?limit=1", headers=HEADERS)
@@ -466,11 +466,13 @@ def _trigger(bug: str, url: str, upstream: str) -> None:
     elif bug == "500-on-invalid-json":
         requests.post(url + SHIFTS, data=b"{", headers={**HEADERS, **JSON})
     elif bug == "undocumented-status":
-        requests.post(url + f"/v1/mdts/{MDT_ID}/tickets", json={"title": "t"}, headers=HEADERS)
+        requests.post(
+            url + f"/v1/mdts/{DEFAULT.mdt_id}/tickets", json={"title": "t"}, headers=HEADERS
+        )
     elif bug == "missing-allow-on-405":
         requests.delete(url + SHIFTS, headers=HEADERS)
     elif bug == "envelope-without-ok":
-        requests.get(url + f"/v1/mdts/{MDT_ID}", headers=HEADERS)
+        requests.get(url + f"/v1/mdts/{DEFAULT.mdt_id}", headers=HEADERS)
     elif bug == "confirm-by-non-owner":
         request_id = _link_request(url)
         requests.post(url + f"/v1/link-requests/{request_id}/confirm", headers=HEADERS)
@@ -641,7 +643,7 @@ def _record_flow(url: str) -> dict[str, Any]:
     """Writes through the proxy, then lists every collection; returns what was listed."""
     session = requests.Session()
     session.headers.update(HEADERS)
-    base = f"{url}/v1/mdts/{MDT_ID}"
+    base = f"{url}/v1/mdts/{DEFAULT.mdt_id}"
     session.post(base + "/shifts", json={"officer_name": "A", "department": "Patrol"})
     session.post(base + "/calls", json={"classification": "TRAFFIC STOP"})
     call = session.post(base + "/calls", json={"classification": "PURSUIT"}).json()["data"]
@@ -660,7 +662,7 @@ def _record_flow(url: str) -> dict[str, Any]:
         for kind in ("shifts", "calls", "scene-reports", "tickets", "units/active")
     }
     listed["info"] = session.get(base).json()["data"]
-    listed["guild"] = session.get(f"{url}/v1/guilds/{GUILD_ID}/mdts").json()["data"]
+    listed["guild"] = session.get(f"{url}/v1/guilds/{DEFAULT.guild_id}/mdts").json()["data"]
     return listed
 
 
@@ -676,22 +678,22 @@ def test_a_record_replayed_with_serve_seed_lists_what_the_upstream_listed(tmp_pa
     assert world["partner_keys"] == {"test-key": "Test Partner"}
     other = "9b1d3f2e-5a47-4c8e-9f10-2d6c7b8a9e01"
     assert world["links"] == [
-        {"mdt_id": MDT_ID, "guild_id": GUILD_ID},
-        {"mdt_id": other, "guild_id": GUILD_ID},
+        {"mdt_id": DEFAULT.mdt_id, "guild_id": DEFAULT.guild_id},
+        {"mdt_id": other, "guild_id": DEFAULT.guild_id},
     ]
     assert [(m["id"], m["owner_discord_id"]) for m in world["mdts"]] == [
-        (MDT_ID, ACTOR_ID),
+        (DEFAULT.mdt_id, DEFAULT.actor_id),
         (other, "333333333333333333"),
     ]
-    assert [u["id"] for u in world["records"][MDT_ID]["active_units"]] == ["ADAM-12"]
+    assert [u["id"] for u in world["records"][DEFAULT.mdt_id]["active_units"]] == ["ADAM-12"]
     assert proxy.recorder is not None and proxy.recorder.rejected == 0
     with LiveMock("--seed", record, "--server", "werkzeug") as replay:
         headers = auth_headers()  # the record's key is the default world's test-key
-        base = f"/v1/mdts/{MDT_ID}"
+        base = f"/v1/mdts/{DEFAULT.mdt_id}"
         for kind in ("shifts", "calls", "scene-reports", "tickets", "units/active"):
             assert replay.get(f"{base}/{kind}", headers=headers).json()["data"] == listed[kind]
         assert replay.get(base, headers=headers).json()["data"] == listed["info"]
-        guild = replay.get(f"/v1/guilds/{GUILD_ID}/mdts", headers=headers).json()["data"]
+        guild = replay.get(f"/v1/guilds/{DEFAULT.guild_id}/mdts", headers=headers).json()["data"]
         assert [link["mdt_id"] for link in guild] == [link["mdt_id"] for link in listed["guild"]]
         assert replay.get(base, headers=HEADERS).status_code == 401  # the seen key is not in it
 
@@ -777,7 +779,7 @@ def test_concurrent_exchanges_are_all_counted() -> None:
 def test_actor_header_is_passed_as_sent() -> None:
     with served(_echo_app) as upstream, proxying(upstream) as (_, url):
         echoed = requests.get(url + "/x", headers={**HEADERS}, timeout=10).json()
-    assert echoed["data"]["headers"]["x-discord-actor"] == ACTOR_ID
+    assert echoed["data"]["headers"]["x-discord-actor"] == DEFAULT.actor_id
 
 
 # -- done when: the README's curl flow through the CLI proxy, and the bare install ---------------

@@ -18,7 +18,7 @@ import pytest
 import requests  # noqa: F401
 
 from mockserver.testing import INPROCESS_URL, default_world
-from tests.support import ACTOR_ID, GUILD_ID, MDT_ID, PARTNER_KEY, UNLINKED_MDT_ID
+from tests.support import DEFAULT
 
 pytest_plugins = ["pytester"]
 
@@ -65,12 +65,13 @@ def test_socket_mock_works_without_configuration(pytester: pytest.Pytester) -> N
             assert northca_mock.url.startswith("http://127.0.0.1:")
             assert northca_mock.v1_url == northca_mock.url + "/v1"
             mock = northca_mock
-            assert (mock.partner_key, mock.guild_id) == ({PARTNER_KEY!r}, {GUILD_ID!r})
-            assert (mock.mdt_id, mock.owner_id) == ({MDT_ID!r}, {ACTOR_ID!r})
+            assert mock.partner_key == {DEFAULT.partner_key!r}
+            assert mock.guild_id == {DEFAULT.guild_id!r}
+            assert (mock.mdt_id, mock.owner_id) == ({DEFAULT.mdt_id!r}, {DEFAULT.actor_id!r})
             assert northca_mock.headers == {{
-                "x-partner-key": {PARTNER_KEY!r},
-                "x-discord-guild": {GUILD_ID!r},
-                "x-discord-actor": {ACTOR_ID!r},
+                "x-partner-key": {DEFAULT.partner_key!r},
+                "x-discord-guild": {DEFAULT.guild_id!r},
+                "x-discord-actor": {DEFAULT.actor_id!r},
             }}
 
         def test_shift_and_units(northca_mock):
@@ -119,7 +120,8 @@ def test_clock_controls(pytester: pytest.Pytester) -> None:
         pytester,
         f"""
         def test_link_request_expires(northca_mock):
-            r = call(northca_mock, "POST", "/v1/link-requests", {{"mdt_id": {UNLINKED_MDT_ID!r}}})
+            body = {{"mdt_id": {DEFAULT.unlinked_mdt_id!r}}}
+            r = call(northca_mock, "POST", "/v1/link-requests", body)
             assert r.status_code == 201, r.text
             northca_mock.advance_clock(901)
             (request,) = northca_mock.state()["link_requests"]
@@ -194,7 +196,7 @@ def test_in_process_fixtures(pytester: pytest.Pytester) -> None:
 # -- worlds --------------------------------------------------------------------------------------
 OTHER_WORLD = default_world(
     partner_keys={"other-key": "Other Partner"},
-    records={MDT_ID: {"shifts": [{"id": "s-1", **SHIFT}]}},
+    records={DEFAULT.mdt_id: {"shifts": [{"id": "s-1", **SHIFT}]}},
 )
 
 
@@ -215,7 +217,7 @@ def test_marker_world_applies_to_one_test_only(pytester: pytest.Pytester) -> Non
             assert [s["id"] for s in r.json()["data"]] == ["s-1"]
 
         def test_default_again(northca_mock):
-            assert northca_mock.partner_key == {PARTNER_KEY!r}
+            assert northca_mock.partner_key == {DEFAULT.partner_key!r}
             assert shifts(northca_mock) == []
 
         @pytest.mark.northca_world("worlds/other.json")
@@ -227,7 +229,7 @@ def test_marker_world_applies_to_one_test_only(pytester: pytest.Pytester) -> Non
             assert northca_mock.partner_key == "other-key"
 
         def test_default_once_more(northca_mock):
-            assert northca_mock.partner_key == {PARTNER_KEY!r}
+            assert northca_mock.partner_key == {DEFAULT.partner_key!r}
         """,
     )
     pytester.runpytest("--strict-markers").assert_outcomes(passed=5)

@@ -12,17 +12,17 @@ from flask.testing import FlaskClient
 
 from mockserver import create_app
 from mockserver.clock import Clock
-from tests.support import MDT_ID, auth_headers
+from tests.support import DEFAULT, auth_headers
 
 NOW = "2027-01-15T08:00:00.000Z"
 SHIFT = (
-    '{"id":"cd613e30-d8f1-4adf-91b7-584a2265b1f5","mdt_code":"' + MDT_ID + '",'
+    '{"id":"cd613e30-d8f1-4adf-91b7-584a2265b1f5","mdt_code":"' + DEFAULT.mdt_id + '",'
     '"officer_name":"Zoë 警察","officer_badge":null,"status":"active",'
     f'"start_time":"{NOW}","end_time":null,"duration_ms":null,"department":"Patrol",'
     f'"created_by_discord_id":"222222222222222222","updated_at":"{NOW}","created_at":"{NOW}"}}'
 )
 UNIT = (
-    '{"id":"A-1","mdt_code":"' + MDT_ID + '","officer_name":"Ä","officer_badge":"",'
+    '{"id":"A-1","mdt_code":"' + DEFAULT.mdt_id + '","officer_name":"Ä","officer_badge":"",'
     f'"department":"","rank":"","status":"","last_seen":"{NOW}",'
     f'"created_by_discord_id":"222222222222222222","updated_at":"{NOW}","created_at":"{NOW}"}}'
 )
@@ -35,7 +35,7 @@ def _client() -> FlaskClient:
 def test_create_list_and_upsert_bodies_are_byte_for_byte_the_same() -> None:
     client = _client()
     headers = auth_headers()
-    shifts = f"/mdts/{MDT_ID}/shifts"
+    shifts = f"/mdts/{DEFAULT.mdt_id}/shifts"
     body = {"officer_name": "Zoë 警察", "department": "Patrol"}
     created = client.post(shifts, json=body, headers=headers)
     assert (created.status_code, created.data) == (201, f'{{"ok":true,"data":{SHIFT}}}'.encode())
@@ -43,14 +43,14 @@ def test_create_list_and_upsert_bodies_are_byte_for_byte_the_same() -> None:
     listed = client.get(shifts + "?department=Patrol&limit=2", headers=headers)
     assert (listed.status_code, listed.data) == (200, f'{{"ok":true,"data":[{SHIFT}]}}'.encode())
     units = {"units": [{"id": "A-1", "officer_name": "Ä"}]}
-    upserted = client.put(f"/mdts/{MDT_ID}/units/active", json=units, headers=headers)
+    upserted = client.put(f"/mdts/{DEFAULT.mdt_id}/units/active", json=units, headers=headers)
     assert (upserted.status_code, upserted.data) == (200, f'{{"ok":true,"data":[{UNIT}]}}'.encode())
 
 
 def test_patched_record_and_state_agree_with_the_list() -> None:
     client = _client()
     headers = auth_headers()
-    calls = f"/mdts/{MDT_ID}/calls"
+    calls = f"/mdts/{DEFAULT.mdt_id}/calls"
     created = client.post(calls, json={"description": "fire", "priority": "high"}, headers=headers)
     assert created.status_code == 201
     call_id = created.get_json()["data"]["id"]
@@ -65,4 +65,4 @@ def test_patched_record_and_state_agree_with_the_list() -> None:
     assert patched.data == b'{"ok":true,"data":' + compact + b"}"
     assert client.get(calls, headers=headers).data == b'{"ok":true,"data":[' + compact + b"]}"
     state = client.get("/__mock/state").get_json()["data"]
-    assert state["mdts"][MDT_ID]["calls"] == [record]
+    assert state["mdts"][DEFAULT.mdt_id]["calls"] == [record]

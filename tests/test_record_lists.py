@@ -25,11 +25,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.support import (
-    ACTOR_ID,
     CLOCK_START,
+    DEFAULT,
     ISO_MS_Z,
-    MDT_ID,
-    UNLINKED_MDT_ID,
     UUID4,
     advance_clock,
     auth_headers,
@@ -49,8 +47,8 @@ from tests.support import (
 
 #: Fields the server sets from the request; a create body may not send them.
 SERVER_SET = {
-    "mdt_code": MDT_ID,
-    "created_by_discord_id": ACTOR_ID,
+    "mdt_code": DEFAULT.mdt_id,
+    "created_by_discord_id": DEFAULT.actor_id,
     "created_at": CLOCK_START,
     "updated_at": CLOCK_START,
 }
@@ -76,7 +74,7 @@ class Collection:
         return self.name
 
     def path_of(self, mdt_id: str) -> str:
-        return self.path.replace(MDT_ID, mdt_id)
+        return self.path.replace(DEFAULT.mdt_id, mdt_id)
 
     def expected(self, body: Mapping[str, Any], created: Mapping[str, Any]) -> dict[str, Any]:
         """The record a create of ``body`` stores; id and timestamp taken from ``created``."""
@@ -87,8 +85,8 @@ class Collection:
                 record[name] = now if default == NOW else default
         record.update(
             id=created["id"],
-            mdt_code=MDT_ID,
-            created_by_discord_id=ACTOR_ID,
+            mdt_code=DEFAULT.mdt_id,
+            created_by_discord_id=DEFAULT.actor_id,
             created_at=now,
             updated_at=now,
         )
@@ -121,7 +119,7 @@ def _collection(
     return Collection(
         name=name,
         create=create,
-        path=template.replace("{mdtId}", MDT_ID),
+        path=template.replace("{mdtId}", DEFAULT.mdt_id),
         fields=tuple(_properties(_created_schema(operation))),
         body_fields=tuple(body),
         defaults=defaults,
@@ -328,8 +326,8 @@ def test_create_stores_every_field_as_given(client, headers, coll):
     record = _create(client, headers, coll, coll.full_body)
     assert record == {
         **coll.full_body,
-        "mdt_code": MDT_ID,
-        "created_by_discord_id": ACTOR_ID,
+        "mdt_code": DEFAULT.mdt_id,
+        "created_by_discord_id": DEFAULT.actor_id,
         "created_at": record["created_at"],
         "updated_at": record["created_at"],
     }
@@ -366,9 +364,9 @@ def test_duplicate_of_a_generated_id_is_409(client, headers, coll):
 def test_same_client_id_is_allowed_in_another_mdt(client, headers, coll):
     link_both_default_mdts(client)
     a = _create(client, headers, coll, {**coll.example, "id": "shared-id"})
-    other = coll.path_of(UNLINKED_MDT_ID)
+    other = coll.path_of(DEFAULT.unlinked_mdt_id)
     b = create_record(client, headers, other, {"id": "shared-id"})
-    assert (b["id"], b["mdt_code"]) == ("shared-id", UNLINKED_MDT_ID)
+    assert (b["id"], b["mdt_code"]) == ("shared-id", DEFAULT.unlinked_mdt_id)
     assert list_records(client, headers, coll.path) == [a]
     assert list_records(client, headers, other) == [b]
 

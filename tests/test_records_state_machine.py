@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from mockserver import create_app
-from tests.support import ACTOR_ID, ISO_MS_Z, MDT_ID, auth_headers, body_schema, error_of, ok_data
+from tests.support import DEFAULT, ISO_MS_Z, auth_headers, body_schema, error_of, ok_data
 
-BASE = f"/mdts/{MDT_ID}"
+BASE = f"/mdts/{DEFAULT.mdt_id}"
 DEPARTMENTS = ("Patrol", "Traffic", "patrol", "K9")
 UNIT_POOL = ("ADAM-12", "LINCOLN-3", "BOY-7", "KING-1", "adam-12")
 UNIT_FIELDS = ("officer_name", "officer_badge", "department", "rank", "status")
@@ -26,7 +26,7 @@ UNIT_FIELDS = ("officer_name", "officer_badge", "department", "rank", "status")
 CALL_FIELDS = tuple(body_schema("updateCall")["properties"])
 OTHER_ACTOR = "444444444444444444"
 
-actors = st.sampled_from([ACTOR_ID, OTHER_ACTOR, None])
+actors = st.sampled_from([DEFAULT.actor_id, OTHER_ACTOR, None])
 short_text = st.sampled_from(["10-8", "10-7", "", "B. Bubbleton", "512", "PO", "Patrol"])
 limits = st.none() | st.integers(1, 6) | st.just(100)
 
@@ -107,7 +107,7 @@ class RecordsMachine(RuleBasedStateMachine):
         assert shift["id"] not in self.shifts
         assert shift == {
             "id": shift["id"],
-            "mdt_code": MDT_ID,
+            "mdt_code": DEFAULT.mdt_id,
             "officer_name": None,
             "officer_badge": badge,
             "status": "active",
@@ -135,7 +135,7 @@ class RecordsMachine(RuleBasedStateMachine):
             creator = previous[1]["created_by_discord_id"] if previous else actor
             assert unit == {
                 "id": item["id"],
-                "mdt_code": MDT_ID,
+                "mdt_code": DEFAULT.mdt_id,
                 **{field: item.get(field) or "" for field in UNIT_FIELDS},
                 "last_seen": unit["updated_at"],
                 "created_by_discord_id": creator,
@@ -165,7 +165,7 @@ class RecordsMachine(RuleBasedStateMachine):
         assert call["updated_at"] == call["created_at"]
         assert call == {
             "id": call["id"],
-            "mdt_code": MDT_ID,
+            "mdt_code": DEFAULT.mdt_id,
             "classification": "TRAFFIC STOP",
             "description": None,
             "location": None,
@@ -242,7 +242,7 @@ class RecordsMachine(RuleBasedStateMachine):
 
     @invariant()
     def state_holds_exactly_the_model(self) -> None:
-        records = ok_data(self.client.get("/__mock/state"))["mdts"][MDT_ID]
+        records = ok_data(self.client.get("/__mock/state"))["mdts"][DEFAULT.mdt_id]
         for name, model in (
             ("shifts", self.shifts),
             ("active_units", self.units),

@@ -11,16 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.support import (
-    GUILD_ID,
-    MDT_ID,
-    OTHER_GUILD_ID,
-    UNLINKED_MDT_ID,
-    auth_headers,
-    error_of,
-    link_both_default_mdts,
-    ok_data,
-)
+from tests.support import DEFAULT, auth_headers, error_of, link_both_default_mdts, ok_data
 
 UNKNOWN_MDT_ID = "5f0c2a9e-7b1d-4e3a-8c6f-1a2b3c4d5e6f"
 LIST_PATHS = ("calls", "scene-reports", "shifts", "tickets", "units/active")
@@ -91,13 +82,13 @@ UNAUTHORIZED_HEADERS = [
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", f"/mdts/{MDT_ID}/shifts"),
-        ("POST", f"/mdts/{MDT_ID}/calls"),
-        ("GET", f"/v1/mdts/{MDT_ID}/units/active"),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts"),
+        ("POST", f"/mdts/{DEFAULT.mdt_id}/calls"),
+        ("GET", f"/v1/mdts/{DEFAULT.mdt_id}/units/active"),
         ("POST", "/link-requests"),
         ("GET", "/no-such-path"),
         ("GET", "/"),
-        ("GET", f"/v1/mdts/{MDT_ID}/nothing-here"),
+        ("GET", f"/v1/mdts/{DEFAULT.mdt_id}/nothing-here"),
     ],
 )
 def test_401_for_missing_or_bad_key_or_guild(client, bad_headers, method, path):
@@ -106,12 +97,15 @@ def test_401_for_missing_or_bad_key_or_guild(client, bad_headers, method, path):
 
 
 def test_actor_header_is_optional(client):
-    assert ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(actor=None))) == []
+    assert (
+        ok_data(client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers(actor=None)))
+        == []
+    )
 
 
 def test_control_plane_needs_no_partner_key(client):
     state = ok_data(client.get("/__mock/state"))
-    assert state["mdts"][MDT_ID] == EMPTY_RECORDS
+    assert state["mdts"][DEFAULT.mdt_id] == EMPTY_RECORDS
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,10 +115,10 @@ def test_control_plane_needs_no_partner_key(client):
 @pytest.mark.parametrize(
     ("mdt_id", "guild"),
     [
-        (UNKNOWN_MDT_ID, GUILD_ID),
-        ("not-a-uuid", GUILD_ID),
-        (UNLINKED_MDT_ID, GUILD_ID),
-        (MDT_ID, OTHER_GUILD_ID),
+        (UNKNOWN_MDT_ID, DEFAULT.guild_id),
+        ("not-a-uuid", DEFAULT.guild_id),
+        (DEFAULT.unlinked_mdt_id, DEFAULT.guild_id),
+        (DEFAULT.mdt_id, DEFAULT.other_guild_id),
     ],
     ids=["unknown-mdt", "unknown-non-uuid", "unlinked-mdt", "linked-in-other-guild"],
 )
@@ -140,9 +134,11 @@ def test_403_when_mdt_is_not_linked_to_the_guild(client, mdt_id, guild, method, 
 
 
 def test_403_after_linked_mdt_in_other_guild_keeps_default_guild_working(client, headers):
-    response = client.get(f"/mdts/{MDT_ID}/calls", headers=auth_headers(guild=OTHER_GUILD_ID))
+    response = client.get(
+        f"/mdts/{DEFAULT.mdt_id}/calls", headers=auth_headers(guild=DEFAULT.other_guild_id)
+    )
     assert error_of(response) == (403, "MDT not linked to this guild")
-    assert ok_data(client.get(f"/mdts/{MDT_ID}/calls", headers=headers)) == []
+    assert ok_data(client.get(f"/mdts/{DEFAULT.mdt_id}/calls", headers=headers)) == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,14 +152,14 @@ def test_403_after_linked_mdt_in_other_guild_keeps_default_guild_working(client,
         ("GET", "/no-such-path"),
         ("GET", "/mdts"),
         ("POST", "/mdts"),
-        ("GET", f"/mdts/{MDT_ID}/nothing-here"),
-        ("GET", f"/mdts/{MDT_ID}/shifts/extra"),
-        ("GET", f"/mdts/{MDT_ID}/shifts/"),
-        ("GET", f"/mdts/{MDT_ID}/units"),
-        ("GET", f"/mdts/{MDT_ID}/units/active/A-1/panic/now"),
-        ("DELETE", f"/mdts/{MDT_ID}/units/active/A-1/extra"),
-        ("GET", f"/v2/mdts/{MDT_ID}/shifts"),
-        ("GET", f"/v1/v1/mdts/{MDT_ID}/shifts"),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/nothing-here"),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts/extra"),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts/"),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/units"),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/units/active/A-1/panic/now"),
+        ("DELETE", f"/mdts/{DEFAULT.mdt_id}/units/active/A-1/extra"),
+        ("GET", f"/v2/mdts/{DEFAULT.mdt_id}/shifts"),
+        ("GET", f"/v1/v1/mdts/{DEFAULT.mdt_id}/shifts"),
         ("GET", "/v1"),
         ("GET", "/v1/no-such-path"),
         ("GET", "/guilds"),
@@ -177,26 +173,26 @@ def test_unknown_path_is_404_not_found(client, headers, method, path):
 
 
 METHOD_NOT_ALLOWED = [
-    ("DELETE", f"/mdts/{MDT_ID}/shifts", {"GET", "POST"}),
-    ("PUT", f"/mdts/{MDT_ID}/shifts", {"GET", "POST"}),
+    ("DELETE", f"/mdts/{DEFAULT.mdt_id}/shifts", {"GET", "POST"}),
+    ("PUT", f"/mdts/{DEFAULT.mdt_id}/shifts", {"GET", "POST"}),
     ("GET", "/link-requests", {"POST"}),
     ("DELETE", "/link-requests", {"POST"}),
     ("GET", "/link-requests/abc/confirm", {"POST"}),
     ("GET", "/link-requests/abc/deny", {"POST"}),
-    ("POST", f"/guilds/{GUILD_ID}/mdts", {"GET"}),
-    ("GET", f"/mdts/{MDT_ID}/unlink", {"POST"}),
-    ("DELETE", f"/mdts/{MDT_ID}", {"GET"}),
-    ("PUT", f"/mdts/{MDT_ID}/calls", {"GET", "POST"}),
-    ("GET", f"/mdts/{MDT_ID}/calls/c-1", {"PATCH"}),
-    ("PUT", f"/mdts/{MDT_ID}/calls/c-1", {"PATCH"}),
-    ("DELETE", f"/mdts/{MDT_ID}/scene-reports", {"GET", "POST"}),
-    ("PATCH", f"/mdts/{MDT_ID}/tickets", {"GET", "POST"}),
-    ("POST", f"/mdts/{MDT_ID}/units/active", {"GET", "PUT"}),
-    ("DELETE", f"/mdts/{MDT_ID}/units/active", {"GET", "PUT"}),
-    ("GET", f"/mdts/{MDT_ID}/units/active/A-1", {"DELETE"}),
-    ("PUT", f"/mdts/{MDT_ID}/units/active/A-1", {"DELETE"}),
-    ("GET", f"/mdts/{MDT_ID}/units/active/A-1/panic", {"POST"}),
-    ("DELETE", f"/v1/mdts/{MDT_ID}/shifts", {"GET", "POST"}),
+    ("POST", f"/guilds/{DEFAULT.guild_id}/mdts", {"GET"}),
+    ("GET", f"/mdts/{DEFAULT.mdt_id}/unlink", {"POST"}),
+    ("DELETE", f"/mdts/{DEFAULT.mdt_id}", {"GET"}),
+    ("PUT", f"/mdts/{DEFAULT.mdt_id}/calls", {"GET", "POST"}),
+    ("GET", f"/mdts/{DEFAULT.mdt_id}/calls/c-1", {"PATCH"}),
+    ("PUT", f"/mdts/{DEFAULT.mdt_id}/calls/c-1", {"PATCH"}),
+    ("DELETE", f"/mdts/{DEFAULT.mdt_id}/scene-reports", {"GET", "POST"}),
+    ("PATCH", f"/mdts/{DEFAULT.mdt_id}/tickets", {"GET", "POST"}),
+    ("POST", f"/mdts/{DEFAULT.mdt_id}/units/active", {"GET", "PUT"}),
+    ("DELETE", f"/mdts/{DEFAULT.mdt_id}/units/active", {"GET", "PUT"}),
+    ("GET", f"/mdts/{DEFAULT.mdt_id}/units/active/A-1", {"DELETE"}),
+    ("PUT", f"/mdts/{DEFAULT.mdt_id}/units/active/A-1", {"DELETE"}),
+    ("GET", f"/mdts/{DEFAULT.mdt_id}/units/active/A-1/panic", {"POST"}),
+    ("DELETE", f"/v1/mdts/{DEFAULT.mdt_id}/shifts", {"GET", "POST"}),
     ("GET", "/v1/link-requests", {"POST"}),
 ]
 
@@ -220,35 +216,36 @@ def test_order_401_before_404(client):
 
 
 def test_order_401_before_405(client):
-    response = client.delete(f"/mdts/{MDT_ID}/shifts", headers=auth_headers(key="nope"))
+    response = client.delete(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers(key="nope"))
     assert error_of(response) == (401, "Unauthorized")
     response = client.get("/link-requests", headers=auth_headers(key=None))
     assert error_of(response) == (401, "Unauthorized")
 
 
 def test_order_401_before_403(client):
-    response = client.get(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=auth_headers(guild=""))
+    response = client.get(f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", headers=auth_headers(guild=""))
     assert error_of(response) == (401, "Unauthorized")
 
 
 def test_order_404_before_403(client, headers):
-    response = client.get(f"/mdts/{UNLINKED_MDT_ID}/nothing-here", headers=headers)
+    response = client.get(f"/mdts/{DEFAULT.unlinked_mdt_id}/nothing-here", headers=headers)
     assert error_of(response) == (404, "Not found")
 
 
 def test_order_405_before_403(client, headers):
-    response = client.delete(f"/mdts/{UNLINKED_MDT_ID}/shifts", headers=headers)
+    response = client.delete(f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", headers=headers)
     assert error_of(response) == (405, "Method not allowed")
     assert sorted(i.strip() for i in response.headers["Allow"].split(",")) == ["GET", "POST"]
     response = client.get(
-        f"/mdts/{MDT_ID}/units/active/A-1", headers=auth_headers(guild=OTHER_GUILD_ID)
+        f"/mdts/{DEFAULT.mdt_id}/units/active/A-1",
+        headers=auth_headers(guild=DEFAULT.other_guild_id),
     )
     assert error_of(response) == (405, "Method not allowed")
 
 
 def test_order_405_before_body(client, headers):
     response = client.put(
-        f"/mdts/{MDT_ID}/shifts", data="{", content_type="application/json", headers=headers
+        f"/mdts/{DEFAULT.mdt_id}/shifts", data="{", content_type="application/json", headers=headers
     )
     assert error_of(response) == (405, "Method not allowed")
 
@@ -266,7 +263,7 @@ def test_order_405_before_body(client, headers):
         ("POST", "units/active/A-1/panic", {"json": {"foo": 1}}),
     ],
 )
-@pytest.mark.parametrize("mdt_id", [UNLINKED_MDT_ID, UNKNOWN_MDT_ID])
+@pytest.mark.parametrize("mdt_id", [DEFAULT.unlinked_mdt_id, UNKNOWN_MDT_ID])
 def test_order_403_before_body(client, headers, method, path, kwargs, mdt_id):
     response = client.open(f"/mdts/{mdt_id}/{path}", method=method, headers=headers, **kwargs)
     assert error_of(response) == (403, "MDT not linked to this guild")
@@ -274,10 +271,11 @@ def test_order_403_before_body(client, headers, method, path, kwargs, mdt_id):
 
 @pytest.mark.parametrize("path", LIST_PATHS)
 def test_order_403_before_limit(client, headers, path):
-    response = client.get(f"/mdts/{UNLINKED_MDT_ID}/{path}?limit=0", headers=headers)
+    response = client.get(f"/mdts/{DEFAULT.unlinked_mdt_id}/{path}?limit=0", headers=headers)
     assert error_of(response) == (403, "MDT not linked to this guild")
     response = client.get(
-        f"/mdts/{MDT_ID}/{path}?limit=abc", headers=auth_headers(guild=OTHER_GUILD_ID)
+        f"/mdts/{DEFAULT.mdt_id}/{path}?limit=abc",
+        headers=auth_headers(guild=DEFAULT.other_guild_id),
     )
     assert error_of(response) == (403, "MDT not linked to this guild")
 
@@ -285,15 +283,20 @@ def test_order_403_before_limit(client, headers, path):
 def test_order_body_before_limit(client, headers):
     """No operation declares both a body and `limit`; a stray `limit` must not win over the body."""
     response = client.post(
-        f"/mdts/{MDT_ID}/shifts?limit=0", data="{", content_type="application/json", headers=headers
+        f"/mdts/{DEFAULT.mdt_id}/shifts?limit=0",
+        data="{",
+        content_type="application/json",
+        headers=headers,
     )
     assert error_of(response) == (400, "Invalid JSON")
-    response = client.put(f"/mdts/{MDT_ID}/units/active?limit=abc", json={}, headers=headers)
+    response = client.put(
+        f"/mdts/{DEFAULT.mdt_id}/units/active?limit=abc", json={}, headers=headers
+    )
     assert error_of(response) == (400, "Expected { units: [...] }")
 
 
 def test_order_body_before_business_rules(client, headers):
-    calls = f"/mdts/{MDT_ID}/calls"
+    calls = f"/mdts/{DEFAULT.mdt_id}/calls"
     ok_data(client.post(calls, json={"id": "c-1"}, headers=headers), 201)
     # duplicate id (409) and unknown key (400)
     response = client.post(calls, json={"id": "c-1", "foo": 1}, headers=headers)
@@ -308,14 +311,14 @@ def test_order_body_before_business_rules(client, headers):
     assert error_of(response) == (400, "Invalid JSON")
     # unknown unit (404) and unknown key (400)
     response = client.post(
-        f"/mdts/{MDT_ID}/units/active/NOPE/panic", json={"foo": 1}, headers=headers
+        f"/mdts/{DEFAULT.mdt_id}/units/active/NOPE/panic", json={"foo": 1}, headers=headers
     )
     assert error_of(response) == (400, "Invalid request body")
 
 
 @pytest.mark.parametrize("path", LIST_PATHS)
 def test_limit_is_checked_on_every_list(client, headers, path):
-    response = client.get(f"/mdts/{MDT_ID}/{path}?limit=101", headers=headers)
+    response = client.get(f"/mdts/{DEFAULT.mdt_id}/{path}?limit=101", headers=headers)
     assert error_of(response) == (400, "Invalid limit")
 
 
@@ -326,18 +329,18 @@ def test_limit_is_checked_on_every_list(client, headers, path):
 @pytest.mark.parametrize(
     ("method", "path", "headers_", "kwargs", "status"),
     [
-        ("GET", f"/mdts/{MDT_ID}/shifts", auth_headers(), {}, 200),
-        ("POST", f"/mdts/{MDT_ID}/shifts", auth_headers(), {"json": {}}, 201),
-        ("POST", f"/mdts/{MDT_ID}/shifts", auth_headers(), {"data": "{"}, 400),
-        ("GET", f"/mdts/{MDT_ID}/shifts?limit=0", auth_headers(), {}, 400),
-        ("GET", f"/mdts/{MDT_ID}/shifts", auth_headers(key=None), {}, 401),
-        ("GET", f"/mdts/{UNLINKED_MDT_ID}/shifts", auth_headers(), {}, 403),
-        ("PATCH", f"/mdts/{MDT_ID}/calls/nope", auth_headers(), {"json": {}}, 404),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts", auth_headers(), {}, 200),
+        ("POST", f"/mdts/{DEFAULT.mdt_id}/shifts", auth_headers(), {"json": {}}, 201),
+        ("POST", f"/mdts/{DEFAULT.mdt_id}/shifts", auth_headers(), {"data": "{"}, 400),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts?limit=0", auth_headers(), {}, 400),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts", auth_headers(key=None), {}, 401),
+        ("GET", f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", auth_headers(), {}, 403),
+        ("PATCH", f"/mdts/{DEFAULT.mdt_id}/calls/nope", auth_headers(), {"json": {}}, 404),
         ("GET", "/nope", auth_headers(), {}, 404),
         ("GET", "/nope", auth_headers(guild=None), {}, 401),
         ("GET", "/favicon.ico", auth_headers(), {}, 404),
         ("GET", "/link-requests", auth_headers(), {}, 405),
-        ("DELETE", f"/v1/mdts/{MDT_ID}/shifts", auth_headers(), {}, 405),
+        ("DELETE", f"/v1/mdts/{DEFAULT.mdt_id}/shifts", auth_headers(), {}, 405),
         ("POST", "/__mock/reset", {}, {}, 200),
         ("GET", "/__mock/state", {}, {}, 200),
     ],
@@ -359,7 +362,7 @@ def test_every_answer_is_a_json_envelope(client, method, path, headers_, kwargs,
 
 
 def test_v1_prefix_serves_the_same_state(client, headers):
-    root = f"/mdts/{MDT_ID}/calls"
+    root = f"/mdts/{DEFAULT.mdt_id}/calls"
     created = ok_data(client.post(f"/v1{root}", json={"priority": "low"}, headers=headers), 201)
     assert ok_data(client.get(root, headers=headers)) == [created]
     second = ok_data(client.post(root, json={"priority": "high"}, headers=headers), 201)
@@ -371,16 +374,16 @@ def test_v1_prefix_serves_the_same_state(client, headers):
 @pytest.mark.parametrize(
     ("method", "path", "body", "status"),
     [
-        ("GET", f"/mdts/{MDT_ID}", None, 200),
-        ("GET", f"/mdts/{MDT_ID}/shifts", None, 200),
-        ("POST", f"/mdts/{MDT_ID}/shifts", {"department": "Patrol"}, 201),
-        ("POST", f"/mdts/{MDT_ID}/tickets", {"title": "Tow request"}, 201),
-        ("POST", f"/mdts/{MDT_ID}/scene-reports", {"title": "Incident Summary"}, 201),
-        ("PUT", f"/mdts/{MDT_ID}/units/active", {"units": [{"id": "ADAM-12"}]}, 200),
-        ("GET", f"/guilds/{GUILD_ID}/mdts", None, 200),
-        ("GET", f"/mdts/{UNLINKED_MDT_ID}/shifts", None, 403),
-        ("GET", f"/mdts/{MDT_ID}/shifts?limit=0", None, 400),
-        ("POST", f"/mdts/{MDT_ID}/units/active/NOPE/panic", {}, 404),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}", None, 200),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts", None, 200),
+        ("POST", f"/mdts/{DEFAULT.mdt_id}/shifts", {"department": "Patrol"}, 201),
+        ("POST", f"/mdts/{DEFAULT.mdt_id}/tickets", {"title": "Tow request"}, 201),
+        ("POST", f"/mdts/{DEFAULT.mdt_id}/scene-reports", {"title": "Incident Summary"}, 201),
+        ("PUT", f"/mdts/{DEFAULT.mdt_id}/units/active", {"units": [{"id": "ADAM-12"}]}, 200),
+        ("GET", f"/guilds/{DEFAULT.guild_id}/mdts", None, 200),
+        ("GET", f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts", None, 403),
+        ("GET", f"/mdts/{DEFAULT.mdt_id}/shifts?limit=0", None, 400),
+        ("POST", f"/mdts/{DEFAULT.mdt_id}/units/active/NOPE/panic", {}, 404),
     ],
 )
 def test_v1_prefix_answers_like_the_root(client, headers, method, path, body, status):
@@ -402,7 +405,7 @@ def test_v1_prefix_answers_like_the_root(client, headers, method, path, body, st
 
 def test_records_of_one_mdt_are_never_visible_through_another(client, headers):
     link_both_default_mdts(client)
-    a, b = f"/mdts/{MDT_ID}", f"/mdts/{UNLINKED_MDT_ID}"
+    a, b = f"/mdts/{DEFAULT.mdt_id}", f"/mdts/{DEFAULT.unlinked_mdt_id}"
     call = ok_data(client.post(f"{a}/calls", json={"priority": "low"}, headers=headers), 201)
     ok_data(client.post(f"{a}/shifts", json={"department": "Patrol"}, headers=headers), 201)
     ok_data(client.post(f"{a}/scene-reports", json={"title": "x"}, headers=headers), 201)
@@ -422,8 +425,8 @@ def test_records_of_one_mdt_are_never_visible_through_another(client, headers):
     response = client.post(f"{b}/units/active/ADAM-12/panic", json={}, headers=headers)
     assert error_of(response) == (404, "Unit not found")
 
-    assert _records_of(client, UNLINKED_MDT_ID) == EMPTY_RECORDS
-    a_records = _records_of(client, MDT_ID)
+    assert _records_of(client, DEFAULT.unlinked_mdt_id) == EMPTY_RECORDS
+    a_records = _records_of(client, DEFAULT.mdt_id)
     assert [c["id"] for c in a_records["calls"]] == [call["id"]]
     assert a_records["calls"][0]["status"] == "open"
     assert len(a_records["events"]) == 1
@@ -431,14 +434,14 @@ def test_records_of_one_mdt_are_never_visible_through_another(client, headers):
 
 def test_same_unit_id_in_two_mdts_are_separate_units(client, headers):
     link_both_default_mdts(client)
-    a, b = f"/mdts/{MDT_ID}/units/active", f"/mdts/{UNLINKED_MDT_ID}/units/active"
+    a, b = f"/mdts/{DEFAULT.mdt_id}/units/active", f"/mdts/{DEFAULT.unlinked_mdt_id}/units/active"
     (in_a,) = ok_data(
         client.put(a, json={"units": [{"id": "ADAM-12", "rank": "PO"}]}, headers=headers)
     )
     (in_b,) = ok_data(
         client.put(b, json={"units": [{"id": "ADAM-12", "rank": "SGT"}]}, headers=headers)
     )
-    assert (in_a["mdt_code"], in_b["mdt_code"]) == (MDT_ID, UNLINKED_MDT_ID)
+    assert (in_a["mdt_code"], in_b["mdt_code"]) == (DEFAULT.mdt_id, DEFAULT.unlinked_mdt_id)
     ok_data(client.delete(f"{b}/ADAM-12", headers=headers))
     assert ok_data(client.get(a, headers=headers)) == [in_a]
     assert ok_data(client.get(b, headers=headers)) == []

@@ -13,11 +13,11 @@ from mockserver.app import server_of
 from mockserver.handlers import HANDLERS
 from mockserver.state import State
 from tests.live import LiveMock
-from tests.support import MDT_ID, auth_headers
+from tests.support import DEFAULT, auth_headers
 
 TOKEN = "s3cret-token"
 ADMIN = "x-mock-admin-token"
-SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
 
 # Every control-plane endpoint, with a body that would succeed.
 CONTROL = [
@@ -167,7 +167,7 @@ def test_exception_in_a_handler_is_a_clean_500(monkeypatch: pytest.MonkeyPatch) 
     assert len(errors) == 2
     assert all(isinstance(error, RuntimeError) for error in errors)
     # The server keeps serving, and the failure is journaled with its status.
-    assert client.get(f"/mdts/{MDT_ID}", headers=auth_headers()).status_code == 200
+    assert client.get(f"/mdts/{DEFAULT.mdt_id}", headers=auth_headers()).status_code == 200
     journal = client.get("/__mock/requests").get_json()["data"]
     assert [entry["status"] for entry in journal] == [500, 500, 200]
 

@@ -5,9 +5,9 @@ The rules every record collection shares are in ``test_record_lists``.
 
 from __future__ import annotations
 
-from tests.support import MDT_ID, create_record, list_records
+from tests.support import DEFAULT, create_record, list_records
 
-REPORTS = f"/mdts/{MDT_ID}/scene-reports"
+REPORTS = f"/mdts/{DEFAULT.mdt_id}/scene-reports"
 
 
 def test_date_and_time_are_plain_strings_stored_verbatim(client, headers):
@@ -16,6 +16,6 @@ def test_date_and_time_are_plain_strings_stored_verbatim(client, headers):
 
 
 def test_dispatch_call_id_is_not_checked_against_calls(client, headers):
-    assert list_records(client, headers, f"/mdts/{MDT_ID}/calls") == []
+    assert list_records(client, headers, f"/mdts/{DEFAULT.mdt_id}/calls") == []
     report = create_record(client, headers, REPORTS, {"dispatch_call_id": "no-such-call"})
     assert report["dispatch_call_id"] == "no-such-call"

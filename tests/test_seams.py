@@ -11,7 +11,7 @@ from mockserver.bugs import BUGS, UnknownBugError
 from mockserver.errors import NorthcaMockError
 from mockserver.seams import Seams
 from mockserver.server import server_of
-from tests.support import UNLINKED_MDT_ID, auth_headers
+from tests.support import DEFAULT, auth_headers
 
 NAMESPACE = {"x-mock-namespace": "other-run"}
 NOT_OWNER_ID = "444444444444444444"
@@ -22,7 +22,9 @@ SHIFTS = "/mdts/0c7f6a0c-2c4f-4f44-b16a-2b6b8d8fe2c2/shifts"
 def test_confirm_by_non_owner_works_in_every_namespace(namespace: dict[str, str]) -> None:
     client = create_app(bugs=["confirm-by-non-owner"]).test_client()
     headers = {**auth_headers(actor=NOT_OWNER_ID), **namespace}
-    created = client.post("/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=headers)
+    created = client.post(
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=headers
+    )
     assert created.status_code == 201
     request_id = created.get_json()["data"]["id"]
     confirmed = client.post(f"/link-requests/{request_id}/confirm", headers=headers)
@@ -33,7 +35,9 @@ def test_confirm_by_non_owner_works_in_every_namespace(namespace: dict[str, str]
 def test_the_clean_mock_refuses_a_non_owner_in_a_namespace() -> None:
     client = create_app().test_client()
     headers = {**auth_headers(actor=NOT_OWNER_ID), **NAMESPACE}
-    created = client.post("/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=headers)
+    created = client.post(
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=headers
+    )
     request_id = created.get_json()["data"]["id"]
     refused = client.post(f"/link-requests/{request_id}/confirm", headers=headers)
     assert refused.status_code == 403

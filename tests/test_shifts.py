@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.support import (
-    MDT_ID,
+    DEFAULT,
     advance_clock,
     create_record,
     error_of,
@@ -22,7 +22,7 @@ from tests.support import (
     set_clock,
 )
 
-SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
 SEED_EXAMPLE = request_example("createShift")
 
 

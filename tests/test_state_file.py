@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import signal
 import subprocess
@@ -19,13 +20,8 @@ import pytest
 
 from mockserver import create_app, persistence
 from mockserver.app import server_of
-from tests.live import ROOT, LiveMock, wait_until
-from tests.support import (
-    MDT_ID,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
-    auth_headers,
-)
+from tests.live import ROOT, LiveMock, serve_and_exit, wait_until
+from tests.support import DEFAULT, auth_headers
 
 NS = "x-mock-namespace"
 FORMAT = "northca-mock-state"
@@ -44,8 +40,8 @@ def populate(live: LiveMock) -> dict[str, Any]:
     """Records, link requests (pending, approved, denied), a link and an unlink, a moved clock,
     and a second namespace. Returns what each namespace's state and lists look like."""
     owner = auth_headers()
-    other_owner = auth_headers(actor=UNLINKED_MDT_OWNER_ID)
-    base = f"/mdts/{MDT_ID}"
+    other_owner = auth_headers(actor=DEFAULT.unlinked_mdt_owner_id)
+    base = f"/mdts/{DEFAULT.mdt_id}"
     for index in range(6):  # several in the same millisecond: the order must survive
         response = live.post(f"{base}/shifts", json={"officer_name": f"O{index}"}, headers=owner)
         assert response.status_code == 201
@@ -60,7 +56,9 @@ def populate(live: LiveMock) -> dict[str, Any]:
     assert live.post(f"{base}/units/active/U-2/panic", json={"address": "A"}, headers=owner).ok
     request_ids = []
     for _ in range(3):
-        created = live.post("/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=owner)
+        created = live.post(
+            "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=owner
+        )
         assert created.status_code == 201
         request_ids.append(created.json()["data"]["id"])
     confirmed = live.post(f"/link-requests/{request_ids[0]}/confirm", headers=other_owner)
@@ -70,7 +68,9 @@ def populate(live: LiveMock) -> dict[str, Any]:
     unlinked = live.post(f"{base}/unlink", headers=owner)
     assert unlinked.status_code == 200
     # The newly linked MDT gets a record too.
-    ticket = live.post(f"/mdts/{UNLINKED_MDT_ID}/tickets", json={"title": "T"}, headers=other_owner)
+    ticket = live.post(
+        f"/mdts/{DEFAULT.unlinked_mdt_id}/tickets", json={"title": "T"}, headers=other_owner
+    )
     assert ticket.status_code == 201
     clock = live.post("/__mock/clock", json={"advance_seconds": 3600})
     assert clock.status_code == 200
@@ -79,7 +79,7 @@ def populate(live: LiveMock) -> dict[str, Any]:
     assert live.post(f"{base}/shifts", json={"id": "b-1"}, headers={**owner, **blue}).ok
     assert live.post("/__mock/clock", json={"advance_seconds": -7200}, headers=blue).ok
     assert live.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers={**owner, **blue}
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers={**owner, **blue}
     ).ok
     return observe(live)
 
@@ -89,7 +89,9 @@ def observe(live: LiveMock) -> dict[str, Any]:
     for name in ("", "blue"):
         headers = {NS: name} if name else {}
         state = live.get("/__mock/state", headers=headers).json()["data"]
-        shifts = live.get(f"/mdts/{MDT_ID}/shifts", headers={**auth_headers(), **headers}).json()
+        shifts = live.get(
+            f"/mdts/{DEFAULT.mdt_id}/shifts", headers={**auth_headers(), **headers}
+        ).json()
         seen[name] = {
             "state": without_now(state),
             "offset": offset_seconds(state),
@@ -130,46 +132,47 @@ def test_snapshot_and_sigterm_write_the_state_and_a_restart_restores_it(tmp_path
         assert sorted(payload["namespaces"]) == ["", "blue"]
         # Later changes reach the file on SIGTERM.
         late = live.post(
-            f"/mdts/{UNLINKED_MDT_ID}/shifts",
+            f"/mdts/{DEFAULT.unlinked_mdt_id}/shifts",
             json={"id": "late"},
-            headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID),
+            headers=auth_headers(actor=DEFAULT.unlinked_mdt_owner_id),
         )
         assert late.status_code == 201
         saved = observe(live)
     assert live.process is not None and live.process.returncode == 0
     assert live.stdout_lines[-1] == "northca-mock stopped"
     assert list(tmp_path.glob("state/.*.tmp")) == []
-    shifts = read_state(state_file)["namespaces"][""]["mdts"][UNLINKED_MDT_ID]["shifts"]
+    shifts = read_state(state_file)["namespaces"][""]["mdts"][DEFAULT.unlinked_mdt_id]["shifts"]
     assert [s["id"] for s in shifts] == ["late"]
 
     with LiveMock("--state-file", state_file) as again:
         restored = observe(again)
         assert_same_world(restored, saved)
         # Restored links behave: the unlinked MDT is 403, the approved one works for its owner.
-        gone = again.get(f"/mdts/{MDT_ID}", headers=auth_headers())
+        gone = again.get(f"/mdts/{DEFAULT.mdt_id}", headers=auth_headers())
         assert gone.status_code == 403
         assert gone.json()["error"] == "MDT not linked to this guild"
         linked = again.get(
-            f"/mdts/{UNLINKED_MDT_ID}", headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID)
+            f"/mdts/{DEFAULT.unlinked_mdt_id}",
+            headers=auth_headers(actor=DEFAULT.unlinked_mdt_owner_id),
         )
         assert linked.status_code == 200
         # Restored link requests keep their state machine.
         requests_ = {r["status"]: r["id"] for r in restored[""]["state"]["link_requests"]}
         repeat = again.post(
             f"/link-requests/{requests_['approved']}/confirm",
-            headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID),
+            headers=auth_headers(actor=DEFAULT.unlinked_mdt_owner_id),
         )
         assert repeat.status_code == 200
         assert repeat.json()["data"]["already"] is True
         refused = again.post(
             f"/link-requests/{requests_['denied']}/confirm",
-            headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID),
+            headers=auth_headers(actor=DEFAULT.unlinked_mdt_owner_id),
         )
         assert refused.status_code == 409
         assert refused.json()["error"] == "Link request already denied"
         # A reset still goes back to the world, not to the state file.
         assert again.post("/__mock/reset").status_code == 200
-        assert again.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers()).json() == {
+        assert again.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers()).json() == {
             "ok": True,
             "data": [],
         }
@@ -205,10 +208,12 @@ def test_snapshot_in_process_round_trips(tmp_path: Path) -> None:
     app = create_app(state_file=state_file)
     client = app.test_client()
     for index in range(5):
-        client.post(f"/mdts/{MDT_ID}/shifts", json={"id": f"s-{index}"}, headers=auth_headers())
+        client.post(
+            f"/mdts/{DEFAULT.mdt_id}/shifts", json={"id": f"s-{index}"}, headers=auth_headers()
+        )
     assert client.post("/__mock/snapshot").status_code == 200
     again = create_app(state_file=state_file).test_client()
-    listed = again.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers()).get_json()["data"]
+    listed = again.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers()).get_json()["data"]
     assert [s["id"] for s in listed] == [f"s-{i}" for i in range(4, -1, -1)]
 
 
@@ -219,18 +224,15 @@ def test_failure_mid_write_keeps_the_old_file_and_no_temp_file(
     state_file = tmp_path / "s.json"
     app = create_app(state_file=state_file)
     client = app.test_client()
-    client.post(f"/mdts/{MDT_ID}/shifts", json={"id": "old"}, headers=auth_headers())
+    client.post(f"/mdts/{DEFAULT.mdt_id}/shifts", json={"id": "old"}, headers=auth_headers())
     assert client.post("/__mock/snapshot").status_code == 200
     old = state_file.read_bytes()
-    client.post(f"/mdts/{MDT_ID}/shifts", json={"id": "new"}, headers=auth_headers())
+    client.post(f"/mdts/{DEFAULT.mdt_id}/shifts", json={"id": "new"}, headers=auth_headers())
 
-    def half_dump(payload: Any, stream: Any, **kwargs: Any) -> None:
-        text = json.dumps(payload, **kwargs)
-        stream.write(text[: len(text) // 2])
-        stream.flush()
+    def full_disk(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(json, "dump", half_dump)  # persistence calls json.dump
+    monkeypatch.setattr(os, "fsync", full_disk)  # the written temporary file never reaches disk
     with pytest.raises(OSError, match="No space left"):
         persistence.save(server_of(app).states, state_file)
     assert state_file.read_bytes() == old
@@ -271,7 +273,7 @@ def test_sigkill_during_writes_never_leaves_a_corrupt_file(tmp_path: Path) -> No
     rng = random.Random(20260301)
     for attempt in range(4):
         process = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(state_file), str(UNITS), MDT_ID],
+            [sys.executable, "-c", WRITER, str(state_file), str(UNITS), DEFAULT.mdt_id],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -293,13 +295,13 @@ def test_sigkill_during_writes_never_leaves_a_corrupt_file(tmp_path: Path) -> No
                     stream.close()
         assert process.returncode == -signal.SIGKILL, attempt
         payload = read_state(state_file)  # parses, right format and version
-        units = payload["namespaces"][""]["mdts"][MDT_ID]["active_units"]
+        units = payload["namespaces"][""]["mdts"][DEFAULT.mdt_id]["active_units"]
         assert len(units) == UNITS, attempt
         assert {u["id"] for u in units} == {f"U-{i:05d}" for i in range(UNITS)}
         # And the mock starts from it.
         app = create_app(state_file=state_file)
         listed = app.test_client().get(
-            f"/mdts/{MDT_ID}/units/active?limit=100", headers=auth_headers()
+            f"/mdts/{DEFAULT.mdt_id}/units/active?limit=100", headers=auth_headers()
         )
         assert listed.status_code == 200
         assert len(listed.get_json()["data"]) == 100
@@ -337,7 +339,7 @@ BROKEN: dict[str, Callable[[], str]] = {
             "namespaces": {
                 "": {
                     **valid_payload()["namespaces"][""],
-                    "mdts": {MDT_ID: {"shifts": [{"officer_name": "no id"}]}},
+                    "mdts": {DEFAULT.mdt_id: {"shifts": [{"officer_name": "no id"}]}},
                 }
             },
         }
@@ -346,7 +348,7 @@ BROKEN: dict[str, Callable[[], str]] = {
         {
             **valid_payload(),
             "namespaces": {
-                "": {**valid_payload()["namespaces"][""], "links": [{"mdt_id": MDT_ID}]}
+                "": {**valid_payload()["namespaces"][""], "links": [{"mdt_id": DEFAULT.mdt_id}]}
             },
         }
     ),
@@ -358,13 +360,7 @@ def test_unreadable_state_file_exits_2_with_one_line(tmp_path: Path, kind: str) 
     state_file = tmp_path / "broken.json"
     state_file.write_text(BROKEN[kind](), encoding="utf-8")
     before = state_file.read_bytes()
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--state-file", state_file],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = serve_and_exit("--state-file", state_file)
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -391,7 +387,7 @@ def test_missing_state_file_is_an_empty_start(tmp_path: Path) -> None:
     state_file = tmp_path / "new" / "s.json"
     live = LiveMock("--state-file", state_file)
     with live:
-        shifts = live.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers())
+        shifts = live.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers())
         assert shifts.json() == {"ok": True, "data": []}
     assert wait_until(state_file.exists, timeout=5)
-    assert read_state(state_file)["namespaces"][""]["mdts"][MDT_ID]["shifts"] == []
+    assert read_state(state_file)["namespaces"][""]["mdts"][DEFAULT.mdt_id]["shifts"] == []

@@ -24,27 +24,17 @@ import requests
 from mockserver import create_app, persistence
 from mockserver.app import server_of
 from mockserver.persistence import StateFileError
-from tests.live import ROOT, LiveMock
-from tests.support import MDT_ID, auth_headers
+from tests.live import ROOT, LiveMock, serve_and_exit
+from tests.support import DEFAULT, auth_headers
 
 SERVERS = ("granian", "werkzeug")
-SHIFTS = f"/mdts/{MDT_ID}/shifts"
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
 SERVE = [sys.executable, "-m", "mockserver", "serve"]
 
 
 def saved_shift_ids(path: Path) -> set[str]:
     payload = json.loads(path.read_text(encoding="utf-8"))
-    return {shift["id"] for shift in payload["namespaces"][""]["mdts"][MDT_ID]["shifts"]}
-
-
-def serve(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return {shift["id"] for shift in payload["namespaces"][""]["mdts"][DEFAULT.mdt_id]["shifts"]}
 
 
 # -- F3: serialised snapshots --------------------------------------------------------------------
@@ -111,7 +101,7 @@ def test_a_second_server_on_the_same_file_refuses_with_one_line(
         assert live.post(SHIFTS, json={"id": "first"}, headers=auth_headers()).status_code == 201
         assert live.post("/__mock/snapshot").status_code == 200
         before = state_file.read_bytes()
-        second = serve("--server", server, "--state-file", state_file)
+        second = serve_and_exit("--server", server, "--state-file", state_file)
         assert second.returncode == 2
         assert second.stdout == ""
         assert second.stderr == (
@@ -190,7 +180,7 @@ def valid_payload() -> dict[str, Any]:
     app = create_app()
     client = app.test_client()
     client.post(SHIFTS, json={"id": "s-1", "officer_name": "A"}, headers=auth_headers())
-    created = client.post("/link-requests", json={"mdt_id": MDT_ID}, headers=auth_headers())
+    created = client.post("/link-requests", json={"mdt_id": DEFAULT.mdt_id}, headers=auth_headers())
     assert created.status_code == 201
     return {
         "format": "northca-mock-state",
@@ -216,7 +206,7 @@ def _set(path: list[Any], value: Any) -> Any:
     return change
 
 
-SHIFT0 = ["mdts", MDT_ID, "shifts", 0]
+SHIFT0 = ["mdts", DEFAULT.mdt_id, "shifts", 0]
 BAD_DUMPS: dict[str, tuple[Any, str]] = {
     "link-to-unknown-mdt": (
         _set(["links", 0, "mdt_id"], "no-such-mdt"),
@@ -330,7 +320,7 @@ def test_a_hostile_state_file_exits_2_with_one_line_and_no_traceback(
     state_file = tmp_path / "s.json"
     state_file.write_text(make(), encoding="utf-8")
     before = state_file.read_bytes()
-    result = serve("--state-file", state_file)
+    result = serve_and_exit("--state-file", state_file)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == f"northca-mock: {state_file}: {message}\n"
@@ -342,7 +332,7 @@ def test_the_cli_refuses_a_bad_state_file_in_one_line(tmp_path: Path, kind: str)
     change, message = BAD_DUMPS[kind]
     state_file = tmp_path / "s.json"
     state_file.write_text(broken(change), encoding="utf-8")
-    result = serve("--state-file", state_file)
+    result = serve_and_exit("--state-file", state_file)
     assert result.returncode == 2
     assert result.stderr == f"northca-mock: {state_file}: namespace '': {message}\n"
     assert os.path.exists(state_file)

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.live import LiveMock
-from tests.support import MDT_ID, UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, auth_headers
+from tests.support import DEFAULT, auth_headers
 
 THREADS = 8
 ROUNDS = 40  # per thread; each round is a create and an upsert (and sometimes a duplicate id)
@@ -26,7 +26,7 @@ UNIT_IDS = [f"U-{index}" for index in range(10)]
 DUPLICATE_IDS = [f"dup-{index}" for index in range(5)]
 LINK_REQUESTS = 10
 TIME_CAP = 60.0  # seconds for the whole workload; it takes a few on two cores
-BASE = f"/v1/mdts/{MDT_ID}"
+BASE = f"/v1/mdts/{DEFAULT.mdt_id}"
 T = TypeVar("T")
 
 
@@ -117,7 +117,7 @@ def test_concurrent_creates_and_upserts_are_serializable(live: LiveMock) -> None
     created = [shift for outcome in outcomes for shift in outcome.shifts]
     won = [d for outcome in outcomes for d, status, _ in outcome.duplicates if status == 201]
     assert len(set(created)) == len(created)
-    stored = state_of(live)["mdts"][MDT_ID]
+    stored = state_of(live)["mdts"][DEFAULT.mdt_id]
     stored_ids = [shift["id"] for shift in stored["shifts"]]
     assert Counter(stored_ids) == Counter(created + won)
     listed = live.get(f"{BASE}/shifts?limit=100", headers=auth_headers()).json()["data"]
@@ -168,7 +168,7 @@ def test_concurrent_creates_and_upserts_are_serializable(live: LiveMock) -> None
 
 
 def decide(live: LiveMock, request_id: str, decision: str, barrier: threading.Barrier) -> Any:
-    headers = auth_headers(actor=UNLINKED_MDT_OWNER_ID)
+    headers = auth_headers(actor=DEFAULT.unlinked_mdt_owner_id)
     with requests.Session() as session:
         barrier.wait(timeout=30)
         response = session.post(
@@ -181,7 +181,9 @@ def test_racing_confirm_and_deny_decide_exactly_once(live: LiveMock) -> None:
     owner = auth_headers()
     request_ids = []
     for _ in range(LINK_REQUESTS):
-        created = live.post("/v1/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=owner)
+        created = live.post(
+            "/v1/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=owner
+        )
         assert created.status_code == 201
         request_ids.append(created.json()["data"]["id"])
 
@@ -229,7 +231,7 @@ def test_racing_confirm_and_deny_decide_exactly_once(live: LiveMock) -> None:
     for request_id, (winner, decided_at) in winners.items():
         assert stored[request_id]["status"] == ("approved" if winner == "confirm" else "denied")
         assert stored[request_id]["decided_at"] == decided_at
-    links = [link for link in state["links"] if link["mdt_id"] == UNLINKED_MDT_ID]
+    links = [link for link in state["links"] if link["mdt_id"] == DEFAULT.unlinked_mdt_id]
     approved = [rid for rid, (winner, _) in winners.items() if winner == "confirm"]
     if approved:
         assert len(links) == 1

@@ -15,14 +15,10 @@ from flask.testing import FlaskClient
 from mockserver import create_app
 from mockserver.world import World, WorldError, load_world
 from tests.support import (
-    ACTOR_ID,
-    GUILD_ID,
-    MDT_ID,
-    OTHER_GUILD_ID,
-    PARTNER_KEY,
-    PARTNER_NAME,
-    UNLINKED_MDT_ID,
-    UNLINKED_MDT_OWNER_ID,
+    ADAM_12,
+    DEFAULT,
+    NOT_LINKED,
+    NOT_OWNER,
     auth_headers,
     error_of,
     link,
@@ -35,8 +31,6 @@ from tests.support import (
 NEW_MDT_ID = "5e0c9a1b-7d2f-4b3a-8c6e-1f2a3b4c5d6e"
 NEW_OWNER_ID = "555555555555555555"
 UNKNOWN_MDT_ID = "00000000-0000-4000-8000-000000000000"
-NOT_LINKED = "MDT not linked to this guild"
-NOT_OWNER = "Only the MDT owner can do this"
 
 
 SHIFTS = [
@@ -96,12 +90,7 @@ TICKET = {
     "updated_at": "2026-03-01T00:00:00.000Z",
 }
 UNIT = {
-    "id": "ADAM-12",
-    "officer_name": "B. Bubbleton",
-    "officer_badge": "512",
-    "department": "Patrol",
-    "rank": "PO",
-    "status": "10-8",
+    **ADAM_12,
     "created_at": "2026-03-01T00:00:00.000Z",
     "updated_at": "2026-03-01T00:00:00.000Z",
 }
@@ -109,13 +98,13 @@ UNIT = {
 
 def _world() -> dict[str, Any]:
     return world(
-        world_mdt(MDT_ID, ACTOR_ID, "Liberty County"),
+        world_mdt(DEFAULT.mdt_id, DEFAULT.actor_id, "Liberty County"),
         world_mdt(NEW_MDT_ID, NEW_OWNER_ID, "State Patrol"),
-        world_mdt(UNLINKED_MDT_ID, UNLINKED_MDT_OWNER_ID, "Maple County"),
-        links=[link(MDT_ID), link(NEW_MDT_ID)],
+        world_mdt(DEFAULT.unlinked_mdt_id, DEFAULT.unlinked_mdt_owner_id, "Maple County"),
+        links=[link(DEFAULT.mdt_id), link(NEW_MDT_ID)],
         ttl=600,
         records={
-            MDT_ID: {
+            DEFAULT.mdt_id: {
                 "shifts": copy.deepcopy(SHIFTS),
                 "calls": [dict(CALL)],
                 "scene_reports": [dict(SCENE_REPORT)],
@@ -128,11 +117,11 @@ def _world() -> dict[str, Any]:
 
 def _served(client: FlaskClient) -> None:
     """The world of `_world()` is what the client sees."""
-    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
-    assert sorted(item["mdt_id"] for item in listing) == sorted([MDT_ID, NEW_MDT_ID])
+    listing = ok_data(client.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers()))
+    assert sorted(item["mdt_id"] for item in listing) == sorted([DEFAULT.mdt_id, NEW_MDT_ID])
     info = ok_data(client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers()))
     assert info["name"] == "State Patrol"
-    shifts = ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers()))
+    shifts = ok_data(client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers()))
     assert [shift["id"] for shift in shifts] == ["shift-new", "shift-old"]
 
 
@@ -172,14 +161,14 @@ def test_load_world_from_yml_file_with_comments(tmp_path: Path) -> None:
     path.write_text(
         "# a hand-written world\n"
         "partner_keys:\n"
-        f"  {PARTNER_KEY}: {PARTNER_NAME}\n"
+        f"  {DEFAULT.partner_key}: {DEFAULT.partner_name}\n"
         "mdts:\n"
         f"  - id: {NEW_MDT_ID}\n"
         f'    owner_discord_id: "{NEW_OWNER_ID}"\n'
         "    info: {name: State Patrol, logo_url: null, map: 'ER:LC',"
         " departments: [Patrol], divisions: [], settings: {}}\n"
         "links:\n"
-        f'  - {{mdt_id: {NEW_MDT_ID}, guild_id: "{GUILD_ID}"}}\n',
+        f'  - {{mdt_id: {NEW_MDT_ID}, guild_id: "{DEFAULT.guild_id}"}}\n',
         encoding="utf-8",
     )
     client = create_app(world=path).test_client()
@@ -209,7 +198,7 @@ def test_link_request_ttl(ttl: int | None, seconds: int) -> None:
         del world["link_request_ttl_seconds"]
     client = create_app(world=world).test_client()
     response = client.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=auth_headers()
     )
     data = ok_data(response, 201)
     expires, created = parse_ts(data["expires_at"]), parse_ts(data["created_at"])
@@ -228,7 +217,13 @@ def test_missing_partner_keys() -> None:
 
 @pytest.mark.parametrize(
     "partner_keys",
-    [{1: PARTNER_NAME}, {PARTNER_KEY: 5}, {PARTNER_KEY: None}, ["test-key"], "test-key"],
+    [
+        {1: DEFAULT.partner_name},
+        {DEFAULT.partner_key: 5},
+        {DEFAULT.partner_key: None},
+        ["test-key"],
+        "test-key",
+    ],
     ids=["int-key", "int-name", "null-name", "list", "string"],
 )
 def test_partner_keys_must_map_strings_to_strings(partner_keys: Any) -> None:
@@ -248,10 +243,10 @@ def test_non_string_partner_key_in_yaml(tmp_path: Path) -> None:
 
 def test_duplicate_mdt_id() -> None:
     world = _world()
-    world["mdts"][2]["id"] = MDT_ID
+    world["mdts"][2]["id"] = DEFAULT.mdt_id
     message = _error(world)
     assert "mdts[2].id" in message
-    assert MDT_ID in message
+    assert DEFAULT.mdt_id in message
 
 
 def test_empty_mdt_id() -> None:
@@ -286,8 +281,8 @@ def test_record_for_unknown_mdt() -> None:
 )
 def test_record_failing_its_schema(kind: str, index: int, field: str, value: Any) -> None:
     world = _world()
-    world["records"][MDT_ID][kind][index][field] = value
-    assert f"records.{MDT_ID}.{kind}[{index}].{field}" in _error(world)
+    world["records"][DEFAULT.mdt_id][kind][index][field] = value
+    assert f"records.{DEFAULT.mdt_id}.{kind}[{index}].{field}" in _error(world)
 
 
 def test_unknown_top_level_key() -> None:
@@ -306,11 +301,11 @@ def test_world_error_from_create_app() -> None:
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
 def test_invalid_world_file(tmp_path: Path, suffix: str) -> None:
     world = _world()
-    world["records"][MDT_ID]["shifts"][0]["duration_ms"] = "x"
+    world["records"][DEFAULT.mdt_id]["shifts"][0]["duration_ms"] = "x"
     path = tmp_path / f"world{suffix}"
     text = json.dumps(world) if suffix == ".json" else yaml.safe_dump(world)
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(WorldError, match=rf"records\.{MDT_ID}\.shifts\[0\]\.duration_ms"):
+    with pytest.raises(WorldError, match=rf"records\.{DEFAULT.mdt_id}\.shifts\[0\]\.duration_ms"):
         load_world(path)
 
 
@@ -330,7 +325,7 @@ def test_invalid_world_file(tmp_path: Path, suffix: str) -> None:
 )
 def test_world_records_are_listed(path: str, records: list[dict[str, Any]]) -> None:
     client = create_app(world=_world()).test_client()
-    data = ok_data(client.get(f"/mdts/{MDT_ID}/{path}", headers=auth_headers()))
+    data = ok_data(client.get(f"/mdts/{DEFAULT.mdt_id}/{path}", headers=auth_headers()))
     assert [item["id"] for item in data] == [record["id"] for record in records]
     for item, record in zip(data, records, strict=True):
         assert item.items() >= record.items(), item
@@ -339,17 +334,20 @@ def test_world_records_are_listed(path: str, records: list[dict[str, Any]]) -> N
 def test_world_records_are_in_state() -> None:
     client = create_app(world=_world()).test_client()
     state = ok_data(client.get("/__mock/state"))
-    assert {shift["id"] for shift in state["mdts"][MDT_ID]["shifts"]} == {"shift-new", "shift-old"}
+    assert {shift["id"] for shift in state["mdts"][DEFAULT.mdt_id]["shifts"]} == {
+        "shift-new",
+        "shift-old",
+    }
     assert state["mdts"][NEW_MDT_ID]["shifts"] == []
 
 
 def test_world_records_come_back_after_reset() -> None:
     client = create_app(world=_world()).test_client()
     response = client.post(
-        f"/mdts/{MDT_ID}/shifts", json={"officer_name": "C. New"}, headers=auth_headers()
+        f"/mdts/{DEFAULT.mdt_id}/shifts", json={"officer_name": "C. New"}, headers=auth_headers()
     )
     ok_data(response, 201)
-    assert len(ok_data(client.get(f"/mdts/{MDT_ID}/shifts", headers=auth_headers()))) == 3
+    assert len(ok_data(client.get(f"/mdts/{DEFAULT.mdt_id}/shifts", headers=auth_headers()))) == 3
     ok_data(client.post("/__mock/reset"))
     _served(client)
 
@@ -357,22 +355,22 @@ def test_world_records_come_back_after_reset() -> None:
 def test_world_links_count_as_approved_by_the_owner() -> None:
     client = create_app(world=_world()).test_client()
     assert error_of(
-        client.post(f"/mdts/{NEW_MDT_ID}/unlink", headers=auth_headers(actor=ACTOR_ID))
+        client.post(f"/mdts/{NEW_MDT_ID}/unlink", headers=auth_headers(actor=DEFAULT.actor_id))
     ) == (403, NOT_OWNER)
     response = client.post(f"/mdts/{NEW_MDT_ID}/unlink", headers=auth_headers(actor=NEW_OWNER_ID))
     assert ok_data(response) == {"unlinked": True, "mdt_id": NEW_MDT_ID}
     response = client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers())
     assert error_of(response) == (403, NOT_LINKED)
-    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
-    assert [item["mdt_id"] for item in listing] == [MDT_ID]
-    assert listing[0]["owner_discord_id"] == ACTOR_ID
+    listing = ok_data(client.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers()))
+    assert [item["mdt_id"] for item in listing] == [DEFAULT.mdt_id]
+    assert listing[0]["owner_discord_id"] == DEFAULT.actor_id
 
 
 def test_world_link_to_ownerless_mdt_cannot_be_unlinked() -> None:
     world = _world()
     world["mdts"][1]["owner_discord_id"] = None
     client = create_app(world=world).test_client()
-    for actor in (NEW_OWNER_ID, ACTOR_ID, None):
+    for actor in (NEW_OWNER_ID, DEFAULT.actor_id, None):
         response = client.post(f"/mdts/{NEW_MDT_ID}/unlink", headers=auth_headers(actor=actor))
         assert error_of(response) == (403, NOT_OWNER)
     ok_data(client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers()))
@@ -380,10 +378,10 @@ def test_world_link_to_ownerless_mdt_cannot_be_unlinked() -> None:
 
 def test_world_link_only_in_its_guild() -> None:
     client = create_app(world=_world()).test_client()
-    response = client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers(guild=OTHER_GUILD_ID))
+    response = client.get(f"/mdts/{NEW_MDT_ID}", headers=auth_headers(guild=DEFAULT.other_guild_id))
     assert error_of(response) == (403, NOT_LINKED)
     response = client.get(
-        f"/guilds/{OTHER_GUILD_ID}/mdts", headers=auth_headers(guild=OTHER_GUILD_ID)
+        f"/guilds/{DEFAULT.other_guild_id}/mdts", headers=auth_headers(guild=DEFAULT.other_guild_id)
     )
     assert ok_data(response) == []
 
@@ -392,15 +390,16 @@ def test_world_links_are_older_than_new_links() -> None:
     client = create_app(world=_world()).test_client()
     ok_data(client.post("/__mock/clock", json={"advance_seconds": 60}))
     response = client.post(
-        "/link-requests", json={"mdt_id": UNLINKED_MDT_ID}, headers=auth_headers()
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=auth_headers()
     )
     request_id = ok_data(response, 201)["id"]
     response = client.post(
-        f"/link-requests/{request_id}/confirm", headers=auth_headers(actor=UNLINKED_MDT_OWNER_ID)
+        f"/link-requests/{request_id}/confirm",
+        headers=auth_headers(actor=DEFAULT.unlinked_mdt_owner_id),
     )
     ok_data(response)
-    listing = ok_data(client.get(f"/guilds/{GUILD_ID}/mdts", headers=auth_headers()))
-    assert listing[0]["mdt_id"] == UNLINKED_MDT_ID
-    assert sorted(item["mdt_id"] for item in listing[1:]) == sorted([MDT_ID, NEW_MDT_ID])
+    listing = ok_data(client.get(f"/guilds/{DEFAULT.guild_id}/mdts", headers=auth_headers()))
+    assert listing[0]["mdt_id"] == DEFAULT.unlinked_mdt_id
+    assert sorted(item["mdt_id"] for item in listing[1:]) == sorted([DEFAULT.mdt_id, NEW_MDT_ID])
     newest = parse_ts(listing[0]["linked_at"])
     assert all(parse_ts(item["linked_at"]) < newest for item in listing[1:])

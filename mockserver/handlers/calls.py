@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.handlers.records import create_record, list_records, patch_record
+from mockserver.handlers.records import list_and_create, patch_record
 from mockserver.handlers.registry import Call, handles
 
 KIND = "calls"
-DEFAULTS = {"status": lambda call: "open"}
-
-
-@handles("listCalls")
-def list_calls(call: Call) -> Any:
-    return list_records(call, KIND)
-
-
-@handles("createCall")
-def create_call(call: Call) -> Any:
-    return create_record(call, KIND, DEFAULTS)
+list_and_create(KIND, "listCalls", "createCall", {"status": lambda call: "open"})
 
 
 @handles("updateCall")

@@ -63,7 +63,22 @@ def _decidable(call: Call) -> Record:
     return call.state.expire_if_due(request_id, call.now_ms)
 
 
-def _decide(call: Call, request: Record, status: str) -> Record:
+#: The error for deciding a request that another decision (or expiry) already settled.
+_SETTLED = {
+    "approved": "linkRequestApproved",
+    "denied": "linkRequestDenied",
+    "expired": "linkRequestExpired",
+}
+
+
+def _decide(call: Call, status: str) -> Record:
+    """The request decided as ``status``; the same decision again answers it with ``already``,
+    a request settled otherwise is refused."""
+    request = _decidable(call)
+    if request["status"] == status:
+        return {**request, "already": True}
+    if request["status"] in _SETTLED:
+        raise ApiError(_SETTLED[request["status"]])
     decided = {**request, "status": status, "decided_at": call.now}
     call.state.link_requests[request["id"]] = decided
     return decided
@@ -71,32 +86,19 @@ def _decide(call: Call, request: Record, status: str) -> Record:
 
 @handles("confirmLinkRequest")
 def confirm_link_request(call: Call) -> Any:
-    request = _decidable(call)
-    if request["status"] == "approved":
-        return {**request, "already": True}
-    if request["status"] == "denied":
-        raise ApiError("linkRequestDenied")
-    if request["status"] == "expired":
-        raise ApiError("linkRequestExpired")
-    approved = _decide(call, request, "approved")
-    call.state.add_link(
-        call.partner,
-        call.guild,
-        approved["mdt_id"],
-        approved["owner_discord_id"],
-        approved["id"],
-        call.now_ms,
-    )
+    approved = _decide(call, "approved")
+    if not approved.get("already"):
+        call.state.add_link(
+            call.partner,
+            call.guild,
+            approved["mdt_id"],
+            approved["owner_discord_id"],
+            approved["id"],
+            call.now_ms,
+        )
     return approved
 
 
 @handles("denyLinkRequest")
 def deny_link_request(call: Call) -> Any:
-    request = _decidable(call)
-    if request["status"] == "denied":
-        return {**request, "already": True}
-    if request["status"] == "approved":
-        raise ApiError("linkRequestApproved")
-    if request["status"] == "expired":
-        raise ApiError("linkRequestExpired")
-    return _decide(call, request, "denied")
+    return _decide(call, "denied")

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from mockserver.errors import ApiError
-from mockserver.handlers.registry import Call
+from mockserver.handlers.registry import Call, handles
 from mockserver.store import RawJson, Record
 
 
@@ -53,3 +53,11 @@ def patch_record(
     record = {**current, **{name: body[name] for name in applied if name in body}}
     record["updated_at"] = call.now
     return table.put(record, call.now_ms)
+
+
+def list_and_create(
+    kind: str, list_op: str, create_op: str, defaults: Mapping[str, Callable[[Call], Any]]
+) -> None:
+    """Register the plain list and create handlers of a record kind."""
+    handles(list_op)(lambda call: list_records(call, kind))
+    handles(create_op)(lambda call: create_record(call, kind, defaults))

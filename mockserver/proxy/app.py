@@ -28,13 +28,14 @@ from contracts import rules
 from contracts.checks import CHECKS, Violation, run_checks
 from contracts.spec import ContractSpec
 from contracts.target import Exchange
+from mockserver.answer import Answer
 from mockserver.clock import Clock
 from mockserver.envelopes import error_envelope, render_error
 from mockserver.inspector.routes import page as inspector_page
 from mockserver.journal import Journal, clip, entry_size
 from mockserver.limits import DEFAULT_JOURNAL_MAX_BODY_BYTES
 from mockserver.proxy.evidence import EvidenceIndex
-from mockserver.proxy.forward import Answer, Upstream, UpstreamError
+from mockserver.proxy.forward import Upstream, UpstreamError
 from mockserver.proxy.recorder import WorldRecorder
 from mockserver.proxy.report import DeviationLog
 from mockserver.spec import Operation, Spec, load_spec

@@ -9,8 +9,6 @@ from typing import Any
 
 from mockserver.proxy.forward import DEFAULT_TIMEOUT
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
 
 def add_parser(commands: Any) -> None:
     proxy = commands.add_parser(
@@ -57,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from mockserver.proxy.app import Proxy, create_proxy_app
     from mockserver.proxy.forward import Upstream
     from mockserver.proxy.serving import run as serve_app
-    from mockserver.serving import ServingError
+    from mockserver.serving import ServingError, base_url, warn_if_exposed
 
     if not 0 < args.timeout <= 3600:
         print("northca-mock: --timeout must be above 0 and at most 3600 seconds", file=sys.stderr)
@@ -69,16 +67,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"northca-mock: {exc}", file=sys.stderr)
         return 2
     app = create_proxy_app(proxy)
-    if args.host not in LOOPBACK_HOSTS:
-        print(
-            f"northca-mock: warning: listening on {args.host}, not only this machine",
-            file=sys.stderr,
-        )
+    warn_if_exposed(args.host)
 
     def ready(host: str, port: int) -> None:
-        shown = f"[{host}]" if ":" in host else host
         print(
-            f"northca-mock proxy serving http://{shown}:{port} (also under /v1),"
+            f"northca-mock proxy serving {base_url(host, port)} (also under /v1),"
             f" forwarding to {upstream.url}",
             flush=True,
         )

@@ -15,8 +15,9 @@ import http.client
 import ssl
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from mockserver.answer import Answer
 
 HOP_BY_HOP = frozenset(
     {
@@ -40,14 +41,6 @@ class UpstreamError(Exception):
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    reason: str
-    headers: list[tuple[str, str]]
-    body: bytes
 
 
 def end_to_end(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mockserver.proxy.report import write_atomically
+from mockserver.atomic_file import write_atomically
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec
 from mockserver.world import RECORD_SCHEMAS, load_world

@@ -10,13 +10,13 @@ status, rule, expectation and answer) are kept once with a ``count``; at most
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from mockserver.atomic_file import write_atomically
 
 MAX_DISTINCT = 1000
 #: The order of the evidence levels in the Markdown report: the docs broken first.
@@ -139,17 +139,3 @@ class DeviationLog:
 
 def _cell(text: str) -> str:
     return "`" + text.replace("|", "\\|").replace("`", "'").replace("\n", " ") + "`"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, fsync and rename."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
