@@ -64,14 +64,17 @@ class CheckOptions:
         return self.seed
 
 
-#: Reads the preflight sends; when every one answers 404, ``--url`` points at the wrong place.
-PREFLIGHT_READS = ("listGuildMdts", "getMdtInfo", "listActiveUnits")
+#: The preflight's guild-level read (its 401 says the key or guild is refused) and MDT read
+#: (its 403 says the MDT is not linked); with the spec's list reads, when every one answers 404,
+#: ``--url`` points at the wrong place.
+GUILD_READ, MDT_READ = "listGuildMdts", "getMdtInfo"
 
 
 def preflight(target: Target, spec: ContractSpec, auth: Auth) -> None:
     """Raise TargetUnreachable or UsageError when a run would only produce noise."""
     ctx = CheckConfig(target, auth, spec, run_id="preflight").context("preflight")
-    answers = [ctx.call(operation_id) for operation_id in PREFLIGHT_READS]
+    reads = (GUILD_READ, MDT_READ, *spec.list_operations)
+    answers = [ctx.call(operation_id) for operation_id in reads]
     if all(a.status == 404 for a in answers):
         raise UsageError(
             f"every route answers 404 at {target.base_url}: is --url the server's root (the"

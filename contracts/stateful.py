@@ -32,12 +32,11 @@ from contracts.target import Exchange
 from contracts.workflows_records import AUDIT_FIELD, sample_value
 
 NAME = "stateful.model"
-UPSERT, DELETE, PANIC, PATCH = (
-    "upsertActiveUnits",
-    "deleteActiveUnit",
-    "triggerUnitPanic",
-    "updateCall",
-)
+#: The writes this machine's rules send besides the creates (which it takes from the spec).
+UPSERT = "upsertActiveUnits"
+DELETE = "deleteActiveUnit"
+PANIC = "triggerUnitPanic"
+PATCH = "updateCall"
 #: A key PATCH must ignore.
 JUNK = {"ct_ignored": 1}
 
