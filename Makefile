@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 4010
 PYTEST_ARGS ?= -n auto
-# The plugin's tests also run under the other pytest major (8 or 9), in a venv of the bare install.
+# The plugin's tests also run under the other pytest major (8 or 9), in a venv without the
+# contracts extra (the README's async examples need the async extra and aiohttp).
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
@@ -31,8 +32,9 @@ $(OTHER_STAMP): pyproject.toml $(STAMP)
 	@test -x $(OTHER_VENV)/bin/python || $(PYTHON) -m venv $(OTHER_VENV)
 	@major=$$($(PY) -c 'import pytest; print(pytest.version_tuple[0])'); \
 	  other=$$([ "$$major" = 8 ] && echo 9 || echo 8); \
-	  echo "$(OTHER_VENV): northca-mock (bare) with pytest $$other (.venv has pytest $$major)"; \
-	  $(OTHER_VENV)/bin/python -m pip install --quiet -e . "pytest==$$other.*" 'pytest-xdist>=3.5,<4'
+	  echo "$(OTHER_VENV): northca-mock[async] with pytest $$other (.venv has pytest $$major)"; \
+	  $(OTHER_VENV)/bin/python -m pip install --quiet -e '.[async]' "pytest==$$other.*" \
+	    'pytest-xdist>=3.5,<4' 'aiohttp>=3.9,<4'
 	@touch $(OTHER_STAMP)
 
 test-other-pytest: $(OTHER_STAMP)
