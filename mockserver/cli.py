@@ -36,13 +36,6 @@ def _release_freed_memory() -> None:
         pass
 
 
-def _non_negative(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return number
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="northca-mock", description="Stateful mock of the Northca Partner API."
