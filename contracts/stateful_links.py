@@ -23,7 +23,7 @@ from hypothesis.stateful import (
 
 from contracts import rules
 from contracts.context import CheckContext
-from contracts.machine_support import ModelMachine, model_violation
+from contracts.machine_support import ModelMachine
 from contracts.rules import Rule
 from contracts.target import Exchange, Target, TargetUnreachable
 
@@ -127,8 +127,8 @@ def make_links_machine(ctx: CheckContext, second_mdt: str) -> type[RuleBasedStat
                     created, expires = parse_iso(data["created_at"]), parse_iso(data["expires_at"])
                     self.ttl = (expires - created) / 1000
                 except (KeyError, TypeError, ValueError):
-                    raise model_violation(
-                        NAME, rules.LINK_CREATE, ex, "created_at and expires_at timestamps"
+                    raise self.violation(
+                        rules.LINK_CREATE, ex, "created_at and expires_at timestamps"
                     ) from None
             owner = data.get("owner_discord_id") or ctx.config.second_owner
             self.requests.append(ModelRequest(str(data["id"]), owner if owner else None))

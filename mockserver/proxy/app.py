@@ -24,7 +24,6 @@ from urllib.parse import quote
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from contracts import rules
 from contracts.checks import CHECKS, Violation, run_checks
 from contracts.spec import ContractSpec
 from contracts.target import Exchange
@@ -32,7 +31,7 @@ from mockserver.answer import Answer
 from mockserver.clock import Clock
 from mockserver.envelopes import error_envelope, render_error
 from mockserver.inspector.routes import page as inspector_page
-from mockserver.journal import Journal, clip, entry_size
+from mockserver.journal import REDACTED, REDACTED_HEADERS, Journal, clip, entry_size
 from mockserver.limits import DEFAULT_JOURNAL_MAX_BODY_BYTES
 from mockserver.proxy.evidence import EvidenceIndex
 from mockserver.proxy.forward import Upstream, UpstreamError
@@ -46,8 +45,6 @@ PROXY_EXTENSION = "northca_proxy"
 CONTROL_PREFIX = "/__mock/"
 #: Every registered answer check runs on every exchange (``error_documented`` included).
 PROXY_CHECKS = tuple(CHECKS)
-#: The partner key header: passed to the upstream, never kept.
-KEY_HEADER = "x-partner-key"
 _UPSTREAM_ERRORS = {"unreachable": "upstreamUnreachable", "timeout": "upstreamTimeout"}
 _PARAM = re.compile(r"\{([^}/]+)\}")
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
@@ -160,9 +157,12 @@ class Proxy:
     ) -> None:
         """Check the exchange, count its deviations, record what it shows, journal it."""
         operation_id = op.operation_id if op is not None else None
-        sent = {name.lower(): value for name, value in headers}
-        if sent.get(KEY_HEADER):
-            sent[KEY_HEADER] = "[redacted]"
+        # Secrets (partner key, admin token, authorization, cookies) go upstream, never into
+        # an exchange, a report or a journal (an empty one stays empty: the auth check reads it).
+        sent = {
+            name.lower(): REDACTED if value and name.lower() in REDACTED_HEADERS else value
+            for name, value in headers
+        }
         exchange = Exchange(
             method,
             self.upstream.url + target,
@@ -193,7 +193,7 @@ class Proxy:
             "path": path,
             "status": exchange.status,
             "rule": violation.rule.name,
-            "rule_description": rules.lookup(violation.rule.name).description,
+            "rule_description": violation.rule.description,
             "expected": violation.expected,
             "actual": violation.received or exchange.received(),
             "evidence": blame.evidence,

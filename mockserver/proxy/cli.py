@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"northca-mock proxy wrote {path}", flush=True)
     print(
         f"northca-mock proxy stopped: {proxy.log.exchanges} exchanges,"
-        f" {len(proxy.log.deviations())} distinct deviations",
+        f" {proxy.log.distinct()} distinct deviations",
         flush=True,
     )
     return status

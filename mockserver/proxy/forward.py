@@ -108,7 +108,7 @@ class Upstream:
                     raise TimeoutError("the answer took longer than the timeout")
                 if connection.sock is not None:
                     connection.sock.settimeout(remaining)
-                chunk = response.read1(_CHUNK) if hasattr(response, "read1") else b""
+                chunk = response.read1(_CHUNK)
                 if not chunk:
                     break
                 chunks.append(chunk)

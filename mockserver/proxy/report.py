@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.atomic_file import write_atomically
+from mockserver.proxy.evidence import LEVELS
 
 MAX_DISTINCT = 1000
 #: The order of the evidence levels in the Markdown report: the docs broken first.
-LEVEL_ORDER = ("documented", "partial", "inferred")
+LEVEL_ORDER = LEVELS[::-1]
 
 
 class DeviationLog:
@@ -56,9 +57,10 @@ class DeviationLog:
         with self._lock:
             self.upstream_failures[kind] += 1
 
-    def deviations(self) -> list[dict[str, Any]]:
+    def distinct(self) -> int:
+        """How many distinct deviations are kept."""
         with self._lock:
-            return [dict(d) for d in self._deviations.values()]
+            return len(self._deviations)
 
     def live(self) -> dict[str, Any]:
         """``GET /__mock/deviations``: the exchange count and the deviations."""
@@ -80,11 +82,12 @@ class DeviationLog:
                 "deviations": [dict(d) for d in self._deviations.values()],
             }
 
-    def markdown(self, upstream: str, spec_file: str) -> str:
-        """``deviations.md``: per operation, the exchanges seen and its deviations."""
-        doc = self.document(upstream)
+    def markdown(self, doc: dict[str, Any], spec_file: str) -> str:
+        """``deviations.md`` of ``doc`` (:meth:`document`): per operation, the exchanges seen
+        and its deviations."""
+        upstream = doc["upstream"]
         lines = [
-            "# Deviations from openapi.yaml",
+            f"# Deviations from {spec_file}",
             "",
             f"Upstream: `{upstream}`. Exchanges: {doc['exchanges']}."
             f" Distinct deviations: {len(doc['deviations'])}.",
@@ -132,8 +135,9 @@ class DeviationLog:
         directory.mkdir(parents=True, exist_ok=True)
         json_path = directory / "deviations.json"
         md_path = directory / "deviations.md"
-        write_atomically(json_path, json.dumps(self.document(upstream), indent=2) + "\n")
-        write_atomically(md_path, self.markdown(upstream, spec_file))
+        doc = self.document(upstream)  # one view for both files
+        write_atomically(json_path, json.dumps(doc, indent=2) + "\n")
+        write_atomically(md_path, self.markdown(doc, spec_file))
         return [json_path, md_path]
 
 
