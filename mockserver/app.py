@@ -191,6 +191,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     has_query = bool(checker.query)
     success_status = op.success_status
     max_body_bytes = server.max_body_bytes
+    journal_body_bytes = server.limits.journal_max_body_bytes
 
     def view(**path: str) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
@@ -244,7 +245,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                 response,
                 body,
                 raw,
-                server.limits.journal_max_body_bytes,
+                journal_body_bytes,
             )
         return response
 

@@ -19,11 +19,11 @@ def authenticate(state: State, environ: Mapping[str, Any]) -> Caller:
     partner = state.world.partner_keys.get(key) if key else None
     guild = environ.get("HTTP_X_DISCORD_GUILD")
     if partner is None or not guild:
-        raise ApiError("unauthorized", _unauthorized(key, partner, guild))
+        raise ApiError("unauthorized", _unauthorized(key, partner))
     return Caller(partner, guild, environ.get("HTTP_X_DISCORD_ACTOR") or None)
 
 
-def _unauthorized(key: str | None, partner: str | None, guild: str | None) -> str:
+def _unauthorized(key: str | None, partner: str | None) -> str:
     if not key:
         return "x-partner-key: missing"
     if partner is None:

@@ -202,7 +202,7 @@ def _dates_day_first(op: Operation | None, response: Response) -> Response:
 
 
 class _FailsOnInvalidJson(RequestChecker):
-    def body(self, raw: bytes | Callable[[], bytes], content_type: str | None) -> Any:
+    def body(self, raw: bytes, content_type: str | None) -> Any:
         try:
             return super().body(raw, content_type)
         except ApiError as error:

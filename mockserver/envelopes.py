@@ -70,5 +70,4 @@ def render_error(
     example = op.errors.get(name) if op is not None else None
     if example is None:
         example = spec.shared_error(name)
-    payload = {"ok": False, "error": example.message}
-    return envelope(example.status, payload, _with_detail(detail, headers) if detail else headers)
+    return error_envelope(example, detail=detail, headers=headers)

@@ -14,7 +14,8 @@ class NorthcaMockError(Exception):
 class ApiError(Exception):
     """Answer the current request with the operation's error example ``name``.
 
-    ``detail`` (optional) names the field and the problem; it is sent beside ``error``.
+    ``detail`` (optional) names the field and the problem; it is sent in the
+    ``x-northca-mock-detail`` response header and the journal, never in the body.
     """
 
     def __init__(self, name: str, detail: str | None = None) -> None:

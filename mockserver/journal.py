@@ -1,11 +1,12 @@
 """The journal of one namespace: partner-API exchanges, oldest first, bounded in bytes.
 
 An entry has ``seq`` (increasing per namespace, never reused, also across resets), ``method``,
-``path``, ``query`` (the raw query string), ``headers`` (the request's, lower-case names, with the
-partner key and the admin token redacted), ``body`` (the parsed request body, or None),
-``status``, ``operation_id``, ``timestamp`` and ``response`` (``status``, ``headers``, ``body``
-as text, ``body_bytes``, its whole size, ``truncated``, and ``detail``: the mock's diagnostic
-for an error, or None).
+``path``, ``query`` (the raw query string), ``headers`` (the request's, lower-case names, with
+:data:`REDACTED_HEADERS` - partner key, admin token, authorization, cookie - redacted),
+``body`` (the parsed request body, or None), ``status``, ``operation_id``, ``timestamp``,
+``detail`` (an error answer's ``x-northca-mock-detail``, or None), ``response`` (``status``,
+``headers``, ``body`` as text, ``body_bytes``, its whole size, ``truncated``, and ``detail``),
+and ``connection_fault`` only when a fault plan broke the connection (status 0).
 
 Bodies longer than the body limit (``serve --journal-max-body-bytes``) are kept as the start of
 their text: a request body with ``body_truncated: true`` beside it, a response body with

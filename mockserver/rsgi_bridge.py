@@ -78,6 +78,14 @@ class WsgiOverRsgi:
         #: Body reads in flight: deadline and awaitable, by id (see ``_sweep``).
         self._reading: dict[int, tuple[float, Any]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
+        #: The 408 of a body that is late, built once (the spec's ``requestTimeout``).
+        example = spec.shared_error("requestTimeout") if spec is not None else None
+        status, message = (example.status, example.message) if example else (408, "Request timeout")
+        self._timeout_answer = (
+            status,
+            [("content-type", "application/json"), ("connection", "close")],
+            json.dumps({"ok": False, "error": message}, separators=(",", ":")).encode(),
+        )
 
     # -- RSGI ------------------------------------------------------------------------------------
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -110,7 +118,7 @@ class WsgiOverRsgi:
                     else:  # chunked: piece by piece, up to the limit
                         body = await asyncio.wait_for(self._read(proto), self.read_timeout)
                 except (asyncio.TimeoutError, TimeoutError, asyncio.CancelledError):
-                    self._answer(proto, "requestTimeout", 408, "Request timeout")
+                    proto.response_bytes(*self._timeout_answer)
                     return
                 except _BodyTooLarge as too_large:
                     body = too_large.args[0]
@@ -208,15 +216,6 @@ class WsgiOverRsgi:
         content = read_all(self.app(environ, start_response))
         status, headers = started
         return int(status.split(" ", 1)[0]), list(headers), content
-
-    def _answer(self, proto: Any, name: str, status: int, message: str) -> None:
-        if self.spec is not None:
-            example = self.spec.shared_error(name)
-            status, message = example.status, example.message
-        body = json.dumps({"ok": False, "error": message}, separators=(",", ":")).encode()
-        proto.response_bytes(
-            status, [("content-type", "application/json"), ("connection", "close")], body
-        )
 
 
 def _environ_key(name: str) -> str | None:

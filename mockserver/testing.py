@@ -74,8 +74,9 @@ class Journal:
     Each entry is a dict:
 
     - ``method``, ``path`` (as sent, with or without ``/v1``), ``query`` (the raw query string,
-      ``""`` when none), ``headers`` (the request's headers, names in lower case, the partner key
-      shown as ``"[redacted]"``), ``body`` (the parsed JSON body, or None);
+      ``""`` when none), ``headers`` (the request's headers, names in lower case, the partner key,
+      admin token, authorization and cookies shown as ``"[redacted]"``), ``body`` (the parsed
+      JSON body, or None);
     - ``status``, ``operation_id`` (None for a path no operation serves), ``detail`` (an error's
       ``x-northca-mock-detail``, or None), ``response`` (``status``, ``headers``, ``body`` as
       text, see ``mockserver.journal``), ``timestamp`` (the mock's clock);

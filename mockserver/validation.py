@@ -23,7 +23,8 @@ BodyRule = Callable[[Any, Sequence[Violation]], ApiError | None]
 
 
 def schema_violations_rule(body: Any, violations: Sequence[Violation]) -> ApiError | None:
-    """Default rule: any schema violation is ``invalidBody``, naming the first field and problem."""
+    """Default rule: any schema violation is ``invalidBody``, naming up to three fields and
+    problems (joined by "; ")."""
     if violations:
         return ApiError("invalidBody", "; ".join(v.describe() for v in violations[:3]))
     return None
@@ -69,15 +70,10 @@ class RequestChecker:
             if parameter.location == "query"
         ]
 
-    def body(self, raw: bytes | Callable[[], bytes], content_type: str | None) -> Any:
-        """The validated body (None when an optional body is absent).
-
-        ``raw`` may be a function that reads it: operations without a body never read one.
-        """
+    def body(self, raw: bytes, content_type: str | None) -> Any:
+        """The validated body of ``raw`` (None when an optional body is absent)."""
         if self.body_validator is None:
             return None
-        if callable(raw):
-            raw = raw()
         if not raw:
             if self.op.body_required:
                 raise ApiError("invalidJson", "body: a JSON body is required")
