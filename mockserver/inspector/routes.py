@@ -7,7 +7,6 @@ statuses and error strings are documented in ``mockserver/control.yaml``.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Flask, Response, current_app, request
 
 from mockserver.control import NAMESPACE_HEADER, control_spec, require_admin_token
+from mockserver.envelopes import error_envelope, success
 from mockserver.journal import entries_after
+from mockserver.server import MockServer, server_of
 from mockserver.traffic_coverage import traffic_coverage
 
 if TYPE_CHECKING:
-    from mockserver.app import MockServer
     from mockserver.state import State
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
@@ -59,23 +59,16 @@ def _asset(name: str) -> bytes:
     return (ASSETS_DIR / name).read_bytes()
 
 
-def _json(status: int, payload: Any) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status=status, mimetype="application/json")
-
-
 def _ok(data: Any) -> Response:
-    return _json(200, {"ok": True, "data": data})
+    return success(200, data)
 
 
 def _error(operation_id: str, name: str) -> Response:
-    example = control_spec().operations[operation_id].error(name)
-    return _json(example.status, {"ok": False, "error": example.message})
+    return error_envelope(control_spec().operations[operation_id].error(name))
 
 
 def _server() -> MockServer:
-    server: MockServer = current_app.extensions["northca"]
-    return server
+    return server_of(current_app)
 
 
 def _state() -> State:
