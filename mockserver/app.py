@@ -51,6 +51,7 @@ from mockserver.limits import (
     DEFAULT_MAX_WORLD_LINKS,
     Limits,
 )
+from mockserver.request_rules import RequestRules
 from mockserver.seams import ResponsePostProcessor, Seams
 from mockserver.server import (
     DEFAULT_MAX_BODY_BYTES,
@@ -160,6 +161,8 @@ def create_app(
     app.register_error_handler(HTTPException, _render_http_error)
     if chosen.post_processors:
         app.after_request(_post_processing(server, chosen.post_processors))
+    # Non-ASCII header values and WebSocket upgrades: refused alike on every server.
+    app.wsgi_app = RequestRules(app.wsgi_app, spec)  # type: ignore[method-assign]
     return app
 
 

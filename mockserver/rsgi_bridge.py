@@ -5,7 +5,8 @@ both ``x_partner_key`` and ``x-partner-key`` ``HTTP_X_PARTNER_KEY``. Over RSGI t
 asynchronously, so :class:`WsgiOverRsgi` can
 
 - drop header names with an underscore, as werkzeug's server does (they would otherwise be
-  read as their dashed forms);
+  read as their dashed forms), and name the headers whose value granian could not read (a byte
+  outside ASCII) so that the app refuses the request (:mod:`mockserver.request_rules`);
 - read the whole body (at most the size limit plus one byte) within the read timeout before the
   app runs: a stalled upload is answered ``408`` and closed, and never holds a request thread
   or a lock while the others wait;
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from mockserver.request_rules import UNREADABLE_HEADERS
 from mockserver.spec import Spec
 from mockserver.wsgi_call import read_all
 
@@ -151,7 +153,15 @@ class WsgiOverRsgi:
             "wsgi.url_scheme": scope.scheme,
         }
         keys = self._header_keys
-        for name, value in scope.headers.items():
+        headers = scope.headers
+        items = headers.items()
+        names = headers.keys()
+        present = {name for name, _ in items}
+        if len(present) != len(names):
+            # granian leaves out the values it cannot read as text (a byte outside ASCII):
+            # name them, so the app refuses the request instead of serving it without them.
+            environ[UNREADABLE_HEADERS] = [name for name in names if name not in present]
+        for name, value in items:
             key = keys.get(name, "")
             if key == "":
                 key = _environ_key(name)
