@@ -19,9 +19,6 @@ in front of the app.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 import signal
 import socket
@@ -30,23 +27,44 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from mockserver.edge import (
+    DEFAULT_CROSS_SITE,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_READ_TIMEOUT,
+    CrossSite,
+    EdgeServer,
+    Limits,
+    ServingError,
+    check_bindable,
+    edge_request_handler,
+    guarded,
+    make_edge_server,
+)
+from mockserver.spec import Spec
+
 if TYPE_CHECKING:
     from flask import Flask
+
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_READ_TIMEOUT",
+    "CrossSite",
+    "Limits",
+    "ServingError",
+    "base_url",
+    "run",
+    "warn_if_exposed",
+]
 
 SERVERS = ("granian", "werkzeug")
 DEFAULT_SERVER = "granian"
 #: One request thread: measured fastest (about twice 2 or 4 threads, which contend for the GIL
 #: and stretch p99 to hundreds of ms). Fault-plan latency then delays every request: raise it.
 DEFAULT_THREADS = 1
-#: Seconds a client has to send a request's headers, then its body; also how long an idle
-#: keep-alive connection is kept.
-DEFAULT_READ_TIMEOUT = 10.0
-#: Connections held at once (granian stops accepting beyond, werkzeug answers 503).
-DEFAULT_MAX_CONNECTIONS = 4096
 #: File descriptors kept beside the connections (state file, listening socket, stdio...).
 SPARE_FILES = 64
 #: After SIGINT or SIGTERM, how long clients may keep the server from stopping.
@@ -68,26 +86,6 @@ def base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-class ServingError(OSError):
-    """The server could not start (address in use, unknown server...)."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one client may hold: time per request, and connections."""
-
-    read_timeout: float = DEFAULT_READ_TIMEOUT
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-
-
-@dataclass(frozen=True)
-class CrossSite:
-    """Extra ``Host`` names (``*`` for any), and the origins CORS is on for (``--cors``)."""
-
-    allowed_hosts: tuple[str, ...] = ()
-    cors_origins: tuple[str, ...] = field(default=())
-
-
 def run(
     app: Flask,
     host: str,
@@ -96,8 +94,8 @@ def run(
     server: str = DEFAULT_SERVER,
     threads: int = DEFAULT_THREADS,
     on_ready: Callable[[str, int], None] = lambda host, port: None,
-    limits: Limits = Limits(),
-    cross_site: CrossSite = CrossSite(),
+    limits: Limits = DEFAULT_LIMITS,
+    cross_site: CrossSite = DEFAULT_CROSS_SITE,
     on_forced_stop: Callable[[], None] | None = None,
 ) -> None:
     """Serve ``app`` until SIGINT or SIGTERM; ``on_ready(host, port)`` once it accepts.
@@ -204,15 +202,6 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def _check_bindable(host: str, port: int) -> None:
-    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise ServingError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-
-
 def _announce_when_accepting(host: str, port: int, on_ready: Callable[[str, int], None]) -> None:
     """Call ``on_ready`` from a thread once the server answers an HTTP request.
 
@@ -278,7 +267,7 @@ def _run_granian(
 
     if _allows_connection_faults(app):
         raise ServingError("connection faults need --server werkzeug (granian hides the socket)")
-    _check_bindable(host, port)
+    check_bindable(host, port)
     mock = app.extensions.get("northca")
     guarded = _guarded(app, app, host, cross_site)
     bridge = WsgiOverRsgi(
@@ -297,6 +286,8 @@ def _run_granian(
         # HTTP/1 only: with protocol detection, a connection that never sends a byte is never
         # timed out, and enough of them stop granian from accepting.
         http=HTTPModes.http1,
+        # An upgrade request reaches the app as plain HTTP, which answers it in the envelope.
+        websockets=False,
         http1_settings=HTTP1Settings(header_read_timeout=round(limits.read_timeout * 1000)),
         backpressure=limits.max_connections,
         workers=1,
@@ -324,60 +315,20 @@ def _run_werkzeug(
 ) -> None:
     import logging
 
-    from werkzeug.serving import ThreadedWSGIServer
-
-    refusal = _refusal(app)
-    active = [0]
-    active_lock = threading.Lock()
-
-    class Server(ThreadedWSGIServer):
-        request_queue_size = 1024  # the listen backlog, as granian's
-
-        def process_request(self, request: Any, client_address: Any) -> None:
-            """A thread per connection, up to ``max_connections``; beyond, 503 at once."""
-            with active_lock:
-                full = active[0] >= limits.max_connections
-                if not full:
-                    active[0] += 1
-            if full:
-                _send_and_close(request, refusal)
-                return
-            try:
-                super().process_request(request, client_address)
-            except BaseException:
-                with active_lock:
-                    active[0] -= 1
-                raise
-
-        def process_request_thread(self, request: Any, client_address: Any) -> None:
-            try:
-                super().process_request_thread(request, client_address)
-            finally:
-                with active_lock:
-                    active[0] -= 1
-
-        def shutdown_request(self, request: Any) -> None:
-            """Close a connection a fault plan resets without a FIN first, so the peer gets RST."""
-            if request.fileno() in _RESET_ON_CLOSE:
-                _RESET_ON_CLOSE.discard(request.fileno())
-                self.close_request(request)
-            else:
-                super().shutdown_request(request)
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     wsgi_app: Any = app
     if _allows_connection_faults(app):
         wsgi_app = _BreakConnections(app)
-    if port:
-        _check_bindable(host, port)  # werkzeug would print its own message and exit 1
-    wsgi_app = _ReadBodyFirst(wsgi_app, app, limits.read_timeout)
-    wsgi_app = _guarded(wsgi_app, app, host, cross_site)  # refuses before the body is read
-    handler = _envelope_handler(app)
-    handler.timeout = limits.read_timeout  # headers, and idle keep-alive connections
-    try:
-        server = Server(host, port, wsgi_app, handler=handler)
-    except OSError as exc:
-        raise ServingError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    server = make_edge_server(
+        wsgi_app,
+        host,
+        port,
+        spec=_spec_of(app),
+        limits=limits,
+        cross_site=cross_site,
+        max_body_bytes=_max_body_bytes(app),
+        server_class=_ResettingServer,
+    )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stopper.arm()
@@ -395,169 +346,41 @@ def _run_werkzeug(
             signal.signal(sig, handler_)
 
 
+def _spec_of(app: Flask) -> Spec:
+    """The spec behind the mock's app (the packaged one for another app: the bench baseline)."""
+    mock = app.extensions.get("northca")
+    if mock is not None:
+        spec: Spec = mock.spec
+        return spec
+    from mockserver.spec import load_spec
+
+    return load_spec()
+
+
 def _guarded(wsgi_app: Any, app: Flask, host: str, cross_site: CrossSite) -> Any:
     """``wsgi_app`` behind the cross-site guard (only the mock's app: not the bench baseline)."""
     mock = app.extensions.get("northca")
     if mock is None:
         return wsgi_app
-    from mockserver.guard import CrossSiteGuard
-
-    return CrossSiteGuard(
-        wsgi_app,
-        mock.spec,
-        bound_host=host,
-        allowed_hosts=cross_site.allowed_hosts,
-        cors_origins=cross_site.cors_origins,
-    )
+    return guarded(wsgi_app, mock.spec, host, cross_site)
 
 
-def _error_answer(app: Flask, name: str, status: int, message: str) -> tuple[int, str, bytes]:
-    """Status, reason and envelope of a route-level answer of the spec."""
-    mock = app.extensions.get("northca")
-    if mock is not None:
-        example = mock.spec.shared_error(name)
-        status, message = example.status, example.message
-    reasons = {408: "Request Timeout", 503: "Service Unavailable"}
-    body = json.dumps({"ok": False, "error": message}, separators=(",", ":")).encode()
-    return status, reasons.get(status, "Error"), body
-
-
-def _refusal(app: Flask) -> bytes:
-    """The whole HTTP answer to a connection past ``max_connections``."""
-    status, reason, body = _error_answer(app, "tooManyConnections", 503, "Too many connections")
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-def _send_and_close(connection: socket.socket, data: bytes) -> None:
-    try:
-        connection.setblocking(False)
-        connection.send(data)
-        connection.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-    finally:
-        connection.close()
-
-
-class _ReadBodyFirst:
-    """WSGI wrapper (werkzeug): read the body whole, within the read timeout, before the app.
-
-    The socket's timeout is set to what is left before each read, so a client trickling bytes
-    gets no more than ``read_timeout`` in all. A body over the size limit is left to the app,
-    which answers 413 from its declared length (or from the first ``limit + 1`` bytes).
-    """
-
-    def __init__(self, wsgi_app: Any, app: Flask, read_timeout: float) -> None:
-        self.wsgi_app = wsgi_app
-        self.limit = _max_body_bytes(app)
-        self.read_timeout = read_timeout
-        self.timeout_answer = _error_answer(app, "requestTimeout", 408, "Request timeout")
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        length_text = environ.get("CONTENT_LENGTH") or ""
-        if chunked:
-            wanted = self.limit + 1
-        else:
-            try:
-                wanted = int(length_text)
-            except ValueError:
-                return self.wsgi_app(environ, start_response)  # no body, or the app says 400
-            if wanted <= 0 or wanted > self.limit:
-                return self.wsgi_app(environ, start_response)
-        connection: socket.socket | None = environ.get("werkzeug.socket")
-        try:
-            body = _read_within(environ["wsgi.input"], connection, wanted, self.read_timeout)
-        except (TimeoutError, OSError, ValueError):
-            status, reason, payload = self.timeout_answer
-            start_response(
-                f"{status} {reason}",
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(payload))),
-                    ("Connection", "close"),
-                ],
-            )
-            return [payload]
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["wsgi.input_terminated"] = True
-        return self.wsgi_app(environ, start_response)
-
-
-def _read_within(
-    stream: Any, connection: socket.socket | None, wanted: int, timeout: float
-) -> bytes:
-    """Up to ``wanted`` bytes of ``stream`` (less at its end), in ``timeout`` seconds at most."""
-    deadline = time.monotonic() + timeout
-    previous = connection.gettimeout() if connection is not None else None
-    read = getattr(stream, "read1", None) or stream.read
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while size < wanted:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("request body")
-            if connection is not None:
-                connection.settimeout(remaining)
-            chunk = read(min(wanted - size, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        if connection is not None:
-            with contextlib.suppress(OSError):
-                connection.settimeout(previous)
-    return b"".join(chunks)
-
-
-#: What ``http.server`` rejects before the app runs, by status; anything else is malformed.
-_PROTOCOL_ERRORS = {414: "requestLineTooLong", 431: "headersTooLarge"}
+_check_bindable = check_bindable  # the name the proxy's server imports
 
 
 def _envelope_handler(app: Flask) -> type[Any]:
-    """werkzeug's request handler, answering HTTP-level errors in the spec's envelope."""
-    import json
+    """werkzeug's request handler of :mod:`mockserver.edge` for this app's spec."""
+    return edge_request_handler(_spec_of(app))
 
-    from werkzeug.serving import WSGIRequestHandler
 
-    from mockserver.spec import load_spec
-
-    mock = app.extensions.get("northca")
-    spec = mock.spec if mock is not None else load_spec()
-
-    class EnvelopeRequestHandler(WSGIRequestHandler):
-        def send_error(
-            self, code: int, message: str | None = None, explain: str | None = None
-        ) -> None:
-            example = spec.shared_error(_PROTOCOL_ERRORS.get(int(code), "malformedRequest"))
-            body = json.dumps({"ok": False, "error": example.message}).encode()
-            self.log_error("code %d, message %s", code, message)
-            self.close_connection = True
-            self.send_response(example.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if getattr(self, "command", None) != "HEAD":
-                self.wfile.write(body)
-
-        def log_error(self, format: str, *args: Any) -> None:
-            if format.startswith("Request timed out"):
-                return  # an idle keep-alive connection closed after --read-timeout
-            super().log_error(format, *args)
-
-        def connection_dropped(
-            self, error: BaseException, environ: dict[str, Any] | None = None
-        ) -> None:
-            self.close_connection = True  # never wait for another request on this one
-
-    return EnvelopeRequestHandler
+class _ResettingServer(EdgeServer):
+    def shutdown_request(self, request: Any) -> None:
+        """Close a connection a fault plan resets without a FIN first, so the peer gets RST."""
+        if request.fileno() in _RESET_ON_CLOSE:
+            _RESET_ON_CLOSE.discard(request.fileno())
+            self.close_request(request)
+        else:
+            super().shutdown_request(request)
 
 
 #: File descriptors of connections to close with RST (SO_LINGER 0, no FIN first).

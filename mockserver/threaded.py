@@ -1,8 +1,10 @@
 """One threaded WSGI server helper: an app served by werkzeug on a loopback port, in a thread.
 
 Used by the pytest plugin (``northca_server``) and by the contract checker (a WSGI target served
-for the schemathesis stage). Requests are not logged; ``on_error`` sees any exception that
-escapes the app before werkzeug turns it into a 500.
+for the schemathesis stage). It is an edge server (:mod:`mockserver.edge`) like ``serve``'s: the
+same read timeout, connection cap and ``Host``/``Origin`` guard, so a web page open while a
+test session runs cannot drive it. Requests are not logged; ``on_error`` sees any exception
+that escapes the app before werkzeug turns it into a 500.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from werkzeug.serving import BaseWSGIServer
+from mockserver.edge import DEFAULT_LIMITS, DEFAULT_MAX_BODY_BYTES, Limits, make_edge_server
+from mockserver.spec import Spec, load_spec
+from mockserver.spec_documents import SPEC_EXTENSION
 
 _Server = TypeVar("_Server", bound="ThreadedServer")
 
@@ -28,17 +31,18 @@ class ThreadedServer:
         port: int = 0,
         *,
         on_error: Callable[[Exception], None] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
-        class QuietHandler(WSGIRequestHandler):
-            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-                pass
-
         self.app = app
         self.on_error = on_error
-        self._server: BaseWSGIServer = make_server(
-            host, port, self._wsgi, threaded=True, request_handler=QuietHandler
+        mock = (getattr(app, "extensions", None) or {}).get("northca")
+        self._server = make_edge_server(
+            self._wsgi,
+            host,
+            port,
+            spec=_spec_of(app),
+            limits=limits,
+            max_body_bytes=getattr(mock, "max_body_bytes", DEFAULT_MAX_BODY_BYTES),
         )
         self.host = host
         self.port = int(self._server.server_address[1])
@@ -74,3 +78,10 @@ def served(app: Any, path: str = "", *, host: str = "127.0.0.1") -> Iterator[str
         yield server.url + path.rstrip("/")
     finally:
         server.stop()
+
+
+def _spec_of(app: Any) -> Spec:
+    """The spec a Flask app of the mock (or the proxy) answers from; else the packaged one."""
+    extensions = getattr(app, "extensions", None) or {}
+    spec = extensions.get(SPEC_EXTENSION)
+    return spec if isinstance(spec, Spec) else load_spec()
