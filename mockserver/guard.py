@@ -2,8 +2,9 @@
 
 A web page the developer visits must not drive the mock on their machine:
 
-- ``Host`` must name this machine (``localhost``, ``127.x.y.z``, ``[::1]``) or the bound address,
-  unless ``--allowed-host`` widens it (DNS rebinding: a page's own name pointed at 127.0.0.1);
+- ``Host`` must be exactly one ``host[:port]`` (else 400, RFC 9112) naming this machine
+  (``localhost``, ``127.x.y.z``, ``[::1]``) or the bound address, unless ``--allowed-host``
+  widens it (DNS rebinding: a page's own name pointed at 127.0.0.1);
 - an ``Origin`` header, when present, must be the mock's own origin or a ``--cors`` origin;
 - control-plane writes must be ``application/json`` (a cross-site "simple" request cannot be);
 - ``--cors ORIGIN`` answers preflights and adds CORS headers on the partner API for that origin.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,6 +79,32 @@ def host_name(header: str) -> str:
     return name.removesuffix(".")
 
 
+#: ``host[:port]`` of a ``Host`` header: a bracketed IPv6 address, or a name of letters, digits,
+#: ``-``, ``.`` and ``_`` (DNS names and IPv4 addresses), then an optional port.
+_HOST = re.compile(
+    r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._-]+))(?::(?P<port>\d{0,5}))?"
+)
+
+
+def parse_host(header: str) -> str | None:
+    """The name of a ``Host`` header as :func:`host_name` gives it, or None when the header is
+    not exactly one ``host[:port]`` (two ``Host`` headers arrive joined by a comma)."""
+    match = _HOST.fullmatch(header.strip())
+    if match is None:
+        return None
+    port = match.group("port")
+    if port and int(port) > 65535:
+        return None
+    ip6 = match.group("ip6")
+    if ip6 is not None:
+        try:
+            ipaddress.IPv6Address(ip6)
+        except ValueError:
+            return None
+        return ip6.lower()
+    return match.group("name").lower().removesuffix(".")
+
+
 def is_loopback(name: str) -> bool:
     """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
     if name == "localhost":
@@ -106,11 +134,9 @@ class CrossSiteGuard:
         self.allowed_hosts = frozenset(hosts | {host_name(bound_host)})
         self.cors_origins = frozenset(normalize_origin(origin) for origin in cors_origins)
 
-    def host_allowed(self, header: str) -> bool:
-        if self.any_host:
-            return True
-        name = host_name(header)
-        return name in self.allowed_hosts or is_loopback(name)
+    def host_allowed(self, name: str) -> bool:
+        """Whether a parsed ``Host`` name (:func:`parse_host`) may reach the mock."""
+        return self.any_host or name in self.allowed_hosts or is_loopback(name)
 
     def refusal(
         self, environ: Mapping[str, Any]
@@ -120,9 +146,18 @@ class CrossSiteGuard:
         Servers call it before reading the body: a refused request is not worth waiting for.
         """
         host = environ.get("HTTP_HOST")
-        if host is not None and not self.host_allowed(host):
-            detail = f"Host: {host_name(host)[:200]} is not this machine (see --allowed-host)"
-            return self._refusal("forbiddenHost", detail)
+        if host is not None:
+            name = parse_host(host)
+            if name is None:
+                what = (
+                    "two Host headers"
+                    if "," in host
+                    else f"Host: {host[:200]!r} is not host[:port]"
+                )
+                return self._refusal("malformedRequest", what)
+            if not self.host_allowed(name):
+                detail = f"Host: {name[:200]} is not this machine (see --allowed-host)"
+                return self._refusal("forbiddenHost", detail)
         origin = environ.get("HTTP_ORIGIN")
         if origin is None or self._same_origin(origin, host):
             return None
@@ -194,7 +229,12 @@ class CrossSiteGuard:
         return example.status, headers, body
 
 
-_REASONS = {403: "Forbidden", 408: "Request Timeout", 415: "Unsupported Media Type"}
+_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    408: "Request Timeout",
+    415: "Unsupported Media Type",
+}
 
 
 # -- JSON-only control-plane writes (in the app, so in-process clients get it too) ----------------
