@@ -166,12 +166,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
+def _sendable(token: str) -> bool:
+    """Whether ``token`` arrives intact in a header on every server (never echoed)."""
+    return token == token.strip() and all(" " <= char <= "~" for char in token)
+
+
 def _check_serve_args(args: argparse.Namespace) -> str | None:
     """The one line that explains why these ``serve`` options cannot be used, or None."""
     from mockserver.guard import GuardError, normalize_origin
 
     if args.admin_token is not None and not args.admin_token.strip():
         return "--admin-token is empty: give a token, or leave the option out to run without one"
+    if args.admin_token is not None and not _sendable(args.admin_token):
+        return (
+            "--admin-token must be printable ASCII, without spaces at either end:"
+            " a header cannot carry it"
+        )
     if not 0 < args.read_timeout <= 3600:
         return f"--read-timeout {args.read_timeout:g}: expected seconds in (0, 3600]"
     if args.max_connections < 1:
