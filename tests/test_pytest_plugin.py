@@ -422,3 +422,44 @@ def test_xdist_workers_each_have_their_own_mock(pytester: pytest.Pytester) -> No
     assert set(urls) == {"gw0", "gw1"}, urls
     assert all(len(seen) == 1 for seen in urls.values()), urls  # one mock per worker
     assert urls["gw0"] != urls["gw1"]
+
+
+# -- the fixtures' edges (issue 19) --------------------------------------------------------------
+def test_fixture_server_is_guarded_and_refuses_upgrades_and_non_ascii(
+    pytester: pytest.Pytester,
+) -> None:
+    """A cross-site page cannot reset the socket fixture; an upgrade or a non-ASCII header is a
+    documented 400 on both fixtures, never a 500 that fails the test."""
+    write_tests(
+        pytester,
+        """
+        MALFORMED = {"ok": False, "error": "Malformed HTTP request"}
+        NO_WEBSOCKET = {"ok": False, "error": "WebSocket not supported"}
+        UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade",
+                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}
+
+        def test_cross_site_reset_is_refused(northca_mock):
+            assert call(northca_mock, "POST", "/mdts/{mdt}/shifts", SHIFT).status_code == 201
+            page = requests.post(northca_mock.url + "/__mock/reset", data="{}",
+                                 headers={"Origin": "http://evil.example",
+                                          "Content-Type": "text/plain"})
+            rebound = requests.post(northca_mock.url + "/__mock/reset",
+                                    headers={"Host": "evil.example"})
+            refused = {"ok": False, "error": "Forbidden origin"}
+            assert (page.status_code, page.json()) == (403, refused)
+            refused = {"ok": False, "error": "Forbidden host"}
+            assert (rebound.status_code, rebound.json()) == (403, refused)
+            assert len(shifts(northca_mock)) == 1
+
+        @pytest.mark.parametrize("fixture", ["northca_mock", "northca_inprocess"])
+        def test_upgrade_and_non_ascii(fixture, request):
+            mock = request.getfixturevalue(fixture)
+            send = mock.session.get if mock.in_process else requests.get
+            url = mock.url + "/mdts/" + mock.mdt_id + "/shifts"
+            upgrade = send(url, headers={**mock.headers, **UPGRADE})
+            cafe = send(url, headers={**mock.headers, "x-mock-namespace": "café"})
+            assert (upgrade.status_code, upgrade.json()) == (400, NO_WEBSOCKET)
+            assert (cafe.status_code, cafe.json()) == (400, MALFORMED)
+        """,
+    )
+    pytester.runpytest().assert_outcomes(passed=3)
