@@ -197,6 +197,7 @@ def test_websocket_upgrade_is_a_documented_400(live: LiveMock, path: str) -> Non
 
 
 def test_other_upgrades_are_ignored(live: LiveMock) -> None:
+    assert live.post("/__mock/reset").status_code == 200
     h2c = [("Upgrade", "h2c"), ("Connection", "Upgrade, HTTP2-Settings"), ("HTTP2-Settings", "")]
     assert answer_of(live, "GET", SHIFTS, [*AUTH, *h2c]) == (200, {"ok": True, "data": []})
 
@@ -227,6 +228,7 @@ def test_two_host_headers_are_refused(live: LiveMock, second: str) -> None:
 
 @pytest.mark.parametrize("host", ["[::1]:4010", "localhost:", "127.0.0.1:80", "LOCALHOST."])
 def test_valid_loopback_hosts_still_pass(live: LiveMock, host: str) -> None:
+    assert live.post("/__mock/reset").status_code == 200
     assert answer_of(live, "GET", SHIFTS, [("Host", host), *AUTH]) == (
         200,
         {"ok": True, "data": []},
