@@ -21,22 +21,26 @@ from mockserver.spec import Spec
 
 Environ = dict[str, Any]
 WsgiApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
-#: Environ key: names of headers whose value the server could not read (granian drops them).
+#: Environ key: names of the headers whose value the server could not read (granian drops
+#: them); an empty list vouches that every value the environ holds is ASCII.
 UNREADABLE_HEADERS = "northca.unreadable_headers"
+_UNPREFIXED = ("CONTENT_TYPE", "CONTENT_LENGTH")
 _REASONS = {400: "Bad Request"}
 
 
 def refusal_of(environ: Environ) -> tuple[str, str] | None:
     """``(error name, diagnostic)`` of a request no server may let through, or None."""
     unreadable = environ.get(UNREADABLE_HEADERS)
+    if unreadable is None:  # not vouched for by the server: look at every value
+        unreadable = [
+            key.removeprefix("HTTP_").lower().replace("_", "-")
+            for key, value in environ.items()
+            if (key.startswith("HTTP_") or key in _UNPREFIXED)
+            and isinstance(value, str)
+            and not value.isascii()
+        ]
     if unreadable:
         return "malformedRequest", f"header {unreadable[0]}: a byte outside ASCII in its value"
-    for key, value in environ.items():
-        if (key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")) and (
-            isinstance(value, str) and not value.isascii()
-        ):
-            name = key.removeprefix("HTTP_").lower().replace("_", "-")
-            return "malformedRequest", f"header {name}: a byte outside ASCII in its value"
     upgrade = environ.get("HTTP_UPGRADE")
     if upgrade is not None and "websocket" in upgrade.lower():
         return "websocketNotSupported", f"Upgrade: {upgrade[:100]}"

@@ -157,10 +157,12 @@ class WsgiOverRsgi:
         items = headers.items()
         names = headers.keys()
         present = {name for name, _ in items}
-        if len(present) != len(names):
-            # granian leaves out the values it cannot read as text (a byte outside ASCII):
-            # name them, so the app refuses the request instead of serving it without them.
-            environ[UNREADABLE_HEADERS] = [name for name in names if name not in present]
+        # granian leaves out the values it cannot read as text (a byte outside ASCII): name
+        # them, so the app refuses the request instead of serving it without them (an empty
+        # list: every value here is ASCII, the app need not look).
+        environ[UNREADABLE_HEADERS] = (
+            [name for name in names if name not in present] if len(present) != len(names) else []
+        )
         for name, value in items:
             key = keys.get(name, "")
             if key == "":
