@@ -3,8 +3,8 @@
 - ``granian`` (default, chosen by measurement: see ``bench/RESULTS.md``): granian's Rust HTTP
   server with its WSGI worker running as a thread of this process, so the app object, its state
   and the shutdown hook stay here.
-- ``werkzeug``: the threaded server of the Python standard library's ``http.server`` family; no
-  native code, slower.
+- ``werkzeug``: the edge server of :mod:`mockserver.edge` (werkzeug's threaded server, as the
+  pytest plugin's and the proxy's); no native code, slower.
 
 Both stop on SIGINT or SIGTERM and return, so the caller can write the state file; when
 clients keep the server from stopping, the process is stopped anyway (see ``run``'s
@@ -269,11 +269,11 @@ def _run_granian(
         raise ServingError("connection faults need --server werkzeug (granian hides the socket)")
     check_bindable(host, port)
     mock = app.extensions.get("northca")
-    guarded = _guarded(app, app, host, cross_site)
+    front = _guarded(app, app, host, cross_site)
     bridge = WsgiOverRsgi(
-        guarded,
+        front,
         mock.spec if mock is not None else None,
-        refusal=getattr(guarded, "refusal", None),
+        refusal=getattr(front, "refusal", None),
         read_timeout=limits.read_timeout,
         max_body_bytes=_max_body_bytes(app),
         threads=threads,
