@@ -256,9 +256,27 @@ def _shift(shift_id: str, updated_at: str) -> dict[str, Any]:
         "start_time": updated_at,
         "end_time": None,
         "duration_ms": None,
+        "created_by_discord_id": None,
         "created_at": updated_at,
         "updated_at": updated_at,
     }
+
+
+def _link_request_record(**fields: Any) -> dict[str, Any]:
+    """A whole link request record (every field the spec requires), with ``fields`` set."""
+    record = {
+        "id": "r1",
+        "partner": "Test Partner",
+        "mdt_id": DEFAULT.unlinked_mdt_id,
+        "guild_id": DEFAULT.guild_id,
+        "status": "pending",
+        "requester_discord_id": None,
+        "owner_discord_id": None,
+        "created_at": OLD,
+        "expires_at": None,
+        "decided_at": None,
+    }
+    return {**record, **fields}
 
 
 OLD, NEW = "2026-03-01T01:00:00.000Z", "2026-03-01T02:00:00.000Z"
@@ -269,6 +287,7 @@ INFO: dict[str, Any] = {
     "map": None,
     "departments": [],
     "divisions": [],
+    "settings": {},
 }
 ERR = {"ok": False, "error": "MDT not linked to this guild"}
 NO_KEY = {"x-discord-guild": DEFAULT.guild_id}
@@ -362,7 +381,7 @@ RULE_CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...], set[tuple[str, str
     (
         "link.owner-only",
         ("POST", "/v1/link-requests/r1/confirm", {"x-discord-actor": "1"}, None),
-        (200, {"ok": True, "data": {"id": "r1", "status": "approved", "owner_discord_id": "2"}}),
+        (200, {"ok": True, "data": _link_request_record(status="approved", owner_discord_id="2")}),
         {("link.owner-only", "inferred", "example")},
     ),
     (
@@ -372,13 +391,9 @@ RULE_CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...], set[tuple[str, str
             200,
             {
                 "ok": True,
-                "data": {
-                    "id": "r1",
-                    "status": "approved",
-                    "owner_discord_id": "2",
-                    "expires_at": OLD,
-                    "decided_at": NEW,
-                },
+                "data": _link_request_record(
+                    status="approved", owner_discord_id="2", expires_at=OLD, decided_at=NEW
+                ),
             },
         ),
         {("link.expiry", "inferred", "example")},
