@@ -4,6 +4,7 @@ nothing in ``openapi.yaml``: no error, no warning, no hint."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.node_tools import NODE_DIR, ROOT, node_bin, run_tool
 
@@ -12,7 +13,8 @@ SPEC = ROOT / "openapi.yaml"
 
 def test_spectral_oas_reports_nothing() -> None:
     spectral = node_bin() / "spectral"
-    command = [spectral, "lint", "--ruleset", NODE_DIR / "spectral.yaml", "--format", "json"]
+    command: list[str | Path] = [spectral, "lint", "--ruleset", NODE_DIR / "spectral.yaml"]
+    command += ["--format", "json"]
     result = run_tool([*command, "--fail-severity", "hint", "--quiet", SPEC], cwd=NODE_DIR)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout) == []
@@ -20,7 +22,8 @@ def test_spectral_oas_reports_nothing() -> None:
 
 def test_redocly_recommended_reports_nothing() -> None:
     redocly = node_bin() / "redocly"
-    command = [redocly, "lint", "--config", NODE_DIR / "redocly.yaml", "--format", "json", SPEC]
+    command: list[str | Path] = [redocly, "lint", "--config", NODE_DIR / "redocly.yaml"]
+    command += ["--format", "json", SPEC]
     result = run_tool(command, cwd=NODE_DIR, env={"REDOCLY_TELEMETRY": "off"})
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
