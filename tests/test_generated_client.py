@@ -188,3 +188,19 @@ def test_unauthorized_is_a_parsed_401(
     assert isinstance(answer.parsed, models.ErrorEnvelope)
     assert (answer.parsed.ok, answer.parsed.error) == (False, "Unauthorized")
     northca_mock.requests.assert_called("createShift", times=1, status=401)
+
+
+def test_an_oversized_body_is_a_parsed_413(
+    generated: ModuleType, northca_mock: NorthcaMock
+) -> None:
+    """The route-level 413 is attached to the operation, so the client parses it (it raised
+    ``UnexpectedStatus`` while no operation listed it)."""
+    models = _module(generated, "models")
+    create_ticket = _module(generated, "api.tickets.create_ticket")
+    body = models.CreateTicketBody(title="x" * (1 << 20))
+    with _client(generated, northca_mock, northca_mock.partner_key) as client:
+        answer = create_ticket.sync_detailed(northca_mock.mdt_id, client=client, body=body)
+    assert answer.status_code == 413
+    assert isinstance(answer.parsed, models.ErrorEnvelope)
+    assert (answer.parsed.ok, answer.parsed.error) == (False, "Request body too large")
+    northca_mock.requests.assert_called("createTicket", times=1, status=413)
