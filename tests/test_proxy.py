@@ -648,9 +648,29 @@ def test_the_spec_is_served_by_the_proxy_without_a_key() -> None:
         text = requests.get(url + "/openapi.yaml", timeout=10)
         assert text.status_code == 200
         assert text.headers["content-type"].startswith("application/yaml")
-        assert text.content == Path(str(proxy.spec.source)).read_bytes()
         document = requests.get(url + "/openapi.json", timeout=10).json()
-        assert document == proxy.spec.document
+    assert yaml.safe_load(text.text) == document
+    # The proxy's view: its own 502 and 504 are attached to every operation, and moved from the
+    # spec's root `x-northca-route-responses` into components; nothing else changes.
+    original = proxy.spec.document
+    responses = document["components"]["responses"]
+    for name, error in (("UpstreamUnreachable", "Upstream unreachable"),
+                        ("UpstreamTimeout", "Upstream timed out")):  # fmt: skip
+        assert responses[name] == original["x-northca-route-responses"][name]
+        examples = responses[name]["content"]["application/json"]["examples"]
+        assert [e["value"] for e in examples.values()] == [{"ok": False, "error": error}]
+    assert set(document["x-northca-route-responses"]) == {"CorsPreflight"}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            own = original["paths"][path][method]
+            assert operation["responses"].pop("502") == {
+                "$ref": "#/components/responses/UpstreamUnreachable"
+            }
+            assert operation["responses"].pop("504") == {
+                "$ref": "#/components/responses/UpstreamTimeout"
+            }
+            assert operation == own
+    assert document["info"] == original["info"]
 
 
 # -- files, record, replay, secrets --------------------------------------------------------------
