@@ -1,10 +1,10 @@
 """A TypeScript bot flow, typed from ``openapi.yaml`` by openapi-typescript and sent with
 openapi-fetch, is strict-clean and runs against the mock.
 
-``tests/node/bot_flow.mts`` (the README's first JavaScript/TypeScript example) is compiled with
+``tests/node/bot_flow.mts`` and the README's TypeScript example are compiled with
 ``tsc --strict --noEmit`` beside the types generated once per module, must hold no non-null
-assertion (``!``) and no cast (``as``), and then runs with node against both HTTP servers. The
-tools are the ones pinned in ``tests/node/package-lock.json`` (``make node-tools``).
+assertion (``!``) and no cast (``as``), and the flow then runs with node against both HTTP
+servers. The tools are the ones pinned in ``tests/node/package-lock.json`` (``make node-tools``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,16 @@ from tests.live import LiveMock
 from tests.node_tools import NODE_DIR, ROOT, node_bin, run_tool
 
 FLOW = NODE_DIR / "bot_flow.mts"
+README = ROOT / "README.md"
+
+
+def readme_example() -> str:
+    """The README's first TypeScript block."""
+    blocks = re.findall(r"```ts\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    assert blocks, "README.md has no ```ts block"
+    return str(blocks[0])
+
+
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
@@ -30,6 +40,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("typescript")
     for name in ("bot_flow.mts", "tsconfig.json"):
         (folder / name).write_bytes((NODE_DIR / name).read_bytes())
+    (folder / "readme_example.mts").write_text(readme_example(), encoding="utf-8")
     (folder / "node_modules").symlink_to(NODE_DIR / "node_modules")
     generated = run_tool(
         [tools / "openapi-typescript", ROOT / "openapi.yaml", "-o", folder / "northca.d.ts"],
@@ -46,14 +57,15 @@ def _code(source: str) -> str:
     return re.sub(r"\"(?:\\.|[^\"\\])*\"|`(?:\\.|[^`\\])*`", '""', source)
 
 
-def test_the_flow_has_no_non_null_assertion_and_no_cast() -> None:
-    code = _code(FLOW.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("source", ["flow", "readme"])
+def test_no_non_null_assertion_and_no_cast(source: str) -> None:
+    code = _code(FLOW.read_text(encoding="utf-8") if source == "flow" else readme_example())
     assert re.findall(r"[\w\)\]]!(?!=)", code) == []
     assert re.findall(r"\bas\s+(?!const\b)", code) == []
     assert "<any>" not in code and ": any" not in code
 
 
-def test_tsc_strict_accepts_the_flow(project: Path) -> None:
+def test_tsc_strict_accepts_the_flow_and_the_readme_example(project: Path) -> None:
     tsc = project / "node_modules" / ".bin" / "tsc"
     result = run_tool([tsc, "--strict", "--noEmit", "-p", project / "tsconfig.json"], project)
     assert result.returncode == 0, result.stdout + result.stderr
