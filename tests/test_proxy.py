@@ -325,6 +325,19 @@ RULE_CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...], set[tuple[str, str
         {("response.schema", "inferred", "schema")},
     ),
     (
+        # LinkRequest is a seed schema, but its `required` list is ours (partial evidence).
+        "response.schema (required)",
+        ("POST", "/v1/link-requests", JSON, b'{"mdt_id": "x"}'),
+        (
+            201,
+            {
+                "ok": True,
+                "data": {k: v for k, v in _link_request_record().items() if k != "partner"},
+            },
+        ),
+        {("response.schema", "partial", "schema")},
+    ),
+    (
         "format.date-time",
         ("GET", SHIFTS, {}, None),
         (200, {"ok": True, "data": [{**_shift("s1", NEW), "start_time": "yesterday"}]}),
