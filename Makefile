@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n auto
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test test-other-pytest lint format bench browser dist install-size clean
+.PHONY: install serve test test-other-pytest lint format bench browser node-tools dist install-size clean
 
 install: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 serve: install
 	$(VENV)/bin/northca-mock serve --host $(HOST) --port $(PORT)
 
-test: install browser $(OTHER_STAMP)
+test: install browser node-tools $(OTHER_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-other-pytest
 
@@ -48,6 +48,20 @@ test-other-pytest: $(OTHER_STAMP)
 browser:
 	@test -x /usr/bin/chromium || { s=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq chromium chromium-driver; }
+
+# The pinned JavaScript tools of the client tests (openapi-typescript, openapi-fetch, tsc, Spectral,
+# Redocly, Prism), from tests/node/package-lock.json; reinstalled only when the lock changes.
+# Without npm the tests that need them skip (they fail in CI).
+NODE_DIR := tests/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed-stamp
+
+node-tools:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(NODE_STAMP); \
+	  else echo "npm not found: the TypeScript client, lint and Prism tests will skip"; fi
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
 
 lint: install
 	$(VENV)/bin/ruff check .

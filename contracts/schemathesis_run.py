@@ -61,7 +61,6 @@ def build_config(
     from schemathesis.config import SchemathesisConfig
 
     parameters = {
-        "header.x-discord-guild": auth.guild,
         "path.mdtId": auth.mdt,
         "path.guildId": auth.guild,
     }
@@ -71,7 +70,12 @@ def build_config(
         {
             "seed": seed,
             "color": False,
-            "auth": {"openapi": {"PartnerKey": {"api_key": auth.partner_key}}},
+            "auth": {
+                "openapi": {
+                    "PartnerKey": {"api_key": auth.partner_key},
+                    "DiscordGuild": {"api_key": auth.guild},
+                }
+            },
             "parameters": parameters,
             "generation": {"max-examples": max_examples, "database": "none"},
             "phases": {"stateful": {"max-steps": max_steps}},
@@ -107,7 +111,7 @@ def run_schemathesis(
 
     started = time.monotonic()
     config = build_config(spec, auth, seed=seed, max_examples=max_examples)
-    loaded = schemathesis.openapi.from_path(str(spec.path), config=config)
+    loaded = schemathesis.openapi.from_dict(spec.spec.operations_document(), config=config)
     schema = loaded.exclude(operation_id=list(excluded_operations(include_destructive)))
     schema.config.update(base_url=base_url)
     by_label = {f"{op.method} {op.path}": op_id for op_id, op in spec.operations.items()}

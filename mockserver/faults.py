@@ -1,6 +1,7 @@
 """Failures on demand, in the API's own format.
 
-- ``Prefer: code=500`` or ``Prefer: example=invalidMdt`` (Prism's syntax) forces a documented
+- ``Prefer: code=500`` or ``Prefer: code=400, example=invalidMdt`` (Prism's syntax; the
+  example alone works too) forces a documented
   response of the operation; ``Preference-Applied`` says when it was honoured.
 - A fault plan (control plane or world file) adds latency, fixed or random within a range, and
   documented errors at a rate, per operation, drawn from a seeded generator so runs repeat.

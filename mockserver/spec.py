@@ -111,6 +111,10 @@ class Operation:
     errors: Mapping[str, ErrorExample]
     raw: Mapping[str, Any] = field(repr=False)
     raw_responses: Mapping[str, Mapping[str, Any]] = field(repr=False, default_factory=dict)
+    #: Route-level responses attached to the operation (components with ``x-northca-status``:
+    #: 413, 503, ...): listed for clients, but not the operation's own ``statuses``, ``errors``
+    #: or ``examples()``, so no check or ``Prefer`` takes them for the operation's answers.
+    route_responses: Mapping[str, Mapping[str, Any]] = field(repr=False, default_factory=dict)
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -218,7 +222,11 @@ class Spec:
         success: list[int] = []
         errors: dict[str, ErrorExample] = {}
         raw_responses: dict[str, Mapping[str, Any]] = {}
+        route_responses: dict[str, Mapping[str, Any]] = {}
         for code, response in raw.get("responses", {}).items():
+            if self.is_route_level(response):
+                route_responses[str(code)] = self._resolved_response(response)
+                continue
             status = int(code)
             statuses.add(status)
             resolved = raw_responses[str(code)] = self._resolved_response(response)
@@ -247,7 +255,28 @@ class Spec:
             errors=errors,
             raw=raw,
             raw_responses=raw_responses,
+            route_responses=route_responses,
         )
+
+    def operations_document(self) -> dict[str, Any]:
+        """The document with only the operations' own responses: no route-level ones.
+
+        What a checker judges an operation's answers by (schemathesis reads responses from the
+        document itself): a 503 or 413 stays a route-level answer, never an operation's.
+        """
+        paths: dict[str, Any] = {}
+        for path, item in self.document.get("paths", {}).items():
+            paths[path] = dict(item)
+            for method in HTTP_METHODS:
+                if method in item:
+                    responses = item[method].get("responses", {})
+                    own = {c: r for c, r in responses.items() if not self.is_route_level(r)}
+                    paths[path][method] = {**item[method], "responses": own}
+        return {**self.document, "paths": paths}
+
+    def is_route_level(self, response: Mapping[str, Any]) -> bool:
+        """A reference to a route-level response component (one with ``x-northca-status``)."""
+        return "$ref" in response and "x-northca-status" in self.resolve(response)
 
     def _resolved_response(self, response: Mapping[str, Any]) -> Mapping[str, Any]:
         """The response with its examples' ``$ref``s resolved."""
@@ -264,8 +293,10 @@ class Spec:
     def _shared_errors(self) -> dict[str, ErrorExample]:
         """Error examples of response components, with the status they are used under.
 
-        A component used by an operation takes that status; one used by none (the route-level
-        ``NotFound`` and ``MethodNotAllowed``) must say its status with ``x-northca-status``.
+        A component used by an operation takes that status; a route-level one (``NotFound``,
+        ``MethodNotAllowed``, ...) says its status with ``x-northca-status``, as do the answers
+        outside every operation under the document's ``x-northca-route-responses`` (the proxy's
+        502 and 504).
         """
         used_as: dict[str, int] = {}
         for path_item in self.document.get("paths", {}).values():
@@ -275,7 +306,11 @@ class Spec:
                     if ref.startswith("#/components/responses/"):
                         used_as[ref.rsplit("/", 1)[1]] = int(code)
         shared: dict[str, ErrorExample] = {}
-        for component, response in self.components.get("responses", {}).items():
+        route_responses = self.document.get("x-northca-route-responses", {})
+        for component, response in {
+            **route_responses,
+            **self.components.get("responses", {}),
+        }.items():
             status = response.get("x-northca-status", used_as.get(component))
             if status is None:
                 continue

@@ -201,8 +201,7 @@ class _WorldParser:
             owner = item.get("owner_discord_id")
             if owner is not None:
                 owner = _non_empty_string(owner, f"{where}.owner_discord_id")
-            info = dict(item.get("info") or {})
-            info.setdefault("id", mdt_id)
+            info = {**self._info_defaults(), "id": mdt_id, **(item.get("info") or {})}
             self._check_schema("MdtInfo", info, f"{where}.info")
             mdts[mdt_id] = Mdt(mdt_id, owner, info)
         return mdts
@@ -249,13 +248,14 @@ class _WorldParser:
                     if record_id in seen:
                         raise WorldError(f"{at}.id: duplicate id {record_id!r}")
                     seen.add(record_id)
-                    self._check_schema(RECORD_SCHEMAS[kind], item, at)
                 fields = self._spec.schema_fields(RECORD_SCHEMAS[kind])
                 table = records[mdt_id][kind] = RecordTable(FILTERED_FIELDS.get(kind, ()))
                 for index, item in enumerate(items):
                     record, updated_ms = _complete(
                         item, fields, kind, mdt_id, self._loaded_ms, self._loaded_at
                     )
+                    # Checked as the mock will send it: every field present, unsent ones null.
+                    self._check_schema(RECORD_SCHEMAS[kind], record, f"{where}.{kind}[{index}]")
                     try:
                         table.put(record, updated_ms)
                     except UnicodeEncodeError:
@@ -263,6 +263,13 @@ class _WorldParser:
                             f"{where}.{kind}[{index}]: a string holds a lone surrogate"
                         ) from None
         return records
+
+    def _info_defaults(self) -> dict[str, Any]:
+        """``MdtInfo`` fields a world leaves out, as the mock sends them: ``[]`` for a list,
+        ``{}`` for an object, else null (the schema requires every field)."""
+        properties = self._spec.components["schemas"]["MdtInfo"].get("properties", {})
+        empty: dict[str, Any] = {"array": [], "object": {}}
+        return {name: empty.get(str(node.get("type"))) for name, node in properties.items()}
 
     def _check_schema(self, schema: str, instance: Any, where: str) -> None:
         problem = self._schemas.component(schema).first_problem(instance, where)

@@ -67,7 +67,9 @@ def _module(generated: ModuleType, name: str) -> Any:
 
 
 def _client(generated: ModuleType, mock: NorthcaMock, key: str | None) -> Any:
+    # The guild is a security scheme: set once on the client, like the partner key.
     options: dict[str, Any] = {"base_url": mock.v1_url, "raise_on_unexpected_status": True}
+    options["headers"] = {"x-discord-guild": mock.guild_id}
     if key is None:
         return generated.Client(**options)
     return generated.AuthenticatedClient(
@@ -89,7 +91,9 @@ def test_map_is_one_enum(generated: ModuleType) -> None:
     ]
     assert enums == ["MdtMap"]
     field = attrs.fields_dict(models.MdtInfo)["map_"]
-    assert str(field.type) == "MdtMap | None | Unset"  # a string: the models postpone annotations
+    # Required (the mock always sends it) and nullable: no `Unset`. A string: the models
+    # postpone annotations.
+    assert str(field.type) == "MdtMap | None"
 
 
 def test_every_success_body_requires_data(generated: ModuleType) -> None:
@@ -122,7 +126,6 @@ def test_create_then_list_shifts(generated: ModuleType, northca_mock: NorthcaMoc
             northca_mock.mdt_id,
             client=client,
             body=body,
-            x_discord_guild=northca_mock.guild_id,
             x_discord_actor=northca_mock.owner_id,
         )
         assert created.status_code == 201
@@ -138,9 +141,7 @@ def test_create_then_list_shifts(generated: ModuleType, northca_mock: NorthcaMoc
         assert shift.start_time.utcoffset() == timedelta(0)
         assert shift.created_at == shift.updated_at == shift.start_time
 
-        listed = list_shifts.sync_detailed(
-            northca_mock.mdt_id, client=client, x_discord_guild=northca_mock.guild_id
-        )
+        listed = list_shifts.sync_detailed(northca_mock.mdt_id, client=client)
     assert listed.status_code == 200
     assert isinstance(listed.parsed, models.ListShiftsResponse200)
     assert listed.parsed.ok is True
@@ -153,9 +154,7 @@ def test_mdt_info_map_parses_to_the_enum(generated: ModuleType, northca_mock: No
     models = _module(generated, "models")
     get_mdt_info = _module(generated, "api.mdt_info.get_mdt_info")
     with _client(generated, northca_mock, northca_mock.partner_key) as client:
-        info = get_mdt_info.sync_detailed(
-            northca_mock.mdt_id, client=client, x_discord_guild=northca_mock.guild_id
-        )
+        info = get_mdt_info.sync_detailed(northca_mock.mdt_id, client=client)
     assert info.status_code == 200
     assert isinstance(info.parsed, models.GetMdtInfoResponse200)
     assert info.parsed.data.map_ is models.MdtMap.ERLC
@@ -166,9 +165,7 @@ def test_bad_limit_is_a_parsed_400(generated: ModuleType, northca_mock: NorthcaM
     models = _module(generated, "models")
     list_shifts = _module(generated, "api.shifts.list_shifts")
     with _client(generated, northca_mock, northca_mock.partner_key) as client:
-        answer = list_shifts.sync_detailed(
-            northca_mock.mdt_id, client=client, limit=101, x_discord_guild=northca_mock.guild_id
-        )
+        answer = list_shifts.sync_detailed(northca_mock.mdt_id, client=client, limit=101)
     assert answer.status_code == 400
     assert isinstance(answer.parsed, models.ErrorEnvelope)
     assert (answer.parsed.ok, answer.parsed.error) == (False, "Invalid limit")
@@ -186,9 +183,24 @@ def test_unauthorized_is_a_parsed_401(
             northca_mock.mdt_id,
             client=client,
             body=models.CreateShiftBody(officer_name="B. Bubbleton"),
-            x_discord_guild=northca_mock.guild_id,
         )
     assert answer.status_code == 401
     assert isinstance(answer.parsed, models.ErrorEnvelope)
     assert (answer.parsed.ok, answer.parsed.error) == (False, "Unauthorized")
     northca_mock.requests.assert_called("createShift", times=1, status=401)
+
+
+def test_an_oversized_body_is_a_parsed_413(
+    generated: ModuleType, northca_mock: NorthcaMock
+) -> None:
+    """The route-level 413 is attached to the operation, so the client parses it (it raised
+    ``UnexpectedStatus`` while no operation listed it)."""
+    models = _module(generated, "models")
+    create_ticket = _module(generated, "api.tickets.create_ticket")
+    body = models.CreateTicketBody(title="x" * (1 << 20))
+    with _client(generated, northca_mock, northca_mock.partner_key) as client:
+        answer = create_ticket.sync_detailed(northca_mock.mdt_id, client=client, body=body)
+    assert answer.status_code == 413
+    assert isinstance(answer.parsed, models.ErrorEnvelope)
+    assert (answer.parsed.ok, answer.parsed.error) == (False, "Request body too large")
+    northca_mock.requests.assert_called("createTicket", times=1, status=413)

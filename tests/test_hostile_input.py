@@ -36,8 +36,8 @@ AUTH: list[tuple[str, str | bytes]] = [
 ]
 JSON_CT: list[tuple[str, str | bytes]] = [("content-type", "application/json")]
 M = f"/mdts/{DEFAULT.mdt_id}"
-# Route-level responses of the spec (components with x-northca-status, referenced by no
-# operation): any route may answer them.
+# Route-level responses of the spec (components with x-northca-status; attached to operations
+# for clients, but not among an operation's own responses): any route may answer them.
 ROUTE_LEVEL = {404, 405, 413}
 
 

@@ -256,9 +256,27 @@ def _shift(shift_id: str, updated_at: str) -> dict[str, Any]:
         "start_time": updated_at,
         "end_time": None,
         "duration_ms": None,
+        "created_by_discord_id": None,
         "created_at": updated_at,
         "updated_at": updated_at,
     }
+
+
+def _link_request_record(**fields: Any) -> dict[str, Any]:
+    """A whole link request record (every field the spec requires), with ``fields`` set."""
+    record = {
+        "id": "r1",
+        "partner": "Test Partner",
+        "mdt_id": DEFAULT.unlinked_mdt_id,
+        "guild_id": DEFAULT.guild_id,
+        "status": "pending",
+        "requester_discord_id": None,
+        "owner_discord_id": None,
+        "created_at": OLD,
+        "expires_at": None,
+        "decided_at": None,
+    }
+    return {**record, **fields}
 
 
 OLD, NEW = "2026-03-01T01:00:00.000Z", "2026-03-01T02:00:00.000Z"
@@ -269,6 +287,7 @@ INFO: dict[str, Any] = {
     "map": None,
     "departments": [],
     "divisions": [],
+    "settings": {},
 }
 ERR = {"ok": False, "error": "MDT not linked to this guild"}
 NO_KEY = {"x-discord-guild": DEFAULT.guild_id}
@@ -304,6 +323,19 @@ RULE_CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...], set[tuple[str, str
         ("GET", f"/v1/mdts/{DEFAULT.mdt_id}", {}, None),
         (200, {"ok": True, "data": {**INFO, "name": 5}}),
         {("response.schema", "inferred", "schema")},
+    ),
+    (
+        # LinkRequest is a seed schema, but its `required` list is ours (partial evidence).
+        "response.schema (required)",
+        ("POST", "/v1/link-requests", JSON, b'{"mdt_id": "x"}'),
+        (
+            201,
+            {
+                "ok": True,
+                "data": {k: v for k, v in _link_request_record().items() if k != "partner"},
+            },
+        ),
+        {("response.schema", "partial", "schema")},
     ),
     (
         "format.date-time",
@@ -362,7 +394,7 @@ RULE_CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...], set[tuple[str, str
     (
         "link.owner-only",
         ("POST", "/v1/link-requests/r1/confirm", {"x-discord-actor": "1"}, None),
-        (200, {"ok": True, "data": {"id": "r1", "status": "approved", "owner_discord_id": "2"}}),
+        (200, {"ok": True, "data": _link_request_record(status="approved", owner_discord_id="2")}),
         {("link.owner-only", "inferred", "example")},
     ),
     (
@@ -372,13 +404,9 @@ RULE_CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...], set[tuple[str, str
             200,
             {
                 "ok": True,
-                "data": {
-                    "id": "r1",
-                    "status": "approved",
-                    "owner_discord_id": "2",
-                    "expires_at": OLD,
-                    "decided_at": NEW,
-                },
+                "data": _link_request_record(
+                    status="approved", owner_discord_id="2", expires_at=OLD, decided_at=NEW
+                ),
             },
         ),
         {("link.expiry", "inferred", "example")},
@@ -633,9 +661,29 @@ def test_the_spec_is_served_by_the_proxy_without_a_key() -> None:
         text = requests.get(url + "/openapi.yaml", timeout=10)
         assert text.status_code == 200
         assert text.headers["content-type"].startswith("application/yaml")
-        assert text.content == Path(str(proxy.spec.source)).read_bytes()
         document = requests.get(url + "/openapi.json", timeout=10).json()
-        assert document == proxy.spec.document
+    assert yaml.safe_load(text.text) == document
+    # The proxy's view: its own 502 and 504 are attached to every operation, and moved from the
+    # spec's root `x-northca-route-responses` into components; nothing else changes.
+    original = proxy.spec.document
+    responses = document["components"]["responses"]
+    for name, error in (("UpstreamUnreachable", "Upstream unreachable"),
+                        ("UpstreamTimeout", "Upstream timed out")):  # fmt: skip
+        assert responses[name] == original["x-northca-route-responses"][name]
+        examples = responses[name]["content"]["application/json"]["examples"]
+        assert [e["value"] for e in examples.values()] == [{"ok": False, "error": error}]
+    assert set(document["x-northca-route-responses"]) == {"CorsPreflight"}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            own = original["paths"][path][method]
+            assert operation["responses"].pop("502") == {
+                "$ref": "#/components/responses/UpstreamUnreachable"
+            }
+            assert operation["responses"].pop("504") == {
+                "$ref": "#/components/responses/UpstreamTimeout"
+            }
+            assert operation == own
+    assert document["info"] == original["info"]
 
 
 # -- files, record, replay, secrets --------------------------------------------------------------

@@ -37,8 +37,9 @@ from mockserver.proxy.evidence import EvidenceIndex
 from mockserver.proxy.forward import Upstream, UpstreamError
 from mockserver.proxy.recorder import WorldRecorder
 from mockserver.proxy.report import DeviationLog
+from mockserver.proxy.spec_view import proxy_document
 from mockserver.spec import Operation, Spec, load_spec
-from mockserver.spec_documents import SPEC_EXTENSION, spec_documents
+from mockserver.spec_documents import DOCUMENT_EXTENSION, SPEC_EXTENSION, spec_documents
 
 logger = logging.getLogger("mockserver.proxy")
 PROXY_EXTENSION = "northca_proxy"
@@ -344,6 +345,7 @@ def create_proxy_app(proxy: Proxy) -> Flask:
     app = _ProxyFlask("mockserver.proxy")
     app.extensions[PROXY_EXTENSION] = proxy
     app.extensions[SPEC_EXTENSION] = proxy.spec
+    app.extensions[DOCUMENT_EXTENSION] = proxy_document(proxy.spec)
     app.register_blueprint(proxy_control)
     app.register_blueprint(inspector_page)
     app.register_blueprint(spec_documents)

@@ -17,7 +17,8 @@ Evidence (``x-northca-evidence``): an operation, a shared component (response, s
 example without the marker is ``documented`` (it comes from the seed pages); a response written
 inside an operation without it has the operation's. Where several parts are involved (the
 examples of one status; a response and the schemas it refers to) the weakest level counts:
-``inferred`` < ``partial`` < ``documented``.
+``inferred`` < ``partial`` < ``documented``. A schema's ``required`` list has the level of its
+``x-northca-required-evidence`` where it has one (``partial`` on the seed schemas).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ LEVELS = ("inferred", "partial", "documented")
 #: The documented error a rule's violation should have been answered with.
 _EXAMPLE_OF = {"link.owner-only": "notOwner", "link.expiry": "linkRequestExpired"}
 MARK = "x-northca-evidence"
+#: A seed schema's ``required`` list is ours (the docs show every field, and require none).
+REQUIRED_MARK = "x-northca-required-evidence"
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,13 @@ class EvidenceIndex:
         refs = list(self._refs(schema))
         payload = [ref for ref in refs if not ref.endswith(("/OkEnvelope", "/ErrorEnvelope"))]
         own = self._response_evidence(op, code)
-        levels = [str(self.spec.resolve({"$ref": ref}).get(MARK, "documented")) for ref in payload]
+        levels = [
+            str(level)
+            for ref in payload
+            for schema in [self.spec.resolve({"$ref": ref})]
+            for level in (schema.get(MARK, "documented"), schema.get(REQUIRED_MARK))
+            if level is not None
+        ]
         location = payload[0] if payload else _pointer(*op_pointer, "responses", code)
         return Blame("schema", location, weakest([*levels, own], own))
 
