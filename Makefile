@@ -87,9 +87,9 @@ TEST_IMAGE ?= localhost/northca-mock:test
 # crun refuses hybrid cgroups on some hosts; runc works everywhere podman does.
 PODMAN ?= podman --runtime runc
 
-image:
-	$(CONTAINER) build --format docker -t $(IMAGE) -f Containerfile . 2>/dev/null \
-	  || $(CONTAINER) build -t $(IMAGE) -f Containerfile .
+image:  # podman needs the docker format to keep HEALTHCHECK
+	$(CONTAINER) build $(if $(findstring podman,$(CONTAINER)),--format docker) -t $(IMAGE) \
+	  -f Containerfile .
 
 podman-setup:  # podman, runc and mmdebstrap from Debian, installed once
 	@command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null \
@@ -118,7 +118,7 @@ image-test: install test-base
 	$(PODMAN) build --format docker --network host --ulimit nofile=4096:4096 \
 	  --ulimit nproc=4096:4096 $(IMAGE_BUILD_OPTS) --build-arg BASE=$(TEST_BASE) \
 	  -t $(TEST_IMAGE) -f Containerfile .
-	NORTHCA_TEST_IMAGE=$(TEST_IMAGE) PODMAN="$(PODMAN)" $(PY) -m pytest -q -n 0 -p no:randomly \
+	NORTHCA_TEST_IMAGE=$(TEST_IMAGE) NORTHCA_TEST_BASE=$(TEST_BASE) PODMAN="$(PODMAN)" $(PY) -m pytest -q -n 0 -p no:randomly \
 	  tests/test_image.py
 
 lint-workflows: install  # actionlint (pinned in the dev extra) on .github/workflows; also in `make lint`

@@ -252,3 +252,20 @@ def test_compose_services_run_by_hand_the_bot_reaches_the_mock_by_name() -> None
         )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.splitlines()[-1] == "bot: ok"
+
+
+#: What the image adds to its base at most: python:3.12-slim is about 125 MB, and the image must
+#: stay under 200 MB on it (README "Run it in a container").
+MAX_ADDED_MB = 70
+
+
+def test_the_image_adds_at_most_70_mb_to_its_base() -> None:
+    base = os.environ.get("NORTHCA_TEST_BASE")
+    if not base:
+        pytest.fail("make image-test sets NORTHCA_TEST_BASE")
+    sizes = [
+        int(podman("image", "inspect", "--format", "{{.Size}}", name).stdout)
+        for name in (IMAGE, base)
+    ]
+    added_mb = (sizes[0] - sizes[1]) / 1e6
+    assert added_mb < MAX_ADDED_MB, added_mb
