@@ -11,7 +11,8 @@ PYTEST_ARGS ?= -n auto
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test test-other-pytest lint format bench browser node-tools dist install-size clean
+.PHONY: install serve test test-other-pytest lint format bench browser node-tools dist install-size clean \
+	image image-test podman-setup test-base lint-workflows
 
 install: $(STAMP)
 
@@ -64,6 +65,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	@touch $(NODE_STAMP)
 
 lint: install
+	$(VENV)/bin/actionlint -no-color .github/workflows/*.yml
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -86,6 +88,55 @@ dist: install  # a wheel and an sdist into dist/, built with the venv's hatchlin
 
 install-size: install  # packages and MB of the bare and the full install, each in a new venv
 	$(PY) -m tests.install_size
+
+# -- the container image (Containerfile) -----------------------------------------------------------
+# `make image` builds it with docker, or podman where docker is missing. `make image-test` builds it
+# on a Debian base made here (no registry needed) and runs tests/test_image.py against it with
+# podman; the base's rootfs and the podman image are cached, so only the first run pays for them.
+IMAGE ?= northca-mock:latest
+CONTAINER ?= $(shell command -v docker >/dev/null 2>&1 && echo docker || echo podman)
+IMAGE_CACHE ?= $(HOME)/.cache/northca-mock
+TEST_BASE ?= localhost/northca-base:bookworm-python3
+TEST_IMAGE ?= localhost/northca-mock:test
+# crun refuses hybrid cgroups on some hosts; runc works everywhere podman does.
+PODMAN ?= podman --runtime runc
+
+image:  # podman needs the docker format to keep HEALTHCHECK
+	$(CONTAINER) build $(if $(findstring podman,$(CONTAINER)),--format docker) -t $(IMAGE) \
+	  -f Containerfile .
+
+podman-setup:  # podman, runc and mmdebstrap from Debian, installed once
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null \
+	  || { s=$$([ "$$(id -u)" = 0 ] || echo sudo); $$s apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq podman runc mmdebstrap; }
+
+$(IMAGE_CACHE)/bookworm-python3.tar:
+	@$(MAKE) --no-print-directory podman-setup
+	mkdir -p $(IMAGE_CACHE) && rm -f $@.partial
+	mmdebstrap --quiet --format=tar --variant=minbase --include=python3,python3-venv,ca-certificates \
+	  bookworm $@.partial
+	mv $@.partial $@
+
+test-base: $(IMAGE_CACHE)/bookworm-python3.tar
+	@$(PODMAN) image exists $(TEST_BASE) || $(PODMAN) import \
+	  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+	  $< $(TEST_BASE)
+
+# The build's pip trusts what this machine trusts (a TLS-intercepting proxy's CA): the CA bundle
+# is mounted for the build's RUN steps only, never copied into the image.
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+IMAGE_BUILD_OPTS ?= $(if $(wildcard $(CA_BUNDLE)),--volume $(CA_BUNDLE):/etc/ssl/certs/ca-certificates.crt:ro \
+	--build-arg PIP_CERT=/etc/ssl/certs/ca-certificates.crt)
+
+image-test: install test-base
+	$(PODMAN) build --format docker --network host --ulimit nofile=4096:4096 \
+	  --ulimit nproc=4096:4096 $(IMAGE_BUILD_OPTS) --build-arg BASE=$(TEST_BASE) \
+	  -t $(TEST_IMAGE) -f Containerfile .
+	NORTHCA_TEST_IMAGE=$(TEST_IMAGE) NORTHCA_TEST_BASE=$(TEST_BASE) PODMAN="$(PODMAN)" $(PY) -m pytest -q -n 0 -p no:randomly \
+	  tests/test_image.py
+
+lint-workflows: install  # actionlint (pinned in the dev extra) on .github/workflows; also in `make lint`
+	$(VENV)/bin/actionlint -no-color .github/workflows/*.yml
 
 clean:
 	rm -rf $(VENV) $(OTHER_VENV) build dist .pytest_cache .mypy_cache .ruff_cache

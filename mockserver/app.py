@@ -51,6 +51,7 @@ from mockserver.limits import (
     DEFAULT_MAX_WORLD_LINKS,
     Limits,
 )
+from mockserver.raw_path import RawPathRouting, SegmentConverter
 from mockserver.request_rules import RequestRules
 from mockserver.seams import ResponsePostProcessor, Seams
 from mockserver.server import (
@@ -151,6 +152,9 @@ def create_app(
     app = Flask("mockserver")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.url_map.merge_slashes = False
+    # Route on the path as sent: an id with ``/`` or ``%`` stays one segment (raw_path).
+    app.url_map.converters["default"] = SegmentConverter
+    app.wsgi_app = RawPathRouting(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = server
     app.extensions[SPEC_EXTENSION] = spec
     _register_operations(app, server)

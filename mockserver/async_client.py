@@ -28,9 +28,14 @@ class AsyncWSGITransport(httpx.AsyncBaseTransport):
         answer = await anyio.to_thread.run_sync(
             call_wsgi, self.app, request.method, str(request.url), headers, body
         )
+        # As a server sends them: WSGI header values are Latin-1 (a diagnostic may quote a
+        # non-ASCII id), which httpx would refuse as str.
+        raw_headers = [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers
+        ]
         return httpx.Response(
             answer.status,
-            headers=answer.headers,
+            headers=raw_headers,
             content=answer.body,
             request=request,
             extensions={"reason_phrase": answer.reason.encode("ascii", "replace")},

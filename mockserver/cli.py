@@ -7,11 +7,12 @@ import gc
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mockserver import limits
 from mockserver.bugs import describe_bugs
+from mockserver.cli_env import VariableError, serve_defaults
 from mockserver.errors import NorthcaMockError
 from mockserver.proxy import cli as proxy_cli
 from mockserver.serving import (
@@ -36,7 +37,9 @@ def _release_freed_memory() -> None:
         pass
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """The ``northca-mock`` parser; ``environ``'s ``NORTHCA_*`` variables set ``serve``'s
+    defaults (:mod:`mockserver.cli_env`)."""
     parser = argparse.ArgumentParser(
         prog="northca-mock", description="Stateful mock of the Northca Partner API."
     )
@@ -117,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="plant a named defect (repeatable), to prove contract checks catch it;"
         " the defects are listed below",
     )
+    serve.set_defaults(**serve_defaults(environ or {}))
     proxy_cli.add_parser(commands)
     return parser
 
@@ -158,7 +162,12 @@ def _add_limit_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser(os.environ)
+    except VariableError as problem:
+        print(f"northca-mock: {problem}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.command == "proxy":

@@ -35,9 +35,13 @@ def success(status: int, data: Any) -> Response:
     return envelope(status, {"ok": True, "data": data})
 
 
+#: Control characters a header value must not hold (RFC 9110 §5.5), as ``\xNN`` escapes.
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(32), 127) if code != 9}
+
+
 def detail_header_value(detail: str) -> str:
     """``detail`` as a header value: one line of Latin-1, anything else escaped, never dropped."""
-    safe = detail.replace("\r", " ").replace("\n", " ")
+    safe = detail.replace("\r", " ").replace("\n", " ").translate(_CONTROLS)
     return safe.encode("latin-1", "backslashreplace").decode("latin-1")
 
 

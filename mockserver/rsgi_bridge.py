@@ -93,7 +93,7 @@ class WsgiOverRsgi:
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         return None
 
-    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop | None) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -152,6 +152,9 @@ class WsgiOverRsgi:
             "REMOTE_PORT": client_port,
             "wsgi.url_scheme": scope.scheme,
         }
+        sent = getattr(scope, "raw_path", None)  # only over ASGI (asgi_bridge): the path as sent
+        if sent:
+            environ["RAW_URI"] = sent.decode("latin-1")
         keys = self._header_keys
         headers = scope.headers
         items = headers.items()

@@ -252,6 +252,7 @@ def _run_granian(
     from granian.http import HTTP1Settings
     from granian.server.mt import MTServer
 
+    from mockserver.asgi_bridge import AsgiFront
     from mockserver.rsgi_bridge import WsgiOverRsgi
 
     class InProcessGranian(MTServer):
@@ -282,7 +283,8 @@ def _run_granian(
         target="mockserver",  # unused: the loader below hands over the app itself
         address=host,
         port=port,
-        interface=Interfaces.RSGI,
+        # ASGI, not RSGI: only its scope keeps the path as sent (raw_path), which routing needs.
+        interface=Interfaces.ASGINL,
         # HTTP/1 only: with protocol detection, a connection that never sends a byte is never
         # timed out, and enough of them stop granian from accepting.
         http=HTTPModes.http1,
@@ -296,11 +298,16 @@ def _run_granian(
         log_enabled=False,
     )
 
+    front = AsgiFront(bridge)
+
     def loader(*args: Any, **kwargs: Any) -> Any:
-        return bridge
+        return front
 
     _announce_when_accepting(host, port, on_ready)
-    server.serve(target_loader=loader, wrap_loader=False)
+    try:
+        server.serve(target_loader=loader, wrap_loader=False)
+    finally:
+        bridge.__rsgi_del__(None)  # no lifespan over ASGINL: the thread pool stops here
 
 
 # -- werkzeug --------------------------------------------------------------------------------

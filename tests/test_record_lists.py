@@ -409,6 +409,7 @@ JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", l
 
 def _accepts(schema: Mapping[str, Any], value: Any) -> bool:
     """Whether ``value`` has a type ``schema`` allows (types and array items only)."""
+    schema = resolve(schema)
     allowed = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
     kind = "null" if value is None else JSON_TYPES.get(type(value), "object")
     if kind not in allowed and not (kind == "integer" and "number" in allowed):

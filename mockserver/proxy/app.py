@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -38,6 +38,7 @@ from mockserver.proxy.forward import Upstream, UpstreamError
 from mockserver.proxy.recorder import WorldRecorder
 from mockserver.proxy.report import DeviationLog
 from mockserver.proxy.spec_view import proxy_document
+from mockserver.raw_path import raw_path, routing_path
 from mockserver.spec import Operation, Spec, load_spec
 from mockserver.spec_documents import DOCUMENT_EXTENSION, SPEC_EXTENSION, spec_documents
 
@@ -49,6 +50,7 @@ PROXY_CHECKS = tuple(CHECKS)
 _UPSTREAM_ERRORS = {"unreachable": "upstreamUnreachable", "timeout": "upstreamTimeout"}
 _PARAM = re.compile(r"\{([^}/]+)\}")
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_PATH_SAFE_DECODED = _PATH_SAFE.replace("%", "")
 
 
 def control_spec_path() -> Path:
@@ -117,11 +119,15 @@ class Proxy:
 
     def _forward(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"].upper()
-        raw_path = environ.get("PATH_INFO", "") or "/"
-        path = raw_path.encode("latin-1").decode("utf-8", "replace")
+        # Matched on the path as sent (an id may hold ``/``) and forwarded as sent.
+        sent = raw_path(environ)
+        if sent is None:
+            sent = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe=_PATH_SAFE_DECODED)
+        path = routing_path(environ).encode("latin-1").decode("utf-8", "replace") or "/"
         op, params = self.match(method, self.operation_path(path))
+        params = {name: unquote(value) for name, value in params.items()}
         query = environ.get("QUERY_STRING", "")
-        target = quote(self.operation_path(raw_path).encode("latin-1"), safe=_PATH_SAFE)
+        target = quote(self.operation_path(sent or "/").encode("latin-1"), safe=_PATH_SAFE)
         target += f"?{query}" if query else ""
         headers = list(_request_headers(environ))
         body = _read_body(environ)
