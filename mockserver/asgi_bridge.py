@@ -21,13 +21,24 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class _Headers:
+    """The headers as granian's RSGI gives them: every name in :meth:`keys`, and in
+    :meth:`items` only the values that are ASCII (the bridge names the others, and the app
+    refuses the request: a value is never read one way here and another way elsewhere)."""
+
     __slots__ = ("_pairs",)
 
     def __init__(self, pairs: list[tuple[bytes, bytes]]) -> None:
         self._pairs = pairs
 
+    def keys(self) -> list[str]:
+        return [name.decode("latin-1") for name, _ in self._pairs]
+
     def items(self) -> list[tuple[str, str]]:
-        return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self._pairs]
+        return [
+            (name.decode("latin-1"), value.decode("ascii"))
+            for name, value in self._pairs
+            if value.isascii()
+        ]
 
 
 class _Scope:
