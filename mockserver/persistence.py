@@ -61,19 +61,26 @@ def save(namespaces: Mapping[str, State], path: Path) -> None:
 
 
 class StateFileLock:
-    """One server per state file: an exclusive ``flock`` on ``<file>.lock``, held until exit.
+    """One server per state file: an exclusive ``flock`` on ``<real file>.lock``, held until exit.
 
-    Taking it also removes temporary files a killed writer left beside the state file.
+    The lock sits beside the file the path resolves to (symlinks followed), so two servers that
+    reach one file through different paths share it. Taking it also removes temporary files a
+    killed writer of that file left beside it.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._fd: int | None = None
+
+    @property
+    def lock_path(self) -> Path:
+        """``<real path>.lock``: resolved when asked, as the file may not exist yet."""
+        real = atomic_file.real_path(self.path)
+        return real.with_name(real.name + ".lock")
 
     def acquire(self) -> None:
         """Take the lock, or raise :class:`StateFileError` (one line) if another server has it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_file.real_path(self.path).parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -96,12 +103,11 @@ class StateFileLock:
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Delete the temporary files of unfinished writes of ``path``; the ones deleted."""
-    prefix = atomic_file.temporary_prefix(path)
-    removed = []
-    for candidate in path.parent.glob(f"{prefix}*.tmp"):
+    """Delete the temporary files of unfinished writes of ``path`` (never those of another
+    file's writes); the ones deleted."""
+    removed = atomic_file.temporaries_of(path)
+    for candidate in removed:
         candidate.unlink(missing_ok=True)
-        removed.append(candidate)
     return removed
 
 
