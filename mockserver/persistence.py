@@ -20,6 +20,7 @@ from mockserver.bodies import MAX_JSON_DEPTH
 from mockserver.clock import format_ms
 from mockserver.errors import NorthcaMockError
 from mockserver.faults import FaultPlan
+from mockserver.gate import UnstorableError, check_storable
 from mockserver.state_check import check_dump
 
 if TYPE_CHECKING:
@@ -122,20 +123,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests lists and mappings deeper than ``limit`` (no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
-
-
 def read_payload(path: Path) -> Any:
-    """The parsed state file: strict JSON, finite numbers, bounded nesting; None if missing."""
+    """The parsed state file: strict JSON through :func:`~mockserver.gate.check_storable`
+    (finite numbers, no lone surrogate, bounded nesting); None if missing."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -150,10 +140,12 @@ def read_payload(path: Path) -> Any:
         ) from None
     except ValueError as exc:
         raise StateFileError(f"{path}: not valid JSON: {exc}") from None
-    if isinstance(payload, (dict, list)) and _too_deep(payload, MAX_FILE_DEPTH):
-        raise StateFileError(
-            f"{path}: not a state file: nested deeper than {MAX_FILE_DEPTH} levels"
-        )
+    try:  # the gate every world, fault plan and body passed when it entered
+        check_storable(payload, max_depth=MAX_FILE_DEPTH)
+    except UnstorableError as exc:
+        if exc.problem.startswith("nested"):
+            raise StateFileError(f"{path}: not a state file: {exc.problem}") from None
+        raise StateFileError(f"{path}: {exc}") from None
     return payload
 
 
