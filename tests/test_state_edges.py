@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,3 +152,141 @@ def test_the_in_process_server_writes_through_a_symlink(tmp_path: Path) -> None:
     server_of(app).save_state()
     assert link.is_symlink()
     assert saved_shift_ids(real) == ["kept"]
+
+
+# -- 15: dangling references in a state file ------------------------------------------------------
+def linked_payload() -> dict[str, Any]:
+    """A saved default namespace holding an approved request, its link, and a pending one."""
+    client = create_app().test_client()
+    created = client.post(
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=auth_headers()
+    )
+    request_id = created.get_json()["data"]["id"]
+    owner = auth_headers(actor=DEFAULT.unlinked_mdt_owner_id)
+    confirmed = client.post(f"/link-requests/{request_id}/confirm", headers=owner)
+    assert confirmed.status_code == 200
+    pending = client.post("/link-requests", json={"mdt_id": DEFAULT.mdt_id}, headers=auth_headers())
+    assert pending.status_code == 201
+    return {
+        "format": "northca-mock-state",
+        "version": 1,
+        "written_at": "2026-03-01T00:00:00.000Z",
+        "namespaces": {"": server_of(client.application).state.dump()},
+    }
+
+
+def approved_link_index(dump: dict[str, Any]) -> int:
+    return next(i for i, link in enumerate(dump["links"]) if link["link_request_id"])
+
+
+DANGLING: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "link-request-unknown-partner": (
+        lambda dump: dump["link_requests"][1].update(partner="Nobody"),
+        "link_requests[1].partner: unknown partner 'Nobody'",
+    ),
+    "link-request-without-partner": (
+        lambda dump: dump["link_requests"][1].pop("partner"),
+        "link_requests[1].partner: unknown partner None",
+    ),
+    "link-request-not-the-owner": (
+        lambda dump: dump["link_requests"][1].update(owner_discord_id="1"),
+        f"link_requests[1].owner_discord_id: '1' is not the owner of MDT '{DEFAULT.mdt_id}'"
+        f" ('{DEFAULT.actor_id}')",
+    ),
+    "link-of-unknown-request": (
+        lambda dump: dump["links"][approved_link_index(dump)].update(link_request_id="ghost"),
+        "links[{i}].link_request_id: no approved link request 'ghost' of this partner, guild"
+        " and MDT",
+    ),
+    "link-of-a-pending-request": (
+        lambda dump: dump["links"][approved_link_index(dump)].update(
+            link_request_id=dump["link_requests"][1]["id"]
+        ),
+        "links[{i}].link_request_id: no approved link request '{pending}' of this partner,"
+        " guild and MDT",
+    ),
+    "link-twice": (
+        lambda dump: dump["links"].append(dict(dump["links"][0])),
+        "links[{n}]: MDT '{mdt}' is linked to guild '{guild}' for partner 'Test Partner' twice",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DANGLING))
+def test_a_state_file_with_a_dangling_reference_is_refused_naming_the_key(
+    tmp_path: Path, kind: str
+) -> None:
+    payload = linked_payload()
+    dump = payload["namespaces"][""]
+    first = dump["links"][0]
+    expected = DANGLING[kind][1].format(
+        i=approved_link_index(dump),
+        n=len(dump["links"]),
+        pending=dump["link_requests"][1]["id"],
+        mdt=first["mdt_id"],
+        guild=first["guild_id"],
+    )
+    DANGLING[kind][0](dump)
+    state_file = tmp_path / "s.json"
+    state_file.write_text(json.dumps(payload), encoding="utf-8")
+    with pytest.raises(StateFileError) as caught:
+        create_app(state_file=state_file)
+    assert str(caught.value) == f"{state_file}: namespace '': {expected}"
+
+
+def test_the_linked_payload_of_these_tests_loads(tmp_path: Path) -> None:
+    payload = linked_payload()
+    state_file = tmp_path / "s.json"
+    state_file.write_text(json.dumps(payload), encoding="utf-8")
+    app = create_app(state_file=state_file)
+    assert server_of(app).state.dump() == payload["namespaces"][""] | {
+        "clock_offset_ms": server_of(app).state.dump()["clock_offset_ms"]
+    }
+
+
+# -- 15: the link-request TTL at the clock's last millisecond -------------------------------------
+LAST_MS = "9999-12-31T23:59:59.999Z"
+
+
+def test_a_request_created_at_the_clocks_last_millisecond_is_expired_at_once() -> None:
+    client = create_app().test_client()
+    assert client.post("/__mock/clock", json={"now": LAST_MS}).status_code == 200
+    created = client.post(
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=auth_headers()
+    )
+    assert created.status_code == 201
+    data = created.get_json()["data"]
+    assert (data["status"], data["created_at"], data["expires_at"], data["decided_at"]) == (
+        "expired",
+        LAST_MS,
+        LAST_MS,
+        LAST_MS,
+    )
+    stored = client.get("/__mock/state").get_json()["data"]["link_requests"]
+    assert stored == [data]
+    owner = auth_headers(actor=DEFAULT.unlinked_mdt_owner_id)
+    confirm = client.post(f"/link-requests/{data['id']}/confirm", headers=owner)
+    assert (confirm.status_code, confirm.get_json()) == (
+        410,
+        {"ok": False, "error": "Link request expired"},
+    )
+
+
+def test_a_request_created_a_ttl_before_the_clocks_end_is_pending_until_it() -> None:
+    client = create_app().test_client()
+    ttl_ms = DEFAULT.link_request_ttl_seconds * 1000
+    start = "9999-12-31T23:44:59.999Z"  # LAST_MS - 900 s: expires exactly at the clock's end
+    assert ttl_ms == 900_000
+    assert client.post("/__mock/clock", json={"now": start}).status_code == 200
+    created = client.post(
+        "/link-requests", json={"mdt_id": DEFAULT.unlinked_mdt_id}, headers=auth_headers()
+    )
+    data = created.get_json()["data"]
+    assert (created.status_code, data["status"], data["expires_at"]) == (201, "pending", LAST_MS)
+    assert client.post("/__mock/clock", json={"now": LAST_MS}).status_code == 200
+    owner = auth_headers(actor=DEFAULT.unlinked_mdt_owner_id)
+    confirm = client.post(f"/link-requests/{data['id']}/confirm", headers=owner)
+    assert (confirm.status_code, confirm.get_json()) == (
+        410,
+        {"ok": False, "error": "Link request expired"},
+    )
