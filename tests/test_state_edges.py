@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mockserver import atomic_file, create_app, persistence
+from mockserver import atomic_file, create_app, persistence, serving
 from mockserver.app import server_of
 from mockserver.persistence import StateFileError, StateFileLock
-from tests.live import LiveMock, serve_and_exit
+from tests.live import LiveMock, serve_and_exit, wait_until
 from tests.support import DEFAULT, auth_headers
 
 SERVERS = ("granian", "werkzeug")
 SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
+STALLED_UPLOAD = (
+    f"POST /link-requests HTTP/1.1\r\nHost: 127.0.0.1\r\nx-partner-key: {DEFAULT.partner_key}\r\n"
+    "x-discord-guild: 1\r\ncontent-type: application/json\r\nContent-Length: 10\r\n\r\n"
+).encode()
 
 
 def saved_shift_ids(path: Path) -> list[str]:
@@ -290,3 +298,86 @@ def test_a_request_created_a_ttl_before_the_clocks_end_is_pending_until_it() -> 
         410,
         {"ok": False, "error": "Link request expired"},
     )
+
+
+# -- 2: a forced stop writes the state whole, after the last request it applies ------------------
+def test_a_forced_stop_waits_for_the_whole_save_however_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exits: list[int] = []
+    monkeypatch.setattr(serving, "STOP_GRACE_SECONDS", 0.05)
+    monkeypatch.setattr(os, "_exit", exits.append)
+    written = threading.Event()
+
+    def slow_save() -> None:  # a large state: longer than any fixed budget after the grace
+        time.sleep(2.5)
+        written.set()
+
+    serving._Stopper(slow_save).arm()
+    assert wait_until(lambda: bool(exits), timeout=15)
+    assert written.is_set()
+    assert exits == [0]
+
+
+def test_a_forced_stop_whose_save_fails_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exits: list[int] = []
+    monkeypatch.setattr(serving, "STOP_GRACE_SECONDS", 0.05)
+    monkeypatch.setattr(os, "_exit", exits.append)
+
+    def failing_save() -> None:
+        raise OSError(28, "No space left on device")
+
+    serving._Stopper(failing_save).arm()
+    assert wait_until(lambda: bool(exits), timeout=15)
+    assert exits == [1]
+    assert capsys.readouterr().err.splitlines() == [
+        "northca-mock: clients kept the server busy 0.05 s after the stop signal; stopping"
+        " anyway once the state file is written",
+        "northca-mock: the state file could not be written: [Errno 28] No space left on device",
+    ]
+
+
+def test_a_frozen_server_applies_no_request_and_still_dumps(tmp_path: Path) -> None:
+    app = create_app(state_file=tmp_path / "s.json")
+    server = server_of(app)
+    assert (
+        app.test_client().post(SHIFTS, json={"id": "acked"}, headers=auth_headers()).status_code
+        == 201
+    )
+    server.freeze()
+    answers: list[int] = []
+
+    def late(namespace: str) -> None:
+        headers = {**auth_headers(), "x-mock-namespace": namespace}
+        answer = app.test_client().post(SHIFTS, json={"id": "late"}, headers=headers)
+        answers.append(answer.status_code)
+
+    waiting = [threading.Thread(target=late, args=(name,), daemon=True) for name in ("", "new-one")]
+    for thread in waiting:
+        thread.start()
+    for thread in waiting:
+        thread.join(0.5)
+    assert [thread.is_alive() for thread in waiting] == [True, True]
+    assert answers == []
+    server.save_state()  # the freezing thread still dumps and writes
+    assert saved_shift_ids(tmp_path / "s.json") == ["acked"]
+    assert sorted(server.states) == [""]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_sigterm_with_a_stalled_upload_keeps_every_acknowledged_write(
+    tmp_path: Path, server: str
+) -> None:
+    state_file = tmp_path / "state.json"
+    with LiveMock("--server", server, "--state-file", state_file, "--read-timeout", "60") as live:
+        for index in range(5):
+            created = live.post(SHIFTS, json={"id": f"ack-{index}"}, headers=auth_headers())
+            assert created.status_code == 201
+        with socket.create_connection(live.address) as stalled:
+            stalled.sendall(STALLED_UPLOAD)
+            time.sleep(0.3)
+            assert live.stop(signal.SIGTERM, timeout=60) == 0
+    assert saved_shift_ids(state_file) == [f"ack-{index}" for index in range(5)]
+    assert live.stdout_lines[-1] == "northca-mock stopped"
