@@ -10,7 +10,9 @@ string keys, lists, strings that encode as UTF-8 (no lone surrogate), finite flo
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 from mockserver.errors import NorthcaMockError
@@ -31,12 +33,62 @@ class UnstorableError(NorthcaMockError, ValueError):
         self.problem = problem
 
 
-def check_storable(value: Any, where: str = "", *, max_depth: int = MAX_JSON_DEPTH) -> None:
+def check_storable(
+    value: Any, where: str = "", *, max_depth: int = MAX_JSON_DEPTH, json_text: str | None = None
+) -> None:
     """Raise :class:`UnstorableError` for the first part of ``value`` that is not storable JSON.
 
-    ``where`` prefixes the key path in the message (``mdts[0].info.settings.a: ...``). The walk
-    is iterative: any depth is reported, never a ``RecursionError``.
+    ``where`` prefixes the key path in the message (``mdts[0].info.settings.a: ...``). The walks
+    are iterative: any depth is reported, never a ``RecursionError``. ``json_text``: the text
+    ``value`` was parsed from by ``json.loads`` refusing NaN and infinities; only the depth, and
+    lone surrogates where the text escapes one, are then left to check (a large state file).
     """
+    if json_text is not None and _SURROGATE_ESCAPE.search(json_text) is None:
+        fine = _containers_fine(value, max_depth)
+    else:
+        fine = _storable_fast(value, max_depth)
+    if not fine:
+        _find_problem(value, where, max_depth)
+
+
+_CONTAINERS = (dict, list, tuple)
+#: A JSON escape of a UTF-16 surrogate (``\\ud800``): the only way JSON text holds a lone one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _storable_fast(value: Any, max_depth: int) -> bool:
+    """Whether ``value`` is storable, quickly: its containers walked for depth, string keys and
+    no tuple, its leaves left to the state file's own writer (C) and UTF-8 encoding."""
+    if not _containers_fine(value, max_depth):
+        return False
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False, check_circular=False).encode()
+    except (ValueError, TypeError, UnicodeEncodeError, RecursionError):
+        return False
+    return True
+
+
+def _containers_fine(value: Any, max_depth: int) -> bool:
+    """Mappings with string keys and lists only, nested at most ``max_depth`` levels."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth or type(item) is tuple:
+            return False
+        if type(item) is dict:
+            if not all(type(key) is str for key in item):
+                return False
+            children: Any = item.values()
+        elif type(item) is list:
+            children = item
+        else:
+            return False
+        stack.extend((child, depth + 1) for child in children if type(child) in _CONTAINERS)
+    return True
+
+
+def _find_problem(value: Any, where: str, max_depth: int) -> None:
+    """Raise :class:`UnstorableError` naming the first unstorable part of ``value``."""
     stack: list[tuple[Any, str, int]] = [(value, where, 1)]
     while stack:
         item, at, depth = stack.pop()

@@ -141,7 +141,7 @@ def read_payload(path: Path) -> Any:
     except ValueError as exc:
         raise StateFileError(f"{path}: not valid JSON: {exc}") from None
     try:  # the gate every world, fault plan and body passed when it entered
-        check_storable(payload, max_depth=MAX_FILE_DEPTH)
+        check_storable(payload, max_depth=MAX_FILE_DEPTH, json_text=text)
     except UnstorableError as exc:
         if exc.problem.startswith("nested"):
             raise StateFileError(f"{path}: not a state file: {exc.problem}") from None
