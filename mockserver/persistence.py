@@ -43,9 +43,12 @@ class StateFileError(NorthcaMockError, ValueError):
 
 
 def write_atomically(path: Path, payload: Mapping[str, Any]) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically (see :mod:`mockserver.atomic_file`)."""
+    """Write ``payload`` as JSON to ``path`` atomically (see :mod:`mockserver.atomic_file`).
+
+    Never a file the reader would refuse: a NaN raises here, and the previous file stays.
+    """
     atomic_file.write_atomically(
-        path, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        path, json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     )
 
 
