@@ -1,8 +1,9 @@
 """One strict gate for everything that enters: data the server can always write and read back.
 
-Worlds (``--seed``, ``POST /__mock/world``), fault plans (``--faults``, a world's, ``POST
-/__mock/faults``), state files, partner request bodies and recorded worlds pass through
-:func:`check_storable` before anything is kept. It accepts exactly what the state file's writer
+Worlds (``--seed``, ``POST /__mock/world``, ``NorthcaMock.set_world``), fault plans (a world's,
+``POST /__mock/faults``, ``NorthcaMock.set_faults``), state files and partner request bodies pass
+through :func:`check_storable` before anything is kept; a writer of recorded worlds calls it on
+each record. It accepts exactly what the state file's writer
 (``json.dumps``, UTF-8) writes and its strict reader reads back as equal data: mappings with
 string keys, lists, strings that encode as UTF-8 (no lone surrogate), finite floats, integers
 ``json`` can print, booleans and null, nested at most ``max_depth`` levels.
