@@ -13,6 +13,8 @@ from typing import Any
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length, get_input_stream
 
+from mockserver.gate import MAX_JSON_DEPTH, UnstorableError, check_storable
+
 _JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 
 
@@ -47,9 +49,7 @@ def is_json_media_type(content_type: str | None) -> bool:
     return bool(_JSON_MEDIA.match(content_type.split(";", 1)[0].strip().lower()))
 
 
-#: Deeper bodies are answered ``Invalid JSON``: no Northca payload nests beyond a few levels,
-#: and deep nesting only exhausts recursion in the parser and the schema validator.
-MAX_JSON_DEPTH = 64
+__all__ = ["MAX_JSON_DEPTH", "is_json_media_type", "parse_json", "read_body", "reject_oversized"]
 
 
 def _reject_constant(name: str) -> Any:
@@ -66,10 +66,10 @@ def parse_json(raw: bytes) -> Any:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
     value = json.loads(text, parse_constant=_reject_constant)
     if "\\u" in text:
-        try:  # escaped lone surrogates (\ud800) parse, but can never be sent back as UTF-8
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("a string holds a lone UTF-16 surrogate") from None
+        try:  # escaped lone surrogates (\ud800) parse, but can never be written back as UTF-8
+            check_storable(value)
+        except UnstorableError as exc:
+            raise ValueError(exc.problem) from None
     return value
 
 

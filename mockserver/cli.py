@@ -260,10 +260,12 @@ def serve(args: argparse.Namespace) -> int:
     served = True
 
     def save_once() -> None:
-        """Write the state file once (if the server ever served), from the main thread or
-        from a forced stop."""
+        """Stop applying requests, then write the state file whole, once (if the server ever
+        served), from the main thread or from a forced stop: no request is acknowledged
+        after the dump, and connections still open wait until the process exits."""
         with saving:
             if served and not saved.is_set():
+                server_of(app).freeze()
                 server_of(app).save_state()
                 saved.set()
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.errors import NorthcaMockError
+from mockserver.gate import UnstorableError, check_storable
 from mockserver.spec import Operation
 
 PREFER_HEADER = "Prefer"
@@ -154,6 +155,10 @@ class FaultPlan:
         """Read ``{"seed": N, "operations": {opId or "*": {latency_ms, error_rate, error}}}``."""
         if raw is None:
             return cls()
+        try:  # a plan is written to state files and read back (``GET /__mock/faults`` too)
+            check_storable(raw, where)
+        except UnstorableError as exc:
+            raise FaultPlanError(str(exc)) from None
         if not isinstance(raw, Mapping):
             raise FaultPlanError(f"{where}: expected a mapping with seed and operations")
         unknown = set(raw) - {"seed", "operations"}
@@ -203,7 +208,7 @@ def _operation_faults(
         low, high = float(latency[0]), float(latency[1])
     else:
         raise FaultPlanError(f"{where}.latency_ms: expected a number or [min, max]")
-    if low < 0 or high < low or high > 60_000:
+    if not 0 <= low <= high <= 60_000:  # false for NaN too
         raise FaultPlanError(f"{where}.latency_ms: expected 0 <= min <= max <= 60000")
     rate = raw.get("error_rate", 0)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:

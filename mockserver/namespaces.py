@@ -64,6 +64,13 @@ class Namespaces(Mapping[str, State]):
                     state = self._states[name] = self._create()
         return state
 
+    def freeze(self) -> None:
+        """Take every namespace's lock, and the one that creates namespaces, never to release
+        them: no request is applied after this (the caller may still read the states)."""
+        self._lock.acquire()
+        for state in list(self._states.values()):
+            state.lock.acquire()
+
     def drop_named(self) -> None:
         """Forget every namespace but the default one (the pytest fixture, between tests)."""
         with self._lock:

@@ -20,6 +20,7 @@ from mockserver.bodies import MAX_JSON_DEPTH
 from mockserver.clock import format_ms
 from mockserver.errors import NorthcaMockError
 from mockserver.faults import FaultPlan
+from mockserver.gate import UnstorableError, check_storable
 from mockserver.state_check import check_dump
 
 if TYPE_CHECKING:
@@ -42,9 +43,12 @@ class StateFileError(NorthcaMockError, ValueError):
 
 
 def write_atomically(path: Path, payload: Mapping[str, Any]) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically (see :mod:`mockserver.atomic_file`)."""
+    """Write ``payload`` as JSON to ``path`` atomically (see :mod:`mockserver.atomic_file`).
+
+    Never a file the reader would refuse: a NaN raises here, and the previous file stays.
+    """
     atomic_file.write_atomically(
-        path, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        path, json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     )
 
 
@@ -61,19 +65,26 @@ def save(namespaces: Mapping[str, State], path: Path) -> None:
 
 
 class StateFileLock:
-    """One server per state file: an exclusive ``flock`` on ``<file>.lock``, held until exit.
+    """One server per state file: an exclusive ``flock`` on ``<real file>.lock``, held until exit.
 
-    Taking it also removes temporary files a killed writer left beside the state file.
+    The lock sits beside the file the path resolves to (symlinks followed), so two servers that
+    reach one file through different paths share it. Taking it also removes temporary files a
+    killed writer of that file left beside it.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._fd: int | None = None
+
+    @property
+    def lock_path(self) -> Path:
+        """``<real path>.lock``: resolved when asked, as the file may not exist yet."""
+        real = atomic_file.real_path(self.path)
+        return real.with_name(real.name + ".lock")
 
     def acquire(self) -> None:
         """Take the lock, or raise :class:`StateFileError` (one line) if another server has it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_file.real_path(self.path).parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -96,12 +107,11 @@ class StateFileLock:
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Delete the temporary files of unfinished writes of ``path``; the ones deleted."""
-    prefix = atomic_file.temporary_prefix(path)
-    removed = []
-    for candidate in path.parent.glob(f"{prefix}*.tmp"):
+    """Delete the temporary files of unfinished writes of ``path`` (never those of another
+    file's writes); the ones deleted."""
+    removed = atomic_file.temporaries_of(path)
+    for candidate in removed:
         candidate.unlink(missing_ok=True)
-        removed.append(candidate)
     return removed
 
 
@@ -116,20 +126,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests lists and mappings deeper than ``limit`` (no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
-
-
 def read_payload(path: Path) -> Any:
-    """The parsed state file: strict JSON, finite numbers, bounded nesting; None if missing."""
+    """The parsed state file: strict JSON through :func:`~mockserver.gate.check_storable`
+    (finite numbers, no lone surrogate, bounded nesting); None if missing."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -144,10 +143,12 @@ def read_payload(path: Path) -> Any:
         ) from None
     except ValueError as exc:
         raise StateFileError(f"{path}: not valid JSON: {exc}") from None
-    if isinstance(payload, (dict, list)) and _too_deep(payload, MAX_FILE_DEPTH):
-        raise StateFileError(
-            f"{path}: not a state file: nested deeper than {MAX_FILE_DEPTH} levels"
-        )
+    try:  # the gate every world, fault plan and body passed when it entered
+        check_storable(payload, max_depth=MAX_FILE_DEPTH, json_text=text)
+    except UnstorableError as exc:
+        if exc.problem.startswith("nested"):
+            raise StateFileError(f"{path}: not a state file: {exc.problem}") from None
+        raise StateFileError(f"{path}: {exc}") from None
     return payload
 
 

@@ -93,8 +93,9 @@ class MockServer:
         #: Unexpected exceptions raised while serving (each was answered with a 500): the
         #: newest ``limits.max_errors``, and how many in all (``errors.total``).
         self.errors = ErrorLog(limits.max_errors)
-        #: Serialises state-file writes: a dump never lands after a newer one.
-        self._save_lock = threading.Lock()
+        #: Serialises state-file writes: a dump never lands after a newer one. Re-entrant:
+        #: :meth:`freeze` holds it, then saves.
+        self._save_lock = threading.RLock()
         #: When set, the control plane needs it in ``x-mock-admin-token``.
         self.admin_token = admin_token
         self.state_file = Path(state_file) if state_file is not None else None
@@ -114,6 +115,16 @@ class MockServer:
         if self.state_file is not None:
             with self._save_lock:
                 persistence.save(self.states, self.state_file)
+
+    def freeze(self) -> None:
+        """Stop applying requests, for good (only on the way out of the process).
+
+        This thread takes the state-file lock, then every namespace's lock (and no namespace is
+        created any more): a request already applied is in the next dump, any later one waits
+        and is never answered. This thread may still dump and save (the locks re-enter).
+        """
+        self._save_lock.acquire()
+        self.states.freeze()
 
     @property
     def state(self) -> State:

@@ -7,8 +7,9 @@
   pytest plugin's and the proxy's); no native code, slower.
 
 Both stop on SIGINT or SIGTERM and return, so the caller can write the state file; when
-clients keep the server from stopping, the process is stopped anyway (see ``run``'s
-``on_forced_stop``) within :data:`STOP_GRACE_SECONDS`.
+clients keep the server from stopping for :data:`STOP_GRACE_SECONDS`, ``run``'s
+``on_forced_stop`` runs to its end (it stops applying requests, then writes the state file
+whole, however long that takes) and the process exits.
 
 Both put the same limits on clients (:class:`Limits`): a request's headers, and then its body,
 must arrive within ``read_timeout`` (an idle keep-alive connection is closed after it), at most
@@ -101,7 +102,8 @@ def run(
     """Serve ``app`` until SIGINT or SIGTERM; ``on_ready(host, port)`` once it accepts.
 
     When clients keep the server from stopping for :data:`STOP_GRACE_SECONDS` after the
-    signal, ``on_forced_stop()`` runs (it should write the state file) and the process exits.
+    signal, ``on_forced_stop()`` runs to its end (it should stop applying requests, then write
+    the state file) and the process exits: 0, or 1 if it raised.
     """
     if server not in SERVERS:
         raise ServingError(f"unknown server {server!r} (choose from {', '.join(SERVERS)})")
@@ -169,25 +171,26 @@ class _Stopper:
     def _watch(self) -> None:
         if self._stopped.wait(STOP_GRACE_SECONDS):
             return
+        saving = self.on_forced_stop is not None
         print(
             f"northca-mock: clients kept the server busy {STOP_GRACE_SECONDS:g} s after the stop"
-            " signal; stopping anyway",
+            " signal; stopping anyway" + (" once the state file is written" if saving else ""),
             file=sys.stderr,
             flush=True,
         )
         code = 0
         if self.on_forced_stop is not None:
-            done = threading.Thread(target=self.on_forced_stop, name="northca-save", daemon=True)
-            done.start()
-            done.join(timeout=1.5)
-            if done.is_alive():
+            try:  # in this thread, whole, however long it takes: it is what the stop is for
+                self.on_forced_stop()
+            except Exception as exc:  # reported, and the exit code says so
                 print(
-                    "northca-mock: the state file could not be written in time (left as it was)",
+                    f"northca-mock: the state file could not be written: {exc}",
                     file=sys.stderr,
                     flush=True,
                 )
                 code = 1
         sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(code)
 
 

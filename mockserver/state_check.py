@@ -1,8 +1,10 @@
 """A saved namespace checked as strictly as a world: every problem names its key.
 
 ``check_dump`` runs on the JSON of one namespace of a state file once its world is loaded:
-records against the spec's schemas, links and link requests to the world's MDTs and partners,
-timestamps parseable and within the clock's range, the clock offset a whole number in range.
+records against the spec's schemas; no dangling reference (link requests and links name the
+world's partners and MDTs, a request the MDT's owner, a link the approved request that made it,
+no link twice); timestamps parseable and within the clock's range, the clock offset a whole
+number in range.
 Nesting and non-finite numbers are refused when the file is parsed (``persistence``).
 """
 
@@ -45,27 +47,38 @@ class _DumpChecker:
             raise DumpError(f"clock_offset_ms: expected a whole number, got {offset!r}")
         if not 0 <= now_ms + offset <= MAX_CLOCK_MS:
             raise DumpError("clock_offset_ms: puts the clock outside 1970-9999")
-        self._link_requests(dump.get("link_requests", []))
-        self._links(dump.get("links", []))
+        requests = self._link_requests(dump.get("link_requests", []))
+        self._links(dump.get("links", []), requests)
         self._mdts(dump.get("mdts", {}))
 
-    def _link_requests(self, value: Any) -> None:
+    def _link_requests(self, value: Any) -> dict[str, Mapping[str, Any]]:
+        """Each request checked, and every one it refers to (partner, MDT, owner) known."""
         items = _list(value, "link_requests")
-        seen: set[str] = set()
+        seen: dict[str, Mapping[str, Any]] = {}
         for index, item in enumerate(items):
             where = f"link_requests[{index}]"
             self._schema("LinkRequest", item, where)
             request_id = _string(item.get("id"), f"{where}.id")
             if request_id in seen:
                 raise DumpError(f"{where}.id: duplicate id {request_id!r}")
-            seen.add(request_id)
-            self._mdt(item.get("mdt_id"), f"{where}.mdt_id")
+            seen[request_id] = item
+            self._partner(item.get("partner"), f"{where}.partner")
+            mdt_id = self._mdt(item.get("mdt_id"), f"{where}.mdt_id")
+            owner = self._world.mdts[mdt_id].owner_discord_id
+            if item.get("owner_discord_id") != owner:
+                raise DumpError(
+                    f"{where}.owner_discord_id: {item.get('owner_discord_id')!r} is not the"
+                    f" owner of MDT {mdt_id!r} ({owner!r})"
+                )
             _string(item.get("guild_id"), f"{where}.guild_id")
             for stamp in LINK_REQUEST_TIMES:
                 if item.get(stamp) is not None:
                     _time(item[stamp], f"{where}.{stamp}")
+        return seen
 
-    def _links(self, value: Any) -> None:
+    def _links(self, value: Any, requests: Mapping[str, Mapping[str, Any]]) -> None:
+        """Each link checked: its partner, MDT and approving request known, none twice."""
+        made: set[tuple[Any, Any, Any]] = set()
         for index, item in enumerate(_list(value, "links")):
             where = f"links[{index}]"
             if not isinstance(item, Mapping):
@@ -73,14 +86,31 @@ class _DumpChecker:
             unknown = sorted(str(key) for key in item if key not in LINK_KEYS)
             if unknown:
                 raise DumpError(f"{where}: unknown key {unknown[0]!r}")
-            partner = item.get("partner")
-            if partner not in self._world.partners:
-                raise DumpError(f"{where}.partner: unknown partner {partner!r}")
-            self._mdt(item.get("mdt_id"), f"{where}.mdt_id")
-            _string(item.get("guild_id"), f"{where}.guild_id")
+            partner = self._partner(item.get("partner"), f"{where}.partner")
+            mdt_id = self._mdt(item.get("mdt_id"), f"{where}.mdt_id")
+            guild_id = _string(item.get("guild_id"), f"{where}.guild_id")
+            if (partner, guild_id, mdt_id) in made:
+                raise DumpError(
+                    f"{where}: MDT {mdt_id!r} is linked to guild {guild_id!r} for partner"
+                    f" {partner!r} twice"
+                )
+            made.add((partner, guild_id, mdt_id))
             for optional in ("owner_discord_id", "link_request_id"):
                 if item.get(optional) is not None:
                     _string(item[optional], f"{where}.{optional}")
+            request_id = item.get("link_request_id")
+            if request_id is not None:
+                request = requests.get(request_id)
+                if request is None or (
+                    request.get("partner"),
+                    request.get("guild_id"),
+                    request.get("mdt_id"),
+                    request.get("status"),
+                ) != (partner, guild_id, mdt_id, "approved"):
+                    raise DumpError(
+                        f"{where}.link_request_id: no approved link request {request_id!r} of"
+                        " this partner, guild and MDT"
+                    )
             _time(item.get("linked_at"), f"{where}.linked_at")
 
     def _mdts(self, value: Any) -> None:
@@ -121,9 +151,15 @@ class _DumpChecker:
         properties = self._spec.components["schemas"][schema].get("properties", {})
         return tuple(name for name, node in properties.items() if node.get("format") == "date-time")
 
-    def _mdt(self, mdt_id: Any, where: str) -> None:
+    def _mdt(self, mdt_id: Any, where: str) -> str:
         if not isinstance(mdt_id, str) or mdt_id not in self._world.mdts:
             raise DumpError(f"{where}: unknown MDT {mdt_id!r}")
+        return mdt_id
+
+    def _partner(self, partner: Any, where: str) -> str:
+        if not isinstance(partner, str) or partner not in self._world.partners:
+            raise DumpError(f"{where}: unknown partner {partner!r}")
+        return partner
 
     def _schema(self, schema: str, instance: Any, where: str) -> None:
         if not isinstance(instance, Mapping):

@@ -18,6 +18,7 @@ import yaml
 from mockserver.clock import format_ms, parse_iso
 from mockserver.errors import NorthcaMockError
 from mockserver.faults import FaultPlan, FaultPlanError
+from mockserver.gate import UnstorableError, check_storable
 from mockserver.limits import Limits
 from mockserver.schemas import SchemaCache
 from mockserver.spec import YAML_LOADER, Spec, load_spec
@@ -139,8 +140,12 @@ class _WorldParser:
         self._loaded_at = format_ms(self._loaded_ms)
 
     def parse(self, raw: Any) -> World:
-        if not isinstance(raw, Mapping):
+        if not isinstance(raw, dict):
             raise WorldError("world: expected a mapping with partner_keys, mdts, links, records")
+        try:  # what is accepted can be written to a state file and read back
+            check_storable(raw)
+        except UnstorableError as exc:
+            raise WorldError(str(exc)) from None
         _no_unknown_keys(raw, _TOP_LEVEL_KEYS, "world")
         partner_keys = self._partner_keys(raw.get("partner_keys"))
         ttl = raw.get("link_request_ttl_seconds", 900)
@@ -256,12 +261,7 @@ class _WorldParser:
                     )
                     # Checked as the mock will send it: every field present, unsent ones null.
                     self._check_schema(RECORD_SCHEMAS[kind], record, f"{where}.{kind}[{index}]")
-                    try:
-                        table.put(record, updated_ms)
-                    except UnicodeEncodeError:
-                        raise WorldError(
-                            f"{where}.{kind}[{index}]: a string holds a lone surrogate"
-                        ) from None
+                    table.put(record, updated_ms)
         return records
 
     def _info_defaults(self) -> dict[str, Any]:

@@ -49,7 +49,9 @@ def create_link_request(call: Call) -> Any:
         "decided_at": None,
     }
     call.state.link_requests[request_id] = request
-    return request
+    # The expiry is written within 1970-9999: created at the clock's end, the request is due
+    # at once, and every read after agrees with the answer (expires_at <= now is expired).
+    return call.state.expire_if_due(request_id, call.now_ms)
 
 
 def _decidable(call: Call) -> Record:
