@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from mockserver import limits
+from mockserver import limits, world_cli
 from mockserver.bugs import describe_bugs
 from mockserver.errors import NorthcaMockError
 from mockserver.proxy import cli as proxy_cli
@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         " the defects are listed below",
     )
     proxy_cli.add_parser(commands)
+    world_cli.add_parser(commands)
     return parser
 
 
@@ -163,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     if args.command == "proxy":
         return proxy_cli.run(args)
+    if args.command == "world":
+        return world_cli.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
