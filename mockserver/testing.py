@@ -54,6 +54,21 @@ class NorthcaServerError(AssertionError):
     """The mock raised an unexpected exception while serving a test (the client saw a 500)."""
 
 
+def generated_world(options: Mapping[str, Any]) -> dict[str, Any]:
+    """A world from ``northca-mock world generate``'s options (``{"seed": 1, "mdts": 3}``)."""
+    from mockserver.spec import load_spec
+    from mockserver.world_generate import GenerateOptions, generate_world
+
+    known = set(GenerateOptions.__dataclass_fields__) - {"vocabulary"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"generate: unknown option(s) {unknown}; expected some of {sorted(known)}")
+    values = dict(options)
+    if "maps" in values:
+        values["maps"] = tuple(values["maps"])
+    return generate_world(GenerateOptions(**values), load_spec())
+
+
 def default_world(**overrides: Any) -> dict[str, Any]:
     """The packaged default world as a dict, with top-level keys replaced by ``overrides``.
 

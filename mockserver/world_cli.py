@@ -5,20 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from mockserver.atomic_file import write_atomically
-from mockserver.clock import format_ms
 from mockserver.spec import load_spec
 from mockserver.world import WorldError, load_world
-from mockserver.world_generate import GenerateOptions, dump_world, generate_world
-
-
-def _start_of_today() -> str:
-    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return format_ms(int(today.timestamp() * 1000))
+from mockserver.world_generate import (
+    GenerateOptions,
+    dump_world,
+    generate_world,
+    start_of_today,
+)
 
 
 def add_parser(commands: Any) -> None:
@@ -81,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         guilds=args.guilds,
         records_per_mdt=args.records_per_mdt,
         maps=tuple(args.maps),
-        now=args.now or _start_of_today(),
+        now=args.now or start_of_today(),
         days=args.days,
     )
     spec = load_spec()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,8 @@ class GenerateOptions:
     #: Maps to cycle through (each one of the spec's ``MdtMap``); empty: all of them.
     maps: tuple[str, ...] = ()
     #: The world's "now" (ISO-8601): records are spread over the ``days`` before it.
-    now: str = "2026-01-01T00:00:00.000Z"
+    #: None: today 00:00 UTC, so that a seed gives the same world all day.
+    now: str | None = None
     days: int = 3
     #: Not an option: filled from the vocabulary file when empty (tests may pass their own).
     vocabulary: Mapping[str, Any] = field(default_factory=dict)
@@ -70,6 +72,11 @@ def load_vocabulary() -> Mapping[str, Any]:
 def spec_maps(spec: Spec) -> tuple[str, ...]:
     """The map names the spec allows (``MdtMap``'s enum)."""
     return tuple(spec.components["schemas"]["MdtMap"]["enum"])
+
+
+def start_of_today() -> str:
+    """Today 00:00 UTC, as the mock formats times."""
+    return format_ms(int(time.time() * 1000) // DAY_MS * DAY_MS)
 
 
 def check_options(options: GenerateOptions, spec: Spec) -> None:
@@ -89,7 +96,7 @@ def check_options(options: GenerateOptions, spec: Spec) -> None:
         if name not in allowed:
             raise WorldError(f"--map {name!r}: expected one of {', '.join(allowed)}")
     try:
-        now_ms = parse_iso(options.now)
+        now_ms = parse_iso(options.now or start_of_today())
     except (ValueError, OverflowError):
         raise WorldError(f"--now {options.now!r}: expected an ISO-8601 time") from None
     if now_ms - options.days * DAY_MS < 0:
@@ -121,7 +128,7 @@ class _Generator:
         self.rng = random.Random(options.seed)
         self.words = options.vocabulary or load_vocabulary()
         self.maps = options.maps or spec_maps(spec)
-        self.now_ms = parse_iso(options.now)
+        self.now_ms = parse_iso(options.now or start_of_today())
         self.start_ms = self.now_ms - options.days * DAY_MS
 
     # -- ids -----------------------------------------------------------------------------------
