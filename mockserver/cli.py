@@ -25,6 +25,9 @@ from mockserver.serving import (
 )
 from mockserver.world import default_world_path
 
+#: Events a minute of ``serve --simulate`` without a number.
+DEFAULT_SIMULATION_RATE = 6.0
+
 
 def _release_freed_memory() -> None:
     """Give the memory freed after parsing the world back to the OS (glibc only)."""
@@ -110,6 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="let fault plans reset or drop connections (needs --server werkzeug)",
     )
     serve.add_argument(
+        "--simulate",
+        type=float,
+        nargs="?",
+        const=DEFAULT_SIMULATION_RATE,
+        metavar="EVENTS_PER_MINUTE",
+        help="make the default namespace's world move: calls, units, shifts, panics, tickets and"
+        f" reports on the mock's clock (default {DEFAULT_SIMULATION_RATE:g} a minute; see"
+        " POST /__mock/simulation)",
+    )
+    serve.add_argument(
+        "--simulate-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the simulation's seed (default 0)",
+    )
+    serve.add_argument(
         "--bug",
         action="append",
         default=[],
@@ -175,6 +195,9 @@ def _check_serve_args(args: argparse.Namespace) -> str | None:
 
     if args.admin_token is not None and not args.admin_token.strip():
         return "--admin-token is empty: give a token, or leave the option out to run without one"
+    most = limits.MAX_SIMULATED_EVENTS_PER_MINUTE
+    if args.simulate is not None and not 0 < args.simulate <= most:
+        return f"--simulate {args.simulate:g}: expected events a minute in (0, {most}]"
     if not 0 < args.read_timeout <= 3600:
         return f"--read-timeout {args.read_timeout:g}: expected seconds in (0, 3600]"
     if args.max_connections < 1:
@@ -219,6 +242,12 @@ def serve(args: argparse.Namespace) -> int:
             max_world_links=args.max_world_links,
             max_errors=args.max_errors,
         )
+        if args.simulate:
+            from mockserver.simulation import start_simulation
+
+            server = server_of(app)
+            simulate = {"events_per_minute": args.simulate, "seed": args.simulate_seed}
+            start_simulation(server, server.state, simulate)
     except (NorthcaMockError, OSError) as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
         if lock is not None:

@@ -250,14 +250,7 @@ class _Generator:
         }
 
     def location(self) -> str:
-        streets: Sequence[str] = self.words["streets"]
-        shape = self.rng.randrange(3)
-        if shape == 0:
-            return f"{self.rng.randint(1, 999)} {self.rng.choice(streets)}"
-        if shape == 1:
-            first, second = self.rng.sample(list(streets), 2)
-            return f"{first} & {second}"
-        return f"Postal {self.rng.randint(1000, 9999)}, {self.rng.choice(streets)}"
+        return location(self.rng, self.words)
 
     def call(self, mdt_id: str, roster: Sequence[Mapping[str, str]], at: int) -> dict[str, Any]:
         recent = self.now_ms - at < 2 * 3600 * 1000
@@ -349,6 +342,18 @@ class _Generator:
             "created_by_discord_id": officer["discord_id"],
             **self.audit(mdt_id, at, updated),
         }
+
+
+def location(rng: random.Random, words: Mapping[str, Any]) -> str:
+    """A street address, a corner or a postal, as dispatchers write them."""
+    streets: Sequence[str] = words["streets"]
+    shape = rng.randrange(3)
+    if shape == 0:
+        return f"{rng.randint(1, 999)} {rng.choice(streets)}"
+    if shape == 1:
+        first, second = rng.sample(list(streets), 2)
+        return f"{first} & {second}"
+    return f"Postal {rng.randint(1000, 9999)}, {rng.choice(streets)}"
 
 
 def _shares(total: int, shares: Mapping[str, float]) -> dict[str, int]:

@@ -72,7 +72,9 @@ def _server() -> MockServer:
 
 
 def _state() -> State:
-    return _server().state_for(request.headers.get(NAMESPACE_HEADER))
+    state = _server().state_for(request.headers.get(NAMESPACE_HEADER))
+    state.settle()
+    return state
 
 
 # -- the page --------------------------------------------------------------------------------
