@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n auto
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test test-other-pytest lint format bench browser dist install-size clean
+.PHONY: install serve test test-other-pytest lint format bench browser lighthouse dist install-size clean
 
 install: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 serve: install
 	$(VENV)/bin/northca-mock serve --host $(HOST) --port $(PORT)
 
-test: install browser $(OTHER_STAMP)
+test: install browser lighthouse $(OTHER_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-other-pytest
 
@@ -48,6 +48,11 @@ test-other-pytest: $(OTHER_STAMP)
 browser:
 	@test -x /usr/bin/chromium || { s=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq chromium chromium-driver; }
+
+# Lighthouse, pinned (tests/lighthouse), for the inspector's layout-shift and accessibility test.
+lighthouse:
+	@test -x tests/lighthouse/node_modules/.bin/lighthouse || \
+	  (cd tests/lighthouse && npm ci --no-audit --no-fund --loglevel=error)
 
 lint: install
 	$(VENV)/bin/ruff check .
