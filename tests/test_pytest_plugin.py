@@ -264,6 +264,17 @@ def test_marker_generates_a_world(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*ValueError: generate: unknown option(s) ?'colour'?; expected*"])
 
 
+SANDBOX_DOCS = Path(__file__).resolve().parents[1] / "docs" / "sandbox.md"
+
+
+@pytest.mark.skipif(not SANDBOX_DOCS.is_file(), reason="not running from a source checkout")
+def test_the_sandbox_pages_example_passes(pytester: pytest.Pytester) -> None:
+    text = SANDBOX_DOCS.read_text(encoding="utf-8")
+    (block,) = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    pytester.makepyfile(test_dashboard=block)
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+
+
 def generated_mdt() -> str:
     from mockserver.testing import generated_world
 
