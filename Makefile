@@ -51,7 +51,7 @@ browser:
 	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq chromium chromium-driver; }
 
 # The pinned JavaScript tools of the client tests (openapi-typescript, openapi-fetch, tsc, Spectral,
-# Redocly, Prism), from tests/node/package-lock.json; reinstalled only when the lock changes.
+# Redocly, Prism, Lighthouse), from tests/node/package-lock.json; reinstalled only when the lock changes.
 # Without npm the tests that need them skip (they fail in CI).
 NODE_DIR := tests/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed-stamp

@@ -90,6 +90,26 @@ def preflight(target: Target, spec: ContractSpec, auth: Auth) -> None:
         raise UsageError(f"the target does not answer like the Partner API: {ex.received()}")
 
 
+def refuse_simulated_mdts(target: Target, mdts: Iterable[str | None]) -> None:
+    """UsageError when the target (a mock) is simulating one of the MDTs the run writes to:
+    records that change under the checks would fail every read-back."""
+    try:
+        ex = target.control("GET", "/__mock/simulation")
+    except (TargetUnreachable, NotImplementedError):  # no control plane
+        return
+    if ex.status != 200 or not isinstance(ex.data, dict) or not ex.data.get("events_per_minute"):
+        return
+    moving = set(ex.data.get("mdts") or ())
+    for mdt in mdts:
+        if mdt is not None and mdt in moving:
+            raise UsageError(
+                f"MDT {mdt} is being simulated on the target (serve --simulate or POST"
+                " /__mock/simulation): its records change under the checks, so read-backs"
+                ' would fail; stop the simulation ({"events_per_minute": 0}) or check'
+                " another MDT"
+            )
+
+
 def detect_clock_control(target: Target) -> bool:
     """Whether the target is a northca-mock with a controllable clock."""
     try:
@@ -162,6 +182,7 @@ def run_check(
         from contracts.stateful_links import discover_second_mdt
 
         second_mdt = discover_second_mdt(target, options.auth.guild, options.auth.mdt)
+    refuse_simulated_mdts(target, (options.auth.mdt, second_mdt))
     coverage = Coverage(spec, redactor.text)
     config = CheckConfig(
         target,

@@ -225,6 +225,8 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                 raw, too_large = _read_body_early(environ, checker, max_body_bytes)
                 with state.lock:
                     now_ms = state.clock.now_ms()
+                    if state.activity is not None:
+                        state.activity.catch_up(state, now_ms)
                     if (
                         mdt_scoped
                         and state.link(caller.partner, caller.guild, path["mdtId"]) is None

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from mockserver import limits
+from mockserver import limits, world_cli
 from mockserver.bugs import describe_bugs
 from mockserver.cli_env import VariableError, serve_defaults
 from mockserver.errors import NorthcaMockError
@@ -25,6 +25,9 @@ from mockserver.serving import (
     warn_if_exposed,
 )
 from mockserver.world import default_world_path
+
+#: Events a minute of ``serve --simulate`` without a number.
+DEFAULT_SIMULATION_RATE = 6.0
 
 
 def _release_freed_memory() -> None:
@@ -113,6 +116,23 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         help="let fault plans reset or drop connections (needs --server werkzeug)",
     )
     serve.add_argument(
+        "--simulate",
+        type=float,
+        nargs="?",
+        const=DEFAULT_SIMULATION_RATE,
+        metavar="EVENTS_PER_MINUTE",
+        help="make the default namespace's world move: calls, units, shifts, panics, tickets and"
+        f" reports on the mock's clock (default {DEFAULT_SIMULATION_RATE:g} a minute; see"
+        " POST /__mock/simulation)",
+    )
+    serve.add_argument(
+        "--simulate-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the simulation's seed (default 0)",
+    )
+    serve.add_argument(
         "--bug",
         action="append",
         default=[],
@@ -122,6 +142,7 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     )
     serve.set_defaults(**serve_defaults(environ or {}))
     proxy_cli.add_parser(commands)
+    world_cli.add_parser(commands)
     return parser
 
 
@@ -172,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     if args.command == "proxy":
         return proxy_cli.run(args)
+    if args.command == "world":
+        return world_cli.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
@@ -191,6 +214,9 @@ def _check_serve_args(args: argparse.Namespace) -> str | None:
             "--admin-token must be printable ASCII, without spaces at either end:"
             " a header cannot carry it"
         )
+    most = limits.MAX_SIMULATED_EVENTS_PER_MINUTE
+    if args.simulate is not None and not 0 < args.simulate <= most:
+        return f"--simulate {args.simulate:g}: expected events a minute in (0, {most}]"
     if not 0 < args.read_timeout <= 3600:
         return f"--read-timeout {args.read_timeout:g}: expected seconds in (0, 3600]"
     if args.max_connections < 1:
@@ -235,6 +261,12 @@ def serve(args: argparse.Namespace) -> int:
             max_world_links=args.max_world_links,
             max_errors=args.max_errors,
         )
+        if args.simulate:
+            from mockserver.simulation import start_simulation
+
+            server = server_of(app)
+            simulate = {"events_per_minute": args.simulate, "seed": args.simulate_seed}
+            start_simulation(server, server.state, simulate)
     except (NorthcaMockError, OSError) as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
         if lock is not None:

@@ -22,6 +22,7 @@ from mockserver.envelopes import error_envelope, render_error, success
 from mockserver.faults import FaultPlan, FaultPlanError
 from mockserver.namespaces import NamespaceLimitError
 from mockserver.server import MockServer, server_of
+from mockserver.simulation import SimulationError, simulation_view, start_simulation
 from mockserver.spec import Spec, load_spec
 from mockserver.world import WorldError
 
@@ -48,7 +49,10 @@ def _server() -> MockServer:
 
 
 def _state() -> State:
-    return _server().state_for(request.headers.get(NAMESPACE_HEADER))
+    """The request's namespace, with what its simulation had due applied."""
+    state = _server().state_for(request.headers.get(NAMESPACE_HEADER))
+    state.settle()
+    return state
 
 
 def _ok(data: Any) -> Response:
@@ -163,7 +167,27 @@ def clock() -> Response:
         if not 0 <= target_ms <= MAX_CLOCK_MS:
             return _error("setMockClock", "clockOutOfRange")
         state.clock.set(target_ms)
+        state.settle()  # the events of the time skipped, at once
         return _ok({"now": state.clock.now()})
+
+
+@control_plane.get("/simulation")
+def get_simulation() -> Response:
+    return _ok(simulation_view(_state()))
+
+
+@control_plane.post("/simulation")
+def set_simulation() -> Response:
+    body = _json_object()
+    if body is None:
+        return _error("setMockSimulation", "expectedSimulation")
+    state = _state()
+    try:
+        with state.lock:
+            start_simulation(_server(), state, body)
+            return _ok(simulation_view(state))
+    except SimulationError as exc:
+        return _error("setMockSimulation", "expectedSimulation", str(exc))
 
 
 @control_plane.get("/requests")

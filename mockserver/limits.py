@@ -19,6 +19,10 @@ DEFAULT_MAX_MDTS = 10_000
 DEFAULT_MAX_WORLD_LINKS = 100_000
 #: Unexpected exceptions kept in ``MockServer.errors`` (the newest; the others are counted).
 DEFAULT_MAX_ERRORS = 100
+#: Events a minute a simulation may make (``serve --simulate``, ``POST /__mock/simulation``).
+MAX_SIMULATED_EVENTS_PER_MINUTE = 6_000
+#: Events one simulation catch-up applies; the rest of a longer clock jump is skipped.
+MAX_SIMULATED_EVENTS_PER_CATCH_UP = 20_000
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "northca_world(world): run this test against another world of the Northca mock "
-        "(a YAML/JSON path, relative to the test file, or a dict)",
+        "northca_world(world, generate={...}): run this test against another world of the Northca"
+        " mock: a YAML/JSON path (relative to the test file) or a dict; or a generated world,"
+        " with the options of `northca-mock world generate` (seed, mdts, guilds, records_per_mdt,"
+        " maps, now, days)",
     )
     if (
         config.getoption("northca_coverage")
@@ -224,8 +226,15 @@ def northca_world(request: pytest.FixtureRequest) -> Any:
     marker = request.node.get_closest_marker("northca_world")
     if marker is None:
         return None
-    if len(marker.args) + len(marker.kwargs) != 1 or set(marker.kwargs) - {"world"}:
-        pytest.fail("use @pytest.mark.northca_world(<path or dict>)", pytrace=False)
+    if len(marker.args) + len(marker.kwargs) != 1 or set(marker.kwargs) - {"world", "generate"}:
+        pytest.fail(
+            "use @pytest.mark.northca_world(<path or dict>) or northca_world(generate={...})",
+            pytrace=False,
+        )
+    if "generate" in marker.kwargs:
+        from mockserver.testing import generated_world
+
+        return generated_world(marker.kwargs["generate"])
     source = marker.args[0] if marker.args else marker.kwargs["world"]
     if isinstance(source, (str, Path)):
         beside = Path(request.node.path).parent / source

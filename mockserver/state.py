@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any
+from typing import Any, Protocol
 
 from mockserver.clock import Clock, format_ms, parse_iso
 from mockserver.faults import FaultPlan
@@ -38,6 +38,16 @@ class IdGenerator:
         if self._random is None:
             return str(uuid.uuid4())
         return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+
+class Activity(Protocol):
+    """Something that changes a state as its clock moves (the simulation)."""
+
+    def catch_up(self, state: State, now_ms: int) -> None:
+        """Apply what is due by ``now_ms``."""
+
+    def describe(self) -> dict[str, Any]:
+        """What it is doing, as JSON-ready data."""
 
 
 @dataclass
@@ -72,6 +82,8 @@ class State:
         #: ``seq`` of journal entries: increasing, and not restarted by a reset.
         self.journal_seq = count(1)
         self.faults = FaultPlan()
+        #: A simulation moving this namespace's world, or None (reset stops it).
+        self.activity: Activity | None = None
         self._link_sequence = count()
         self.reset()
 
@@ -84,6 +96,7 @@ class State:
     def reset(self) -> None:
         """Back to the world: clock, ids, faults, links, link requests, records, events, journal."""
         with self.lock:
+            self.activity = None
             self.clock.reset()
             self.faults = self.world.faults.fresh()
             self.ids.reset()
@@ -109,6 +122,13 @@ class State:
                 for kind in RECORD_SCHEMAS
             }
         )
+
+    def settle(self) -> None:
+        """Apply what the simulation has due by now (nothing when none runs)."""
+        activity = self.activity
+        if activity is not None:
+            with self.lock:
+                activity.catch_up(self, self.clock.now_ms())
 
     # -- links -------------------------------------------------------------------------------
     def add_link(

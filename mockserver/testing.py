@@ -54,6 +54,21 @@ class NorthcaServerError(AssertionError):
     """The mock raised an unexpected exception while serving a test (the client saw a 500)."""
 
 
+def generated_world(options: Mapping[str, Any]) -> dict[str, Any]:
+    """A world from ``northca-mock world generate``'s options (``{"seed": 1, "mdts": 3}``)."""
+    from mockserver.spec import load_spec
+    from mockserver.world_generate import GenerateOptions, generate_world
+
+    known = set(GenerateOptions.__dataclass_fields__) - {"vocabulary"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"generate: unknown option(s) {unknown}; expected some of {sorted(known)}")
+    values = dict(options)
+    if "maps" in values:
+        values["maps"] = tuple(values["maps"])
+    return generate_world(GenerateOptions(**values), load_spec())
+
+
 def default_world(**overrides: Any) -> dict[str, Any]:
     """The packaged default world as a dict, with top-level keys replaced by ``overrides``.
 
@@ -438,7 +453,9 @@ class NorthcaMock:
 
     def state(self) -> dict[str, Any]:
         """Everything, as ``GET /__mock/state`` returns it."""
-        return self._state.snapshot()
+        state = self._state
+        state.settle()
+        return state.snapshot()
 
     def set_world(self, world: WorldSource) -> WorldData:
         """Load another world (path, dict or World; None: the session's world) and reset."""
@@ -467,11 +484,47 @@ class NorthcaMock:
         with state.lock:
             state.faults = FaultPlan()
 
+    def simulate(
+        self,
+        events_per_minute: float,
+        seed: int = 0,
+        mdts: Sequence[str] | None = None,
+        max_records: int | None = None,
+    ) -> dict[str, Any]:
+        """Make this namespace's world move, as ``POST /__mock/simulation`` does (same checks:
+        ``SimulationError``, a ValueError naming the key); 0 stops it, and so does reset.
+
+        Events happen on the mock's clock: ``advance_clock(3600)`` applies an hour of them.
+        Returns ``GET /__mock/simulation``'s data.
+        """
+        from mockserver.simulation import simulation_view, start_simulation
+
+        settings: dict[str, Any] = {"events_per_minute": events_per_minute, "seed": seed}
+        if mdts is not None:
+            settings["mdts"] = list(mdts)
+        if max_records is not None:
+            settings["max_records"] = max_records
+        state = self._state
+        with state.lock:
+            start_simulation(self.server, state, settings)
+            return simulation_view(state)
+
+    def simulation(self) -> dict[str, Any]:
+        """``GET /__mock/simulation``: the settings and the recent simulated events."""
+        from mockserver.simulation import simulation_view
+
+        state = self._state
+        with state.lock:
+            state.settle()
+            return simulation_view(state)
+
     def advance_clock(self, seconds: float) -> str:
-        """Move the mock's clock forward (it keeps running); the new time, ISO-8601."""
+        """Move the mock's clock forward (it keeps running), applying what a simulation has
+        due meanwhile; the new time, ISO-8601."""
         state = self._state
         with state.lock:
             state.clock.advance(seconds)
+            state.settle()
             return state.clock.now()
 
     def set_clock(self, when: str | datetime | int) -> str:
@@ -482,6 +535,7 @@ class NorthcaMock:
         state = self._state
         with state.lock:
             state.clock.set(epoch_ms)
+            state.settle()
             return state.clock.now()
 
     def now(self) -> str:

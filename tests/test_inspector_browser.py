@@ -396,3 +396,65 @@ def test_on_serve_the_deviations_panel_stays_hidden(inspector: Inspector) -> Non
     expect(page.locator("#live")).to_contain_text("live")
     expect(page.locator("#coverage-panel")).to_be_visible()
     expect(page.locator("#deviations-panel")).to_be_hidden()
+
+
+def test_the_simulation_panel_moves_the_tables_without_a_reload(
+    inspector: Inspector, live: LiveMock
+) -> None:
+    page = inspector.open()
+    expect(page.locator("#simulation-status")).to_contain_text("Stopped")
+    expect(page.locator("#mdts")).to_contain_text("No units, shifts, calls")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label("Events a minute").fill("60")
+    page.get_by_label("Seed").fill("1")
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator("#simulation-status")).to_contain_text(
+        "Running: 60 events a minute, seed 1"
+    )
+    page.get_by_label("Advance by (seconds)").fill("600")
+    page.get_by_role("button", name="Advance", exact=True).click()
+    # ten minutes at 60 a minute: hundreds of events, in the tables and the event list
+    expect(page.locator("#mdts")).to_contain_text(re.compile(r"Calls \(\d+\)"))
+    expect(page.locator("#mdts")).to_contain_text(re.compile(r"Units \(\d+\)"))
+    expect(page.locator("#simulation-events li").first).to_be_visible()
+    applied = live.get("/__mock/simulation").json()["data"]["applied"]
+    assert applied > 300
+    assert page.evaluate("window.notReloaded") is True
+    assert live.get("/__mock/requests").json()["data"] == []  # the journal: partner traffic only
+    inspector.shot()
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#simulation-status")).to_contain_text("Stopped")
+    inspector.check_clean()
+
+
+def test_new_rows_never_move_a_button_under_the_pointer(
+    inspector: Inspector, live: LiveMock
+) -> None:
+    first = _link_request(live)
+    page = inspector.open()
+    approve = inspector.link_request(first["id"]).get_by_role(
+        "button", name=re.compile("^Approve as owner")
+    )
+    expect(approve).to_be_visible()
+    box = approve.bounding_box()
+    approve.hover()
+    _link_request(live)  # newest first: drawn above the first one
+    page.wait_for_timeout(2500)  # two polls
+    assert approve.bounding_box() == box
+    expect(page.locator("#link-requests li")).to_have_count(1)
+    page.mouse.move(5, 5)  # the pointer leaves: the list catches up
+    expect(page.locator("#link-requests li")).to_have_count(2)
+    inspector.check_clean()
+
+
+def test_panels_keep_their_place_as_data_arrives(inspector: Inspector, live: LiveMock) -> None:
+    page = inspector.open()
+    expect(page.locator("#live")).to_contain_text("live")
+    tops = page.evaluate("[...document.querySelectorAll('.panel')].map(p => p.offsetTop)")
+    for _ in range(3):
+        assert live.get(SHIFTS, headers=auth_headers()).status_code == 200
+        _link_request(live)
+        assert live.post(SHIFTS, json={"officer_name": "A. B"}, headers=auth_headers()).ok
+    expect(page.locator("#link-requests li")).to_have_count(3)
+    expect(page.locator("#mdts")).to_contain_text("Shifts (3)")
+    assert page.evaluate("[...document.querySelectorAll('.panel')].map(p => p.offsetTop)") == tops

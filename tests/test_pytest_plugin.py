@@ -235,6 +235,54 @@ def test_marker_world_applies_to_one_test_only(pytester: pytest.Pytester) -> Non
     pytester.runpytest("--strict-markers").assert_outcomes(passed=5)
 
 
+def test_marker_generates_a_world(pytester: pytest.Pytester) -> None:
+    write_tests(
+        pytester,
+        """
+        GENERATE = {"seed": 1, "mdts": 3, "records_per_mdt": 40, "now": "2026-12-08T00:00:00Z"}
+
+        @pytest.mark.northca_world(generate=GENERATE)
+        def test_generated(northca_mock):
+            world = northca_mock.world
+            assert len(world["mdts"]) == 3 and len(world["links"]) == 2
+            assert northca_mock.mdt_id == world["links"][0]["mdt_id"]
+            r = call(northca_mock, "GET", "/mdts/{mdt}/calls?limit=100")
+            listed = r.json()["data"]
+            assert listed and listed == world["records"][northca_mock.mdt_id]["calls"]
+
+        @pytest.mark.northca_world(generate=GENERATE)
+        def test_the_same_world_again(northca_inprocess):
+            assert northca_inprocess.world["mdts"][0]["id"] == MDT_OF_SEED_1
+
+        @pytest.mark.northca_world(generate={"seed": 1, "colour": "blue"})
+        def test_unknown_option(northca_mock):
+            pass
+        """.replace("MDT_OF_SEED_1", repr(generated_mdt())),
+    )
+    result = pytester.runpytest("--strict-markers")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ValueError: generate: unknown option(s) ?'colour'?; expected*"])
+
+
+SANDBOX_DOCS = Path(__file__).resolve().parents[1] / "docs" / "sandbox.md"
+
+
+@pytest.mark.skipif(not SANDBOX_DOCS.is_file(), reason="not running from a source checkout")
+def test_the_sandbox_pages_example_passes(pytester: pytest.Pytester) -> None:
+    text = SANDBOX_DOCS.read_text(encoding="utf-8")
+    (block,) = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    pytester.makepyfile(test_dashboard=block)
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+
+
+def generated_mdt() -> str:
+    from mockserver.testing import generated_world
+
+    world = generated_world({"seed": 1, "mdts": 3, "now": "2026-12-08T00:00:00Z"})
+    mdt_id: str = world["mdts"][0]["id"]
+    return mdt_id
+
+
 def test_overridden_world_fixture(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         f"""

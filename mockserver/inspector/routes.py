@@ -72,7 +72,9 @@ def _server() -> MockServer:
 
 
 def _state() -> State:
-    return _server().state_for(request.headers.get(NAMESPACE_HEADER))
+    state = _server().state_for(request.headers.get(NAMESPACE_HEADER))
+    state.settle()
+    return state
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -82,7 +84,35 @@ def _file(name: str) -> Response:
 
 @page.get("/")
 def inspector_page() -> Response:
-    return _file("index.html")
+    return Response(
+        _page_for(current_app),
+        status=200,
+        content_type=ASSETS["index.html"],
+        headers=PAGE_HEADERS,
+    )
+
+
+ENDPOINTS_META = b'<meta name="northca-endpoints" content="">'
+
+
+def _page_for(app: Flask) -> bytes:
+    """The page, told which ``GET /__mock/...`` data endpoints this app has (the mock's or
+    the proxy's), so that it shows their panels and probes nothing."""
+    cached: bytes | None = app.extensions.get("northca_inspector_page")
+    if cached is None:
+        paths = sorted(
+            rule.rule.removeprefix(page.url_prefix or "")
+            for rule in app.url_map.iter_rules()
+            if rule.rule.startswith(f"{page.url_prefix}/")
+            and "GET" in (rule.methods or ())
+            and not rule.arguments
+        )
+        content = " ".join(path for path in paths if path != "/").encode()
+        cached = _asset("index.html").replace(
+            ENDPOINTS_META, b'<meta name="northca-endpoints" content="' + content + b'">'
+        )
+        app.extensions["northca_inspector_page"] = cached
+    return cached
 
 
 @page.get("/inspector/<asset>")

@@ -29,10 +29,50 @@ const view = {
   stateDirty: true,
   wholeSignature: "",
   stateEvery: 1, // ticks between state reloads while the journal moves
+  simulationApplied: null,
+  userAction: false,
 };
 
 // -- small DOM helpers (text only: nothing from the server is parsed as HTML) ----------------
 const $ = (id) => document.getElementById(id);
+
+// The GET endpoints this server has under /__mock (filled in by the server that serves the
+// page): panels of endpoints it lacks are hidden from the start, and nothing is probed.
+const ENDPOINTS = new Set(
+  (document.querySelector('meta[name="northca-endpoints"]')?.content || "").split(" ").filter(Boolean),
+);
+// The panels each endpoint fills.
+const PANELS = {
+  "/link-requests": ["links-panel"],
+  "/state": ["state-panel", "clock-panel"],
+  "/simulation": ["simulation-panel"],
+  "/faults": ["faults-panel"],
+  "/coverage": ["coverage-panel"],
+  "/namespaces": ["namespace-control"],
+  "/deviations": ["deviations-panel"],
+  "/journal": ["now-control"],
+};
+
+// A list under the pointer is not redrawn (its rows would move under a click): the newest
+// drawing waits until the pointer leaves it.
+const heldDrawings = new Map();
+
+function drawUnlessHeld(id, draw) {
+  const node = $(id);
+  if (node && node.matches(":hover") && !view.userAction) {
+    heldDrawings.set(id, draw);
+    return;
+  }
+  heldDrawings.delete(id);
+  draw();
+}
+
+function releaseWhenLeft(id) {
+  $(id).addEventListener("mouseleave", () => {
+    const draw = heldDrawings.get(id);
+    if (draw) drawUnlessHeld(id, draw);
+  });
+}
 
 function h(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -61,10 +101,16 @@ function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
 
+let sayTimer = null;
+
 function say(text, isError) {
+  // A floating message: it covers nothing for long and moves nothing.
   const message = $("message");
   message.textContent = text;
   message.classList.toggle("error", Boolean(isError));
+  message.hidden = !text;
+  clearTimeout(sayTimer);
+  sayTimer = setTimeout(() => { message.hidden = true; }, isError ? 8000 : 4000);
 }
 
 // -- HTTP ----------------------------------------------------------------------------------
@@ -151,7 +197,7 @@ async function pollJournal() {
   }
   view.latest = data.latest === null ? view.latest : Math.max(view.latest, data.latest);
   if (changed) {
-    renderJournal();
+    drawUnlessHeld("journal-list", renderJournal);
     view.stateDirty = true;
   }
 }
@@ -289,6 +335,11 @@ async function loadLinkRequests() {
   const list = $("link-requests");
   const signature = JSON.stringify(data.link_requests);
   if (list.dataset.signature === signature) return;
+  drawUnlessHeld("link-requests", () => drawLinkRequests(data, signature));
+}
+
+function drawLinkRequests(data, signature) {
+  const list = $("link-requests");
   list.dataset.signature = signature;
   if (!data.link_requests.length) {
     list.replaceChildren(h("li", { class: "hint", text: "No link requests in this namespace." }));
@@ -354,7 +405,7 @@ function recordTable(kind, title, columns, records, panics) {
   const units = kind === "active_units";
   const headings = units ? [columns[0], "panic", ...columns.slice(1)] : columns;
   return h("div", { class: "collection" },
-    h("h4", { text: `${title} (${records.length})` }),
+    h("h3", { text: `${title} (${records.length})` }),
     h("div", { class: "scroll" },
       h("table", { class: "records", "aria-label": title },
         h("thead", {}, h("tr", {}, headings.map((col) => h("th", { scope: "col", text: col })))),
@@ -382,6 +433,10 @@ function emptyCollections(data) {
 
 async function loadState() {
   const state = await control("GET", "/state");
+  drawUnlessHeld("mdts", () => drawState(state));
+}
+
+function drawState(state) {
   const container = $("mdts");
   const open = new Set([...container.querySelectorAll("details[open]")].map((d) => d.dataset.mdt));
   const first = container.children.length === 0;
@@ -395,7 +450,7 @@ async function loadState() {
         panics.size ? h("strong", { class: "panic", text: ` PANIC (${panics.size})` }) : null,
         h("span", { class: "hint", text: links.length ? ` linked to ${links.length} guild(s)` : " not linked" }));
       return h("details", { "data-mdt": mdtId, open: first || open.has(mdtId) }, summary,
-        h("h4", { text: "Guild links" }),
+        h("h3", { text: "Guild links" }),
         links.length
           ? h("ul", {}, links.map((link) => h("li", { text: `guild ${link.guild_id} · partner ${link.partner} · owner ${link.owner_discord_id || "(none)"} · linked ${link.linked_at}` })))
           : h("p", { class: "hint", text: "none" }),
@@ -404,6 +459,41 @@ async function loadState() {
         emptyCollections(data));
     }),
   );
+}
+
+// -- simulation ----------------------------------------------------------------------------
+async function loadSimulation() {
+  const data = await control("GET", "/simulation");
+  if (data.applied !== view.simulationApplied) {
+    view.simulationApplied = data.applied;
+    view.stateDirty = true; // the records moved without a request in the journal
+  }
+  $("simulation-status").textContent = data.events_per_minute
+    ? `Running: ${data.events_per_minute} events a minute, seed ${data.seed}, ${data.mdts.length} MDT(s); ` +
+      `${data.applied} applied since ${data.started_at}` + (data.skipped ? `, ${data.skipped} skipped` : "") + "."
+    : "Stopped. Start it to make calls, units, shifts, tickets and reports change on the mock's clock.";
+  $("simulation-stop").disabled = !data.events_per_minute;
+  const signature = `${data.applied}:${data.started_at}`;
+  const list = $("simulation-events");
+  if (list.dataset.signature === signature) return;
+  list.dataset.signature = signature;
+  drawUnlessHeld("simulation-events", () => list.replaceChildren(
+    ...data.events.slice().reverse().map((event) =>
+      h("li", { class: event.event === "panic" ? "panic-event" : null },
+        h("span", { class: "time", text: event.at.slice(11, 23) }),
+        h("span", { class: "kind", text: event.event }),
+        h("span", { text: `${event.summary} · MDT ${event.mdt_id.slice(0, 8)}` }))),
+  ));
+}
+
+async function setSimulation(body) {
+  try {
+    const data = await control("POST", "/simulation", body);
+    say(data.events_per_minute ? `Simulation started: ${data.events_per_minute} events a minute.` : "Simulation stopped.");
+  } catch (error) {
+    say(`Simulation: ${error.message}`, true);
+  }
+  await refreshAll();
 }
 
 // -- faults, coverage, namespaces, deviations --------------------------------------------------
@@ -473,18 +563,14 @@ async function loadDeviations() {
 let timer = null;
 let running = false;
 
-// A server that lacks an endpoint (e.g. `proxy` has no state) answers 404: hide its panels.
-const missing = new Set();
+// A server that lacks an endpoint (e.g. `proxy` has no state) has its panels hidden.
+async function optional(path, loader) {
+  if (ENDPOINTS.has(path)) await loader();
+}
 
-async function optional(path, loader, panels) {
-  if (missing.has(path)) return;
-  try {
-    await loader();
-    for (const id of panels) $(id).hidden = false;
-  } catch (error) {
-    if (error.status !== 404) throw error;
-    missing.add(path);
-    for (const id of panels) $(id).hidden = true;
+function showPanels() {
+  for (const [path, panels] of Object.entries(PANELS)) {
+    for (const id of panels) $(id).hidden = !ENDPOINTS.has(path);
   }
 }
 
@@ -492,20 +578,21 @@ async function refresh(all) {
   if (running) return;
   running = true;
   try {
-    if (!missing.has("/journal")) await optional("/journal", pollJournal, []);
-    if (missing.has("/journal")) await pollWholeJournal();
-    await optional("/link-requests", loadLinkRequests, ["links-panel"]);
+    if (ENDPOINTS.has("/journal")) await pollJournal();
+    else await pollWholeJournal();
+    await optional("/link-requests", loadLinkRequests);
+    await optional("/simulation", loadSimulation);
     const due = view.stateDirty && view.tick % view.stateEvery === 0;
     if (all || due || view.tick % SLOW_EVERY === 0) {
       view.stateDirty = false;
       const started = performance.now();
-      await optional("/state", loadState, ["state-panel", "clock-panel"]);
+      await optional("/state", loadState);
       // A large state is costly to read and draw: then reload it at most every SLOW_EVERY s.
       view.stateEvery = performance.now() - started > 200 ? SLOW_EVERY : 1;
-      await optional("/faults", loadFaults, ["faults-panel"]);
-      await optional("/coverage", loadCoverage, ["coverage-panel"]);
-      await optional("/namespaces", loadNamespaces, ["namespace-control"]);
-      await optional("/deviations", loadDeviations, ["deviations-panel"]);
+      await optional("/faults", loadFaults);
+      await optional("/coverage", loadCoverage);
+      await optional("/namespaces", loadNamespaces);
+      await optional("/deviations", loadDeviations);
     }
     $("token-panel").hidden = true;
     $("live").textContent = `live · ${new Date().toLocaleTimeString()}`;
@@ -523,7 +610,6 @@ async function refresh(all) {
 // Without `GET /__mock/journal`: the whole journal (`GET /__mock/requests`, oldest first).
 async function pollWholeJournal() {
   const data = await control("GET", "/requests");
-  $("now-control").hidden = true; // the clock comes with the journal endpoint
   const entries = data.map((entry, index) => ({ seq: index + 1, ...entry })).reverse();
   const signature = entries.length ? `${entries.length}:${entries[0].seq}` : "";
   if (signature === view.wholeSignature) return;
@@ -534,8 +620,15 @@ async function pollWholeJournal() {
 }
 
 async function refreshAll() {
+  // After the user's own action everything is redrawn, under the pointer too: what moves is
+  // the answer to that click.
   while (running) await new Promise((resolve) => setTimeout(resolve, 50));
-  await refresh(true);
+  view.userAction = true;
+  try {
+    await refresh(true);
+  } finally {
+    view.userAction = false;
+  }
 }
 
 async function loop() {
@@ -552,6 +645,8 @@ async function switchNamespace(name) {
   view.latest = 0;
   view.selected = null;
   $("link-requests").dataset.signature = "";
+  $("simulation-events").dataset.signature = "";
+  view.simulationApplied = null;
   $("mdts").replaceChildren();
   renderJournal();
   renderDetail(null);
@@ -573,6 +668,16 @@ function start() {
   $("forget-token").addEventListener("click", forgetToken);
   $("forget-token").hidden = !sessionStorage.getItem(TOKEN_KEY);
   $("clear-faults").addEventListener("click", clearFaults);
+  showPanels();
+  for (const id of ["journal-list", "link-requests", "mdts", "simulation-events"]) releaseWhenLeft(id);
+  $("simulation-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    setSimulation({
+      events_per_minute: Number($("simulation-rate").value),
+      seed: Number($("simulation-seed").value),
+    });
+  });
+  $("simulation-stop").addEventListener("click", () => setSimulation({ events_per_minute: 0 }));
   $("advance-form").addEventListener("submit", (event) => {
     event.preventDefault();
     setClock({ advance_seconds: Number($("advance-seconds").value) });
