@@ -226,7 +226,7 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
                 with state.lock:
                     now_ms = state.clock.now_ms()
                     if state.activity is not None:
-                        state.activity.catch_up(state, now_ms)
+                        state.activity.catch_up(state, state.clock.settled_ms())
                     if (
                         mdt_scoped
                         and state.link(caller.partner, caller.guild, path["mdtId"]) is None

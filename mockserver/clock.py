@@ -46,6 +46,11 @@ class Clock:
     def __init__(self, source: Callable[[], float] = time.time) -> None:
         self._source = source
         self._offset_ms = 0
+        #: Real time (ms) of the last set, advance or reset: :meth:`settled_ms` counts from it.
+        self._moved_at = self._real_ms()
+
+    def _real_ms(self) -> int:
+        return int(self._source() * 1000)
 
     @property
     def offset_ms(self) -> int:
@@ -54,16 +59,27 @@ class Clock:
 
     def now_ms(self) -> int:
         """Milliseconds since the epoch; the clock stops at :data:`MAX_CLOCK_MS` (year 9999)."""
-        return min(int(self._source() * 1000) + self._offset_ms, MAX_CLOCK_MS)
+        return min(self._real_ms() + self._offset_ms, MAX_CLOCK_MS)
+
+    def settled_ms(self) -> int:
+        """The clock as of its last move plus the whole seconds of real time since: what a
+        simulation runs on, so that the same moves of the clock give the same events however
+        long the requests between them took (under a second each)."""
+        moved_at = self._moved_at
+        elapsed = self._real_ms() - moved_at
+        return min(moved_at + self._offset_ms + elapsed // 1000 * 1000, MAX_CLOCK_MS)
 
     def now(self) -> str:
         return format_ms(self.now_ms())
 
     def advance(self, seconds: float) -> None:
+        self._moved_at = self._real_ms()
         self._offset_ms += round(seconds * 1000)
 
     def set(self, epoch_ms: int) -> None:
-        self._offset_ms = epoch_ms - int(self._source() * 1000)
+        self._moved_at = self._real_ms()
+        self._offset_ms = epoch_ms - self._moved_at
 
     def reset(self) -> None:
+        self._moved_at = self._real_ms()
         self._offset_ms = 0

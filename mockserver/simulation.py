@@ -171,12 +171,8 @@ class Simulation:
 
     # -- the protocol State calls --------------------------------------------------------------
     def catch_up(self, state: State, now_ms: int) -> None:
-        """Apply every event due by ``now_ms`` (to the whole second), each at its own time.
-
-        Whole seconds make a run repeatable: a clock set to a whole second and moved by whole
-        seconds gives the same events, however long the requests in between took.
-        """
-        now_ms = now_ms // 1000 * 1000
+        """Apply every event due by ``now_ms`` (the clock's ``settled_ms``), each at its own
+        time."""
         applied = 0
         while self._next_ms <= now_ms:
             if applied == MAX_EVENTS_PER_CATCH_UP:
@@ -442,7 +438,7 @@ def start_simulation(server: MockServer, state: State, body: Mapping[str, Any]) 
         state.activity = None
         return
     owners = {mdt_id: mdt.owner_discord_id for mdt_id, mdt in state.world.mdts.items()}
-    started_ms = state.clock.now_ms() // 1000 * 1000  # whole seconds: see catch_up
+    started_ms = state.clock.settled_ms()  # the same for the same moves of the clock
     state.activity = Simulation(settings, started_ms, server.seams.handler, server.checkers, owners)
 
 

@@ -128,7 +128,7 @@ class State:
         activity = self.activity
         if activity is not None:
             with self.lock:
-                activity.catch_up(self, self.clock.now_ms())
+                activity.catch_up(self, self.clock.settled_ms())
 
     # -- links -------------------------------------------------------------------------------
     def add_link(

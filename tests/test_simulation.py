@@ -18,7 +18,7 @@ from tests.support import auth_headers, error_of, ok_data
 
 SPEC = load_spec()
 SCHEMAS = SchemaCache(SPEC)
-START = "2026-12-08T12:00:00.000Z"  # a whole second: runs repeat exactly
+START = "2026-12-08T12:00:00.000Z"
 WORLD = generate_world(
     GenerateOptions(seed=9, mdts=3, records_per_mdt=20, now="2026-12-08T00:00:00Z"), SPEC
 )
@@ -91,6 +91,34 @@ def test_the_same_seed_and_clock_give_the_same_state() -> None:
     first, second = records(simulated_hour(seed=4)), records(simulated_hour(seed=4))
     assert first == second
     assert records(simulated_hour(seed=5)) != first
+
+
+def test_real_time_between_the_clock_moves_changes_nothing() -> None:
+    import time
+
+    first = records(simulated_hour(seed=8))
+    c = client()
+    control(c, "POST", "clock", {"now": START})
+    time.sleep(0.4)
+    control(c, "POST", "simulation", {"events_per_minute": 30, "seed": 8})
+    time.sleep(0.4)
+    control(c, "POST", "clock", {"advance_seconds": 3600})
+    time.sleep(0.4)
+    assert records(c) == first
+
+
+def test_the_settled_clock_moves_by_whole_seconds_from_its_last_move() -> None:
+    from mockserver.clock import Clock
+
+    real = [1_000.0]
+    clock = Clock(lambda: real[0])
+    clock.set(5_000_250)
+    real[0] += 0.999
+    assert clock.settled_ms() == 5_000_250 and clock.now_ms() == 5_001_249
+    real[0] += 0.002
+    assert clock.settled_ms() == 5_001_250
+    clock.advance(60)
+    assert clock.settled_ms() == clock.now_ms() == 5_061_251
 
 
 def test_events_are_not_journaled_and_keep_the_partner_rules() -> None:
