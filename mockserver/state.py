@@ -9,8 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from itertools import count
 from typing import Any
 
@@ -18,10 +17,11 @@ from mockserver.clock import Clock, format_ms, parse_iso
 from mockserver.faults import FaultPlan
 from mockserver.journal import Journal
 from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES
+from mockserver.shared_world import LinkTable, MdtRecords, MdtTables
 from mockserver.store import Record, RecordTable
-from mockserver.world import FILTERED_FIELDS, RECORD_SCHEMAS, World
+from mockserver.world import LinkKey, World
 
-LinkKey = tuple[str, str, str]  # (partner, guild_id, mdt_id)
+__all__ = ["IdGenerator", "LinkKey", "MdtRecords", "State", "public"]
 
 
 class IdGenerator:
@@ -38,14 +38,6 @@ class IdGenerator:
         if self._random is None:
             return str(uuid.uuid4())
         return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
-
-
-@dataclass
-class MdtRecords:
-    """Everything stored for one MDT."""
-
-    tables: dict[str, RecordTable]
-    events: list[Record] = field(default_factory=list)
 
 
 class State:
@@ -66,8 +58,9 @@ class State:
         self.record_fields = record_fields
         self.world = world
         self.link_requests: dict[str, Record] = {}
-        self.links: dict[LinkKey, Record] = {}
-        self.mdts: dict[str, MdtRecords] = {}
+        #: Guild links and records per MDT: the world's, shared until this namespace writes.
+        self.links = LinkTable()
+        self.mdts = MdtTables(world)
         self.journal = Journal(journal_max_bytes)
         #: ``seq`` of journal entries: increasing, and not restarted by a reset.
         self.journal_seq = count(1)
@@ -88,27 +81,11 @@ class State:
             self.faults = self.world.faults.fresh()
             self.ids.reset()
             self.link_requests.clear()
-            self.links.clear()
             self.journal.clear()
-            now_ms = self.clock.now_ms()
-            self.mdts = {mdt_id: self._world_records(mdt_id) for mdt_id in self.world.mdts}
-            for link in self.world.links:
-                partners = [link.partner] if link.partner else sorted(self.world.partners)
-                for partner in partners:
-                    owner = self.world.mdts[link.mdt_id].owner_discord_id
-                    self.add_link(partner, link.guild_id, link.mdt_id, owner, None, now_ms)
-
-    def _world_records(self, mdt_id: str) -> MdtRecords:
-        """The world's records of one MDT: copies of its tables (they share the records' JSON)."""
-        tables = self.world.records.get(mdt_id, {})
-        return MdtRecords(
-            {
-                kind: tables[kind].copy()
-                if kind in tables
-                else RecordTable(FILTERED_FIELDS.get(kind, ()))
-                for kind in RECORD_SCHEMAS
-            }
-        )
+            self.mdts = MdtTables(self.world)
+            base = self.world.link_records
+            self.links.start(base, self.clock.now_ms())
+            self._link_sequence = count(len(base))
 
     # -- links -------------------------------------------------------------------------------
     def add_link(
@@ -150,7 +127,12 @@ class State:
 
     # -- records -----------------------------------------------------------------------------
     def table(self, mdt_id: str, kind: str) -> RecordTable:
+        """The MDT's table of ``kind``, to write (the namespace's own copy)."""
         return self.mdts[mdt_id].tables[kind]
+
+    def read_table(self, mdt_id: str, kind: str) -> RecordTable:
+        """The MDT's table of ``kind``, only to read (it may be the world's: never write)."""
+        return self.mdts.read(mdt_id, kind)
 
     def events(self, mdt_id: str) -> list[Record]:
         return self.mdts[mdt_id].events
@@ -176,9 +158,13 @@ class State:
                         **{kind: table.all() for kind, table in data.tables.items()},
                         "events": list(data.events),
                     }
-                    for mdt_id, data in self.mdts.items()
+                    for mdt_id, data in self._peek_all()
                 },
             }
+
+    def _peek_all(self) -> Iterator[tuple[str, MdtRecords]]:
+        """Every MDT's records, read without copying the world's."""
+        return ((mdt_id, self.mdts.peek(mdt_id)) for mdt_id in self.mdts)
 
     # -- persistence -------------------------------------------------------------------------
     def dump(self) -> dict[str, Any]:
@@ -200,7 +186,7 @@ class State:
                         **{kind: table.all()[::-1] for kind, table in data.tables.items()},
                         "events": list(data.events),
                     }
-                    for mdt_id, data in self.mdts.items()
+                    for mdt_id, data in self._peek_all()
                 },
             }
 
@@ -225,9 +211,11 @@ class State:
                     parse_iso(link["linked_at"]),
                 )
             for mdt_id, collections in dump.get("mdts", {}).items():
-                data = self.mdts.get(mdt_id)
-                if data is None:
-                    continue
+                if mdt_id not in self.mdts or (
+                    mdt_id not in self.world.records and not any(collections.values())
+                ):
+                    continue  # unknown, or nothing to restore: the world's stays shared
+                data = self.mdts[mdt_id]
                 for kind, table in data.tables.items():
                     table.clear()
                     for record in collections.get(kind, []):

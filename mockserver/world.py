@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ RECORD_SCHEMAS: Mapping[str, str] = {
 }
 #: Record fields that list operations filter on, indexed so a filter reads only what it returns.
 FILTERED_FIELDS: Mapping[str, tuple[str, ...]] = {"shifts": ("department",)}
+LinkKey = tuple[str, str, str]  # (partner, guild_id, mdt_id)
 MAX_LINK_REQUEST_TTL_SECONDS = 100 * 365 * 24 * 3600
 _TOP_LEVEL_KEYS = {
     "partner_keys",
@@ -85,6 +87,25 @@ class World:
     @property
     def partners(self) -> frozenset[str]:
         return frozenset(self.partner_keys.values())
+
+    @cached_property
+    def link_records(self) -> Mapping[LinkKey, Mapping[str, Any]]:
+        """The link records the world makes (one per partner for a link without ``partner``),
+        in its order, without their time (a state adds it): built once, shared by every
+        namespace, never changed."""
+        links: dict[LinkKey, Mapping[str, Any]] = {}
+        for link in self.links:
+            owner = self.mdts[link.mdt_id].owner_discord_id
+            for partner in [link.partner] if link.partner else sorted(self.partners):
+                links[(partner, link.guild_id, link.mdt_id)] = {
+                    "mdt_id": link.mdt_id,
+                    "guild_id": link.guild_id,
+                    "owner_discord_id": owner,
+                    "link_request_id": None,
+                    "linked_at": None,
+                    "_order": (0, len(links)),
+                }
+        return links
 
     @property
     def source(self) -> dict[str, Any]:
