@@ -30,9 +30,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any
+
+from mockserver.upload_budget import DEFAULT_MAX_INFLIGHT_BODY_BYTES, UploadBudget
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -74,10 +76,11 @@ class ServingError(OSError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one client may hold: time per request, and connections."""
+    """What clients may hold: time per request, connections, and request bodies' bytes."""
 
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_inflight_body_bytes: int = DEFAULT_MAX_INFLIGHT_BODY_BYTES
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def run(
     mock = app.extensions.get("northca")
     if mock is not None:
         mock.request_threads = threads if server == "granian" else None
-    limits = Limits(limits.read_timeout, _raise_file_limit(limits.max_connections))
+    limits = replace(limits, max_connections=_raise_file_limit(limits.max_connections))
     stopper = _Stopper(on_forced_stop)
     try:
         if server == "granian":
@@ -288,6 +291,7 @@ def _run_granian(
         read_timeout=limits.read_timeout,
         max_body_bytes=_max_body_bytes(app),
         threads=threads,
+        uploads=UploadBudget(limits.max_inflight_body_bytes),
     )
     server = InProcessGranian(
         target="mockserver",  # unused: the loader below hands over the app itself
@@ -370,7 +374,9 @@ def _run_werkzeug(
         wsgi_app = _BreakConnections(app)
     if port:
         _check_bindable(host, port)  # werkzeug would print its own message and exit 1
-    wsgi_app = _ReadBodyFirst(wsgi_app, app, limits.read_timeout)
+    wsgi_app = _ReadBodyFirst(
+        wsgi_app, app, limits.read_timeout, UploadBudget(limits.max_inflight_body_bytes)
+    )
     wsgi_app = _guarded(wsgi_app, app, host, cross_site)  # refuses before the body is read
     handler = _envelope_handler(app)
     handler.timeout = limits.read_timeout  # headers, and idle keep-alive connections
@@ -417,7 +423,7 @@ def _error_answer(app: Flask, name: str, status: int, message: str) -> tuple[int
     if mock is not None:
         example = mock.spec.shared_error(name)
         status, message = example.status, example.message
-    reasons = {408: "Request Timeout", 503: "Service Unavailable"}
+    reasons = {408: "Request Timeout", 503: "Service Unavailable"}  # the statuses used here
     body = json.dumps({"ok": False, "error": message}, separators=(",", ":")).encode()
     return status, reasons.get(status, "Error"), body
 
@@ -448,14 +454,20 @@ class _ReadBodyFirst:
 
     The socket's timeout is set to what is left before each read, so a client trickling bytes
     gets no more than ``read_timeout`` in all. A body over the size limit is left to the app,
-    which answers 413 from its declared length (or from the first ``limit + 1`` bytes).
+    which answers 413 from its declared length (or from the first ``limit + 1`` bytes). The
+    bytes read are reserved in ``uploads`` until the app has answered; a body that does not fit
+    is answered 503 ``tooManyUploads`` without being read.
     """
 
-    def __init__(self, wsgi_app: Any, app: Flask, read_timeout: float) -> None:
+    def __init__(
+        self, wsgi_app: Any, app: Flask, read_timeout: float, uploads: UploadBudget
+    ) -> None:
         self.wsgi_app = wsgi_app
         self.limit = _max_body_bytes(app)
         self.read_timeout = read_timeout
+        self.uploads = uploads
         self.timeout_answer = _error_answer(app, "requestTimeout", 408, "Request timeout")
+        self.busy_answer = _error_answer(app, "tooManyUploads", 503, "Too many uploads in flight")
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
@@ -469,23 +481,30 @@ class _ReadBodyFirst:
                 return self.wsgi_app(environ, start_response)  # no body, or the app says 400
             if wanted <= 0 or wanted > self.limit:
                 return self.wsgi_app(environ, start_response)
-        connection: socket.socket | None = environ.get("werkzeug.socket")
+        if not self.uploads.take(wanted):
+            return _closing(self.busy_answer, start_response)  # the body is never read
         try:
-            body = _read_within(environ["wsgi.input"], connection, wanted, self.read_timeout)
-        except (TimeoutError, OSError, ValueError):
-            status, reason, payload = self.timeout_answer
-            start_response(
-                f"{status} {reason}",
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(payload))),
-                    ("Connection", "close"),
-                ],
-            )
-            return [payload]
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["wsgi.input_terminated"] = True
-        return self.wsgi_app(environ, start_response)
+            connection: socket.socket | None = environ.get("werkzeug.socket")
+            try:
+                body = _read_within(environ["wsgi.input"], connection, wanted, self.read_timeout)
+            except (TimeoutError, OSError, ValueError):
+                return _closing(self.timeout_answer, start_response)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["wsgi.input_terminated"] = True
+            return self.wsgi_app(environ, start_response)  # a list: the body is read by now
+        finally:
+            self.uploads.give(wanted)
+
+
+def _closing(answer: tuple[int, str, bytes], start_response: Any) -> list[bytes]:
+    """Start an envelope answer after which the connection is closed (werkzeug adds
+    ``Connection: close`` itself: the body was not read whole)."""
+    status, reason, payload = answer
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
 
 
 def _read_within(

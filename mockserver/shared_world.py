@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.clock import format_ms
+from mockserver.storage_budget import StorageBudget
 from mockserver.store import Record, RecordTable
 from mockserver.world import FILTERED_FIELDS, RECORD_SCHEMAS, LinkKey, World
 
@@ -38,10 +39,11 @@ class MdtTables(Mapping[str, MdtRecords]):
     (write to it freely); :meth:`peek` reads without copying (never write to what it returns).
     """
 
-    __slots__ = ("_own", "_world")
+    __slots__ = ("_budget", "_own", "_world")
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, budget: StorageBudget | None = None) -> None:
         self._world = world
+        self._budget = budget  # what the copies' writes count against
         self._own: dict[str, MdtRecords] = {}
 
     def __getitem__(self, mdt_id: str) -> MdtRecords:
@@ -52,9 +54,9 @@ class MdtTables(Mapping[str, MdtRecords]):
             shared = self._world.records.get(mdt_id, {})
             own = self._own[mdt_id] = MdtRecords(
                 {
-                    kind: shared[kind].copy()
+                    kind: shared[kind].copy(self._budget)
                     if kind in shared
-                    else RecordTable(FILTERED_FIELDS.get(kind, ()))
+                    else RecordTable(FILTERED_FIELDS.get(kind, ()), self._budget)
                     for kind in RECORD_SCHEMAS
                 }
             )

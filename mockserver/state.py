@@ -16,9 +16,10 @@ from typing import Any
 from mockserver.clock import Clock, format_ms, parse_iso
 from mockserver.faults import FaultPlan
 from mockserver.journal import Journal
-from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES
+from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES, DEFAULT_MAX_RECORD_BYTES
 from mockserver.shared_world import LinkTable, MdtRecords, MdtTables
-from mockserver.store import Record, RecordTable
+from mockserver.storage_budget import StorageBudget
+from mockserver.store import Record, RecordTable, encode
 from mockserver.world import LinkKey, World
 
 __all__ = ["IdGenerator", "LinkKey", "MdtRecords", "State", "public"]
@@ -51,6 +52,7 @@ class State:
         clock: Clock | None = None,
         id_seed: int | None = None,
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
         self.lock = threading.RLock()
         self.clock = clock or Clock()
@@ -58,9 +60,11 @@ class State:
         self.record_fields = record_fields
         self.world = world
         self.link_requests: dict[str, Record] = {}
+        #: Bytes of the records, events and link requests this namespace wrote since its reset.
+        self.stored = StorageBudget(max_record_bytes)
         #: Guild links and records per MDT: the world's, shared until this namespace writes.
         self.links = LinkTable()
-        self.mdts = MdtTables(world)
+        self.mdts = MdtTables(world, self.stored)
         self.journal = Journal(journal_max_bytes)
         #: ``seq`` of journal entries: increasing, and not restarted by a reset.
         self.journal_seq = count(1)
@@ -82,7 +86,8 @@ class State:
             self.ids.reset()
             self.link_requests.clear()
             self.journal.clear()
-            self.mdts = MdtTables(self.world)
+            self.stored.reset()
+            self.mdts = MdtTables(self.world, self.stored)
             base = self.world.link_records
             self.links.start(base, self.clock.now_ms())
             self._link_sequence = count(len(base))
@@ -136,6 +141,17 @@ class State:
 
     def events(self, mdt_id: str) -> list[Record]:
         return self.mdts[mdt_id].events
+
+    def add_event(self, mdt_id: str, event: Record) -> None:
+        """Keep an event of the MDT (a panic), counted against the namespace's bytes."""
+        events = self.mdts[mdt_id].events
+        self.stored.take(len(encode(event)))
+        events.append(event)
+
+    def add_link_request(self, request: Record) -> None:
+        """Keep a new link request, counted against the namespace's bytes."""
+        self.stored.take(len(encode(request)))
+        self.link_requests[request["id"]] = request
 
     # -- views -------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -199,7 +215,9 @@ class State:
             self.reset()
             self.clock.set(self.clock.now_ms() + int(dump.get("clock_offset_ms", 0)))
             self.faults = faults
-            self.link_requests = {req["id"]: dict(req) for req in dump.get("link_requests", [])}
+            self.link_requests = {}
+            for req in dump.get("link_requests", []):
+                self.add_link_request(dict(req))
             self.links.clear()
             for link in dump.get("links", []):
                 self.add_link(
@@ -220,7 +238,8 @@ class State:
                     table.clear()
                     for record in collections.get(kind, []):
                         table.put(dict(record), _updated_ms(record, self.clock.now_ms()))
-                data.events[:] = collections.get("events", [])
+                for event in collections.get("events", []):
+                    self.add_event(mdt_id, event)
 
 
 def _updated_ms(record: Mapping[str, Any], default: int) -> int:

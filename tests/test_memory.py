@@ -5,14 +5,22 @@ in flight are capped."""
 from __future__ import annotations
 
 import gc
+import socket
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from mockserver import create_app
 from mockserver.app import server_of
-from tests.support import auth_headers
+from mockserver.persistence import StateFileError
+from tests.live import LiveMock, wait_until
+from tests.support import DEFAULT, auth_headers
+
+SERVERS = ("granian", "werkzeug")
 
 NS = "x-mock-namespace"
 GUILD = "123456789012345678"
@@ -100,3 +108,149 @@ def test_a_write_copies_only_what_it_touches() -> None:
     assert client.post("/__mock/reset", headers={NS: "writer"}).status_code == 200
     assert writer.mdts.copied == 0
     assert len(client.get(f"/guilds/{GUILD}/mdts", headers=headers).get_json()["data"]) == 2_000
+
+
+# -- the bytes a namespace stores are capped ------------------------------------------------------
+STORAGE_FULL = {"ok": False, "error": "Record storage full"}
+SHIFTS = f"/mdts/{DEFAULT.mdt_id}/shifts"
+UNITS = f"/mdts/{DEFAULT.mdt_id}/units/active"
+
+
+def _stored(client: Any, path: str, headers: dict[str, str] | None = None) -> list[Any]:
+    listed = client.get(path + "?limit=100", headers={**auth_headers(), **(headers or {})})
+    assert listed.status_code == 200
+    data: list[Any] = listed.get_json()["data"]
+    return data
+
+
+def test_writes_past_the_record_bytes_answer_507_and_store_nothing() -> None:
+    app = create_app(max_record_bytes=4_000)
+    client = app.test_client()
+    body = {"officer_name": "x" * 900}
+    statuses = [
+        client.post(SHIFTS, json=body, headers=auth_headers()).status_code for _ in range(3)
+    ]
+    assert statuses == [201, 201, 201]
+    used = server_of(app).state.stored.used
+    refused = client.post(SHIFTS, json=body, headers=auth_headers())
+    assert (refused.status_code, refused.get_json()) == (507, STORAGE_FULL)
+    assert refused.headers["x-northca-mock-detail"] == (
+        f"records: this namespace stores {used} bytes and the write needs {used // 3} more,"
+        " beyond the limit of 4000 (serve --max-record-bytes; a reset frees them)"
+    )
+    assert len(_stored(client, SHIFTS)) == 3
+    # An upsert is stored whole or not at all.
+    units = {"units": [{"id": f"U-{index}", "status": "10-8"} for index in range(10)]}
+    upsert = client.put(UNITS, json=units, headers=auth_headers())
+    assert (upsert.status_code, upsert.get_json()) == (507, STORAGE_FULL)
+    assert _stored(client, UNITS) == []
+    # Other namespaces have their own bytes; a delete frees what it held; a reset frees it all.
+    other = client.post(SHIFTS, json=body, headers={**auth_headers(), NS: "other"})
+    assert other.status_code == 201
+    assert client.post("/__mock/reset").status_code == 200
+    assert server_of(app).state.stored.used == 0
+    assert client.put(UNITS, json=units, headers=auth_headers()).status_code == 200
+    assert client.post(SHIFTS, json=body, headers=auth_headers()).status_code == 507
+    deleted = client.delete(UNITS + "/U-0", headers=auth_headers())
+    assert deleted.status_code == 200
+    assert client.post(SHIFTS, json={}, headers=auth_headers()).status_code == 201
+
+
+def test_link_requests_and_panics_count_too() -> None:
+    app = create_app(max_record_bytes=2_000)
+    client = app.test_client()
+    answers = [
+        client.post("/link-requests", json={"mdt_id": DEFAULT.mdt_id}, headers=auth_headers())
+        for _ in range(20)
+    ]
+    statuses = [answer.status_code for answer in answers]
+    assert 201 in statuses and statuses[-1] == 507, statuses
+    assert answers[-1].get_json() == STORAGE_FULL
+    assert len(server_of(app).state.link_requests) == statuses.count(201)
+    assert client.post("/__mock/reset").status_code == 200
+    unit = client.put(
+        UNITS, json={"units": [{"id": "U-1", "status": "10-8"}]}, headers=auth_headers()
+    )
+    assert unit.status_code == 200
+    panics = [
+        client.post(UNITS + "/U-1/panic", json={"address": "x" * 200}, headers=auth_headers())
+        for _ in range(20)
+    ]
+    assert [answer.status_code for answer in panics][-1] == 507
+    assert len(server_of(app).state.events(DEFAULT.mdt_id)) == [
+        a.status_code for a in panics
+    ].count(200)
+
+
+def test_a_state_file_past_the_record_bytes_is_refused(tmp_path: Path) -> None:
+    state_file = tmp_path / "s.json"
+    app = create_app(state_file=state_file)
+    for _ in range(3):
+        created = app.test_client().post(
+            SHIFTS, json={"officer_name": "y" * 900}, headers=auth_headers()
+        )
+        assert created.status_code == 201
+    server_of(app).save_state()
+    with pytest.raises(StateFileError) as caught:
+        create_app(state_file=state_file, max_record_bytes=2_000)
+    assert str(caught.value).startswith(
+        f"{state_file}: namespace '': records: this namespace stores "
+    )
+    assert str(caught.value).endswith(
+        "beyond the limit of 2000 (serve --max-record-bytes; a reset frees them)"
+    )
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_record_bytes_cap_holds_on_the_served_mock(server: str) -> None:
+    with LiveMock("--server", server, "--max-record-bytes", "4000") as live:
+        body = {"officer_name": "x" * 900}
+        statuses = [
+            live.post(SHIFTS, json=body, headers=auth_headers()).status_code for _ in range(5)
+        ]
+        assert statuses == [201, 201, 201, 507, 507]
+        refused = live.post(SHIFTS, json=body, headers=auth_headers())
+        assert (refused.status_code, refused.json()) == (507, STORAGE_FULL)
+        assert len(live.get(SHIFTS, headers=auth_headers()).json()["data"]) == 3
+
+
+# -- the bytes of uploads in flight are capped ---------------------------------------------------
+TOO_MANY_UPLOADS = {"ok": False, "error": "Too many uploads in flight"}
+
+
+def _stalled_upload(address: tuple[str, int], declared: int) -> socket.socket:
+    """A connection that sent its headers and the start of a body of ``declared`` bytes."""
+    stalled = socket.create_connection(address, timeout=30)
+    stalled.sendall(
+        f"POST {SHIFTS} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+        + "".join(f"{name}: {value}\r\n" for name, value in auth_headers().items()).encode()
+        + f"content-type: application/json\r\nContent-Length: {declared}\r\n\r\n{{".encode()
+    )
+    return stalled
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_uploads_in_flight_are_capped_in_bytes(server: str) -> None:
+    flags = ["--max-inflight-body-bytes", "2000000", "--threads", "4"]
+    with LiveMock("--server", server, *(flags if server == "granian" else flags[:2])) as live:
+        stalled = [_stalled_upload(live.address, 1_000_000) for _ in range(2)]
+        try:
+            # Both reservations are held: a body of any size is refused unread...
+            assert wait_until(
+                lambda: live.post(SHIFTS, json={}, headers=auth_headers()).status_code == 503
+            )
+            refused = live.post(SHIFTS, json={}, headers=auth_headers())
+            assert (refused.status_code, refused.json()) == (503, TOO_MANY_UPLOADS)
+            assert refused.headers["connection"] == "close"
+            # ...while requests without a body are answered as usual.
+            assert live.get(SHIFTS, headers=auth_headers()).status_code == 200
+        finally:
+            stalled[0].close()
+        # One upload gone: its bytes are free again, the other's are still held.
+        assert wait_until(
+            lambda: live.post(SHIFTS, json={}, headers=auth_headers()).status_code == 201
+        )
+        big = {"officer_name": "x" * 990_000}
+        assert live.post(SHIFTS, json=big, headers=auth_headers()).status_code == 201
+        stalled[1].close()
+        assert live.post(SHIFTS, json={}, headers=auth_headers()).status_code == 201

@@ -48,7 +48,7 @@ def create_link_request(call: Call) -> Any:
         "expires_at": format_ms(call.now_ms + ttl_ms),
         "decided_at": None,
     }
-    call.state.link_requests[request_id] = request
+    call.state.add_link_request(request)
     return request
 
 
