@@ -18,7 +18,7 @@ DEFAULT_MAX_MDTS = 10_000
 #: Link records a world makes: a link for every partner counts once per partner.
 DEFAULT_MAX_WORLD_LINKS = 100_000
 #: Bytes of records, events and link requests one namespace stores beyond its world (as JSON).
-DEFAULT_MAX_RECORD_BYTES = 8 << 20
+DEFAULT_MAX_RECORD_BYTES = 16 << 20
 #: Unexpected exceptions kept in ``MockServer.errors`` (the newest; the others are counted).
 DEFAULT_MAX_ERRORS = 100
 

@@ -5,6 +5,7 @@ in flight are capped."""
 from __future__ import annotations
 
 import gc
+import json
 import socket
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -254,3 +255,25 @@ def test_uploads_in_flight_are_capped_in_bytes(server: str) -> None:
         assert live.post(SHIFTS, json=big, headers=auth_headers()).status_code == 201
         stalled[1].close()
         assert live.post(SHIFTS, json={}, headers=auth_headers()).status_code == 201
+
+
+# -- a journal holds about what it counts ----------------------------------------------------------
+def test_a_journal_of_many_small_objects_holds_about_its_limit() -> None:
+    """Before: a body was counted as its bytes, but 16 KB of small units hold 8 times as much
+    once parsed (``[{},{},...]`` 24 times), so a 1 MiB journal held 9 MB."""
+    app = create_app(journal_max_bytes=1 << 20, journal_max_body_bytes=16 << 10)
+    client = app.test_client()
+    units = [{"id": f"U{index}", "status": "8"} for index in range(600)]
+    body = json.dumps({"units": units}, separators=(",", ":")).encode()
+    assert len(body) < 16 << 10
+    assert client.put(UNITS, data=body, content_type="application/json", headers=auth_headers())
+    with allocated() as held:
+        for _ in range(100):
+            answer = client.put(
+                UNITS, data=body, content_type="application/json", headers=auth_headers()
+            )
+            assert answer.status_code == 200
+    journal = server_of(app).state.journal
+    assert journal.size <= 1 << 20
+    assert len(journal) >= 2 and journal[-1]["body"] == {"units": units}
+    assert held() < 2.5 * (1 << 20), held()
