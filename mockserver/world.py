@@ -143,18 +143,19 @@ def load_world(
 
     ``limits`` caps its MDTs and the link records it makes (``WorldError`` beyond).
     """
-    raw = (
-        read_world_file(default_world_path() if source is None else source)
-        if not isinstance(source, Mapping)
-        else source
-    )
-    return _WorldParser(spec or load_spec(), limits or Limits()).parse(raw)
+    if isinstance(source, Mapping):
+        return _WorldParser(spec or load_spec(), limits or Limits()).parse(source)
+    raw = read_world_file(default_world_path() if source is None else source)
+    # Parsed here, so its records may be let go one by one as they are stored: the file's
+    # objects and the stored JSON are then never all in memory at once.
+    return _WorldParser(spec or load_spec(), limits or Limits(), consume=True).parse(raw)
 
 
 class _WorldParser:
-    def __init__(self, spec: Spec, limits: Limits) -> None:
+    def __init__(self, spec: Spec, limits: Limits, *, consume: bool = False) -> None:
         self._spec = spec
         self._limits = limits
+        self._consume = consume  # the raw world is ours: empty its record lists as we go
         self._schemas = SchemaCache(spec)
         self._loaded_ms = int(time.time() * 1000)
         self._loaded_at = format_ms(self._loaded_ms)
@@ -261,19 +262,16 @@ class _WorldParser:
             for kind, items in collections.items():
                 if not isinstance(items, list):
                     raise WorldError(f"{where}.{kind}: expected a list")
-                seen: set[str] = set()
+                fields = self._spec.schema_fields(RECORD_SCHEMAS[kind])
+                table = records[mdt_id][kind] = RecordTable(FILTERED_FIELDS.get(kind, ()))
                 for index, item in enumerate(items):
                     at = f"{where}.{kind}[{index}]"
                     if not isinstance(item, Mapping):
                         raise WorldError(f"{at}: expected a mapping")
                     record_id = _non_empty_string(item.get("id"), f"{at}.id")
-                    if record_id in seen:
+                    if record_id in table:
                         raise WorldError(f"{at}.id: duplicate id {record_id!r}")
-                    seen.add(record_id)
                     self._check_schema(RECORD_SCHEMAS[kind], item, at)
-                fields = self._spec.schema_fields(RECORD_SCHEMAS[kind])
-                table = records[mdt_id][kind] = RecordTable(FILTERED_FIELDS.get(kind, ()))
-                for index, item in enumerate(items):
                     record, updated_ms = _complete(
                         item, fields, kind, mdt_id, self._loaded_ms, self._loaded_at
                     )
@@ -283,6 +281,8 @@ class _WorldParser:
                         raise WorldError(
                             f"{where}.{kind}[{index}]: a string holds a lone surrogate"
                         ) from None
+                    if self._consume:
+                        items[index] = None
         return records
 
     def _check_schema(self, schema: str, instance: Any, where: str) -> None:

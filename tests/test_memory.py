@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mockserver import create_app
 from mockserver.app import server_of
 from mockserver.persistence import StateFileError
+from mockserver.world import default_world_path
 from tests.live import LiveMock, wait_until
 from tests.support import DEFAULT, auth_headers
 
@@ -277,3 +279,57 @@ def test_a_journal_of_many_small_objects_holds_about_its_limit() -> None:
     assert journal.size <= 1 << 20
     assert len(journal) >= 2 and journal[-1]["body"] == {"units": units}
     assert held() < 2.5 * (1 << 20), held()
+
+
+# -- issue 22: 100,000 records in at most 150 MB, idle at most 70 MB ------------------------------
+def _memory_mb(pid: int) -> dict[str, int]:
+    """Resident memory now (VmRSS) and at its peak (VmHWM) of a process, in MB."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            found[name] = int(value.split()[0]) // 1024
+    return found
+
+
+def _world_with_shifts(count: int) -> dict[str, Any]:
+    """The default world plus ``count`` shifts in its linked MDT (as the bench's world)."""
+    world: dict[str, Any] = yaml.safe_load(default_world_path().read_text(encoding="utf-8"))
+    world["records"] = {
+        DEFAULT.mdt_id: {
+            "shifts": [
+                {
+                    "id": f"shift-{n}",
+                    "officer_name": f"Officer {n}",
+                    "officer_badge": str(n),
+                    "department": "Patrol" if n % 2 else "Traffic",
+                    "status": "active",
+                    "start_time": f"2026-01-01T00:00:{n // 1000 % 60:02d}.{n % 1000:03d}Z",
+                    "updated_at": f"2026-01-01T{n // 3_600_000:02d}:00:00.{n % 1000:03d}Z",
+                }
+                for n in range(count)
+            ]
+        }
+    }
+    return world
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_the_standalone_mock_holds_100k_records_in_150_mb_and_idles_under_70(
+    tmp_path: Path,
+) -> None:
+    """Before: 184 MB, the file's parsed objects and the stored JSON all in memory at once."""
+    with LiveMock() as idle:
+        assert idle.process is not None
+        assert _memory_mb(idle.process.pid)["VmHWM"] <= 70
+    seed = tmp_path / "world-100k.json"
+    seed.write_text(json.dumps(_world_with_shifts(100_000)), encoding="utf-8")
+    live = LiveMock("--seed", seed).start(timeout=180)  # a slow machine parses for seconds
+    try:
+        assert live.process is not None
+        listed = live.get(SHIFTS + "?limit=100", headers=auth_headers())
+        assert (listed.status_code, len(listed.json()["data"])) == (200, 100)
+        memory = _memory_mb(live.process.pid)
+        assert memory["VmHWM"] <= 150, memory
+    finally:
+        live.stop()
