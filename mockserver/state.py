@@ -116,7 +116,8 @@ class State:
 
     def guild_links(self, partner: str, guild_id: str) -> list[Record]:
         """Links of one partner in one guild, most recently linked first."""
-        found = [link for (p, g, _), link in self.links.items() if p == partner and g == guild_id]
+        links = self.links  # keys first: a world link is only filled in when it is returned
+        found = [links[key] for key in links if key[0] == partner and key[1] == guild_id]
         found.sort(key=lambda link: link["_order"], reverse=True)
         return found
 
