@@ -11,8 +11,8 @@ PYTEST_ARGS ?= -n auto
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test test-other-pytest lint format bench browser node-tools dist install-size clean \
-	image image-test podman-setup test-base lint-workflows
+.PHONY: install serve test test-other-pytest lint format bench memory-worst-case browser node-tools \
+	dist install-size clean image image-test podman-setup test-base lint-workflows
 
 install: $(STAMP)
 
@@ -73,6 +73,9 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+memory-worst-case: install  # every default cap reached on a real serve (minutes, a few GB; README "Limits")
+	NORTHCA_WORST_CASE_MEMORY=1 $(PY) -m pytest -q -s -n 0 -p no:cacheprovider tests/test_worst_case_memory.py
 
 bench: install  # the mock beside Prism and plain Flask (bench/README.md); BENCH_ARGS=--quick|--survey|--sustained
 	@command -v wrk >/dev/null || { s=$$([ "$$(id -u)" = 0 ] || echo sudo); \

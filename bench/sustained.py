@@ -84,7 +84,9 @@ def run(
     op = OPS_BY_NAME[OPERATION]
     port = free_port()
     spec = parse_server_name("mock-serve", port, "silent")
-    running = Running(replace(spec, name="mock-serve-sustained"), port, log_dir)
+    # Never reset: the namespace's record bytes (16 MiB by default) must hold the whole run.
+    argv = (*spec.argv, "--max-record-bytes", str(4 << 30))
+    running = Running(replace(spec, name="mock-serve-sustained", argv=argv), port, log_dir)
     problems: list[str] = []
     try:
         running.wait_ready(timeout=120)

@@ -48,6 +48,7 @@ from mockserver.limits import (
     DEFAULT_MAX_ERRORS,
     DEFAULT_MAX_MDTS,
     DEFAULT_MAX_NAMESPACES,
+    DEFAULT_MAX_RECORD_BYTES,
     DEFAULT_MAX_WORLD_LINKS,
     Limits,
 )
@@ -96,6 +97,7 @@ def create_app(
     max_mdts: int = DEFAULT_MAX_MDTS,
     max_world_links: int = DEFAULT_MAX_WORLD_LINKS,
     max_errors: int = DEFAULT_MAX_ERRORS,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> Flask:
     """A Flask app serving the spec's operations from ``world``.
 
@@ -124,6 +126,8 @@ def create_app(
     :param max_world_links: link records a world makes (a link without ``partner`` counts
         once per partner).
     :param max_errors: unexpected exceptions kept in ``server.errors`` (the newest).
+    :param max_record_bytes: bytes of records, events and link requests each namespace writes
+        (as JSON) until its reset; a write past it is answered ``recordStorageFull`` (507).
     """
     limits = Limits(
         journal_max_bytes=journal_max_bytes,
@@ -132,6 +136,7 @@ def create_app(
         max_mdts=max_mdts,
         max_world_links=max_world_links,
         max_errors=max_errors,
+        max_record_bytes=max_record_bytes,
     )
     spec = load_spec(spec_path)
     world_model = world if isinstance(world, World) else load_world(world, spec, limits)

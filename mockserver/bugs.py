@@ -357,6 +357,9 @@ class _SharedTables(State):
     def table(self, mdt_id: str, kind: str) -> RecordTable:
         return super().table(min(self.mdts), kind)
 
+    def read_table(self, mdt_id: str, kind: str) -> RecordTable:
+        return super().read_table(min(self.mdts), kind)
+
 
 # -- the bugs --------------------------------------------------------------------------------
 #: Bug name -> the modifier that plants it.

@@ -24,6 +24,7 @@ from mockserver.serving import (
     base_url,
     warn_if_exposed,
 )
+from mockserver.upload_budget import DEFAULT_MAX_INFLIGHT_BODY_BYTES
 from mockserver.world import default_world_path
 
 #: Events a minute of ``serve --simulate`` without a number.
@@ -87,6 +88,15 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         default=DEFAULT_MAX_CONNECTIONS,
         metavar="N",
         help=f"connections held at once (default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    serve.add_argument(
+        "--max-inflight-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_INFLIGHT_BODY_BYTES,
+        metavar="BYTES",
+        help="bytes of request bodies held at once across connections, each counted at its"
+        " declared length (chunked: the body limit); beyond, 503 without reading"
+        f" (default {DEFAULT_MAX_INFLIGHT_BODY_BYTES})",
     )
     serve.add_argument(
         "--allowed-host",
@@ -162,6 +172,11 @@ LIMIT_FLAGS = (
         "link records a world makes (a link without partner: one per partner)",
     ),
     ("--max-errors", limits.DEFAULT_MAX_ERRORS, "unexpected exceptions kept for diagnosis"),
+    (
+        "--max-record-bytes",
+        limits.DEFAULT_MAX_RECORD_BYTES,
+        "bytes of records, events and link requests each namespace writes (JSON), until reset",
+    ),
 )
 
 
@@ -221,6 +236,8 @@ def _check_serve_args(args: argparse.Namespace) -> str | None:
         return f"--read-timeout {args.read_timeout:g}: expected seconds in (0, 3600]"
     if args.max_connections < 1:
         return f"--max-connections {args.max_connections}: expected at least 1"
+    if args.max_inflight_body_bytes < 1:
+        return f"--max-inflight-body-bytes {args.max_inflight_body_bytes}: expected at least 1"
     for host in args.allowed_host:
         if not host.strip() or any(c in host for c in "/@ "):
             return f"--allowed-host {host!r}: expected a host name or address, or '*'"
@@ -260,6 +277,7 @@ def serve(args: argparse.Namespace) -> int:
             max_mdts=args.max_mdts,
             max_world_links=args.max_world_links,
             max_errors=args.max_errors,
+            max_record_bytes=args.max_record_bytes,
         )
         if args.simulate:
             from mockserver.simulation import start_simulation
@@ -313,7 +331,7 @@ def serve(args: argparse.Namespace) -> int:
             server=args.server,
             threads=args.threads,
             on_ready=ready,
-            limits=Limits(args.read_timeout, args.max_connections),
+            limits=Limits(args.read_timeout, args.max_connections, args.max_inflight_body_bytes),
             cross_site=CrossSite(tuple(args.allowed_host), tuple(args.cors)),
             on_forced_stop=forced_stop,
         )

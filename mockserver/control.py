@@ -98,25 +98,34 @@ def render_control_http_error(server: MockServer, error: HTTPException) -> Respo
     return _unexpected(error)
 
 
-@control_plane.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
     return render_control_http_error(_server(), error)
 
 
-@control_plane.errorhandler(NamespaceLimitError)
 def _namespace_limit(error: NamespaceLimitError) -> Response:
     """A new namespace past ``--max-namespaces``."""
     example = control_spec().shared_error("namespaceLimitReached")
     return error_envelope(example, detail=error.detail)
 
 
-@control_plane.errorhandler(Exception)
 def _unexpected(error: BaseException) -> Response:
     """A failure of the control plane itself: 500 in the envelope, kept in ``server.errors``."""
     server = _server()
     original = getattr(error, "original_exception", None) or error
     server.record_unexpected(original, f"{request.method} {request.path}")
     return render_error(server.spec, None, "internalError")
+
+
+def answer_errors_as_documented(blueprint: Blueprint) -> None:
+    """Answer ``blueprint``'s errors as the control plane's: 404, 405 and 413 in the envelope,
+    the namespace cap's 503, and 500 (kept in ``server.errors``) for anything else. Every
+    blueprint under ``/__mock/`` that reads a namespace registers these."""
+    blueprint.register_error_handler(HTTPException, _http_error)
+    blueprint.register_error_handler(NamespaceLimitError, _namespace_limit)
+    blueprint.register_error_handler(Exception, _unexpected)
+
+
+answer_errors_as_documented(control_plane)
 
 
 @control_plane.post("/reset")

@@ -30,6 +30,7 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+from mockserver.upload_budget import DEFAULT_MAX_INFLIGHT_BODY_BYTES, UploadBudget
 from mockserver.guard import CrossSiteGuard
 from mockserver.spec import Spec
 
@@ -54,10 +55,11 @@ class ServingError(OSError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one client may hold: time per request, and connections."""
+    """What clients may hold: time per request, connections, and request bodies' bytes."""
 
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_inflight_body_bytes: int = DEFAULT_MAX_INFLIGHT_BODY_BYTES
 
 
 @dataclass(frozen=True)
@@ -142,14 +144,25 @@ class ReadBodyFirst:
     """WSGI wrapper: read the body whole, within the read timeout, before the app.
 
     A body over ``max_body_bytes`` is left to the app, which answers 413 from its declared
-    length (or from the first ``limit + 1`` bytes of a chunked one).
+    length (or from the first ``limit + 1`` bytes of a chunked one). The bytes a body may take
+    are reserved in ``uploads`` until the app has answered; a body that does not fit is
+    answered 503 ``tooManyUploads`` without being read.
     """
 
-    def __init__(self, app: WsgiApp, spec: Spec, read_timeout: float, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        spec: Spec,
+        read_timeout: float,
+        max_body_bytes: int,
+        uploads: UploadBudget | None = None,
+    ) -> None:
         self.app = app
         self.limit = max_body_bytes
         self.read_timeout = read_timeout
+        self.uploads = uploads or UploadBudget()
         self.timeout_answer = error_answer(spec, "requestTimeout")
+        self.busy_answer = error_answer(spec, "tooManyUploads")
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
@@ -163,23 +176,30 @@ class ReadBodyFirst:
                 return self.app(environ, start_response)  # no body, or the app says 400
             if wanted <= 0 or wanted > self.limit:
                 return self.app(environ, start_response)
-        reader: DeadlineReader | None = environ.get(DEADLINE_READER)
+        if not self.uploads.take(wanted):
+            return _closing(self.busy_answer, start_response)  # the body is never read
         try:
-            body = read_within(environ["wsgi.input"], reader, wanted, self.read_timeout)
-        except (TimeoutError, OSError, ValueError):
-            status, reason, payload = self.timeout_answer
-            start_response(
-                f"{status} {reason}",
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(payload))),
-                    ("Connection", "close"),
-                ],
-            )
-            return [payload]
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["wsgi.input_terminated"] = True
-        return self.app(environ, start_response)
+            reader: DeadlineReader | None = environ.get(DEADLINE_READER)
+            try:
+                body = read_within(environ["wsgi.input"], reader, wanted, self.read_timeout)
+            except (TimeoutError, OSError, ValueError):
+                return _closing(self.timeout_answer, start_response)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["wsgi.input_terminated"] = True
+            return self.app(environ, start_response)  # a list: the body is read by now
+        finally:
+            self.uploads.give(wanted)
+
+
+def _closing(answer: tuple[int, str, bytes], start_response: Any) -> list[bytes]:
+    """Start an envelope answer after which the connection is closed (werkzeug adds
+    ``Connection: close`` itself: the body was not read whole)."""
+    status, reason, payload = answer
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
 
 
 def read_within(stream: Any, reader: DeadlineReader | None, wanted: int, timeout: float) -> bytes:
@@ -343,7 +363,8 @@ def make_edge_server(
     """
     if port:
         check_bindable(host, port)  # werkzeug would print its own message and exit
-    body_first = ReadBodyFirst(app, spec, limits.read_timeout, max_body_bytes)
+    uploads = UploadBudget(limits.max_inflight_body_bytes)
+    body_first = ReadBodyFirst(app, spec, limits.read_timeout, max_body_bytes, uploads)
     wrapped = guarded(body_first, spec, host, cross_site)  # refuses before the body is read
     try:
         return server_class(

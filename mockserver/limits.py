@@ -17,6 +17,8 @@ DEFAULT_MAX_NAMESPACES = 100
 DEFAULT_MAX_MDTS = 10_000
 #: Link records a world makes: a link for every partner counts once per partner.
 DEFAULT_MAX_WORLD_LINKS = 100_000
+#: Bytes of records, events and link requests one namespace stores beyond its world (as JSON).
+DEFAULT_MAX_RECORD_BYTES = 16 << 20
 #: Unexpected exceptions kept in ``MockServer.errors`` (the newest; the others are counted).
 DEFAULT_MAX_ERRORS = 100
 #: Events a minute a simulation may make (``serve --simulate``, ``POST /__mock/simulation``).
@@ -35,6 +37,7 @@ class Limits:
     max_mdts: int = DEFAULT_MAX_MDTS
     max_world_links: int = DEFAULT_MAX_WORLD_LINKS
     max_errors: int = DEFAULT_MAX_ERRORS
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():

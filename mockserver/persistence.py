@@ -22,6 +22,7 @@ from mockserver.errors import NorthcaMockError
 from mockserver.faults import FaultPlan
 from mockserver.gate import UnstorableError, check_storable
 from mockserver.state_check import check_dump
+from mockserver.storage_budget import StorageFullError
 
 if TYPE_CHECKING:
     from mockserver.namespaces import Namespaces
@@ -188,6 +189,8 @@ def load(
             check_dump(dump, world, spec, state.clock.now_ms() - state.clock.offset_ms)
             state.load(world)
             state.restore(dump, faults)
+        except StorageFullError as exc:
+            raise StateFileError(f"{path}: namespace {name!r}: {exc.detail}") from None
         except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
             detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
             raise StateFileError(f"{path}: namespace {name!r}: {detail}") from exc

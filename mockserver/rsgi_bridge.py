@@ -27,6 +27,7 @@ from typing import Any
 
 from mockserver.request_rules import UNREADABLE_HEADERS
 from mockserver.spec import Spec
+from mockserver.upload_budget import UploadBudget
 from mockserver.wsgi_call import read_all
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -63,12 +64,15 @@ class WsgiOverRsgi:
         read_timeout: float,
         max_body_bytes: int,
         threads: int = 1,
+        uploads: UploadBudget | None = None,
     ) -> None:
         self.app = app
         self.spec = spec
         self.refusal = refusal
         self.read_timeout = read_timeout
         self.max_body_bytes = max_body_bytes
+        #: Bytes of bodies held at once (a body that does not fit: 503 ``tooManyUploads``).
+        self.uploads = uploads or UploadBudget()
         self.threads = threads
         self._pool = (
             ThreadPoolExecutor(threads, thread_name_prefix="northca-request")
@@ -83,10 +87,10 @@ class WsgiOverRsgi:
         #: The 408 of a body that is late, built once (the spec's ``requestTimeout``).
         example = spec.shared_error("requestTimeout") if spec is not None else None
         status, message = (example.status, example.message) if example else (408, "Request timeout")
-        self._timeout_answer = (
-            status,
-            [("content-type", "application/json"), ("connection", "close")],
-            json.dumps({"ok": False, "error": message}, separators=(",", ":")).encode(),
+        self._timeout_answer = _closing_answer(status, message)
+        busy = spec.shared_error("tooManyUploads") if spec is not None else None
+        self._busy_answer = _closing_answer(
+            *((busy.status, busy.message) if busy else (503, "Too many uploads in flight"))
         )
 
     # -- RSGI ------------------------------------------------------------------------------------
@@ -109,9 +113,14 @@ class WsgiOverRsgi:
         length_text = environ.get("CONTENT_LENGTH", "")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         body = b""
+        reserved = 0
         if chunked or length_text not in ("", "0"):
             declared = _int_or_none(length_text)
             if declared is None or declared <= self.max_body_bytes:
+                reserved = self.max_body_bytes + 1 if declared is None else max(declared, 0)
+                if not self.uploads.take(reserved):
+                    proto.response_bytes(*self._busy_answer)  # the body is never read
+                    return
                 try:
                     if declared is not None:
                         # hyper delivers the declared length, no more: one await, timed by the
@@ -120,19 +129,27 @@ class WsgiOverRsgi:
                     else:  # chunked: piece by piece, up to the limit
                         body = await asyncio.wait_for(self._read(proto), self.read_timeout)
                 except (asyncio.TimeoutError, TimeoutError, asyncio.CancelledError):
+                    self.uploads.give(reserved)
                     proto.response_bytes(*self._timeout_answer)
                     return
                 except _BodyTooLarge as too_large:
                     body = too_large.args[0]
                 except Exception:  # the client went away mid-body: nobody to answer
+                    self.uploads.give(reserved)
                     return
             # else: the app answers 413 from the declared length without reading anything
         environ["wsgi.input"] = io.BytesIO(body)
-        if self._pool is None:
-            status, headers, content = self._call(environ)
-        else:
-            loop = asyncio.get_running_loop()
-            status, headers, content = await loop.run_in_executor(self._pool, self._call, environ)
+        try:
+            if self._pool is None:
+                status, headers, content = self._call(environ)
+            else:
+                loop = asyncio.get_running_loop()
+                status, headers, content = await loop.run_in_executor(
+                    self._pool, self._call, environ
+                )
+        finally:
+            if reserved:
+                self.uploads.give(reserved)
         proto.response_bytes(status, headers, content)
 
     # -- parts -----------------------------------------------------------------------------------
@@ -231,6 +248,15 @@ class WsgiOverRsgi:
         content = read_all(self.app(environ, start_response))
         status, headers = started
         return int(status.split(" ", 1)[0]), list(headers), content
+
+
+def _closing_answer(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An envelope answer after which the connection is closed."""
+    return (
+        status,
+        [("content-type", "application/json"), ("connection", "close")],
+        json.dumps({"ok": False, "error": message}, separators=(",", ":")).encode(),
+    )
 
 
 def _environ_key(name: str) -> str | None:

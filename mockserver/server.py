@@ -71,6 +71,7 @@ class MockServer:
         state_class = seams.state_class
         #: State per namespace (``x-mock-namespace``); "" is the default namespace.
         journal_bytes = limits.journal_max_bytes
+        record_bytes = limits.max_record_bytes
         self.states = Namespaces(
             state_class(
                 world,
@@ -78,9 +79,14 @@ class MockServer:
                 clock=clock,
                 id_seed=id_seed,
                 journal_max_bytes=journal_bytes,
+                max_record_bytes=record_bytes,
             ),
             lambda: state_class(
-                self.world, self.record_fields, id_seed=id_seed, journal_max_bytes=journal_bytes
+                self.world,
+                self.record_fields,
+                id_seed=id_seed,
+                journal_max_bytes=journal_bytes,
+                max_record_bytes=record_bytes,
             ),
             limits.max_namespaces,
         )

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,7 @@ from mockserver.edge import (
     make_edge_server,
 )
 from mockserver.spec import Spec
+from mockserver.upload_budget import UploadBudget
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -110,7 +112,7 @@ def run(
     mock = app.extensions.get("northca")
     if mock is not None:
         mock.request_threads = threads if server == "granian" else None
-    limits = Limits(limits.read_timeout, _raise_file_limit(limits.max_connections))
+    limits = replace(limits, max_connections=_raise_file_limit(limits.max_connections))
     stopper = _Stopper(on_forced_stop)
     try:
         if server == "granian":
@@ -281,6 +283,7 @@ def _run_granian(
         read_timeout=limits.read_timeout,
         max_body_bytes=_max_body_bytes(app),
         threads=threads,
+        uploads=UploadBudget(limits.max_inflight_body_bytes),
     )
     server = InProcessGranian(
         target="mockserver",  # unused: the loader below hands over the app itself

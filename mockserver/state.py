@@ -9,19 +9,20 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from itertools import count
 from typing import Any, Protocol
 
 from mockserver.clock import Clock, format_ms, parse_iso
 from mockserver.faults import FaultPlan
 from mockserver.journal import Journal
-from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES
-from mockserver.store import Record, RecordTable
-from mockserver.world import FILTERED_FIELDS, RECORD_SCHEMAS, World
+from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES, DEFAULT_MAX_RECORD_BYTES
+from mockserver.shared_world import LinkTable, MdtRecords, MdtTables
+from mockserver.storage_budget import StorageBudget
+from mockserver.store import Record, RecordTable, encode
+from mockserver.world import LinkKey, World
 
-LinkKey = tuple[str, str, str]  # (partner, guild_id, mdt_id)
+__all__ = ["IdGenerator", "LinkKey", "MdtRecords", "State", "public"]
 
 
 class IdGenerator:
@@ -50,14 +51,6 @@ class Activity(Protocol):
         """What it is doing, as JSON-ready data."""
 
 
-@dataclass
-class MdtRecords:
-    """Everything stored for one MDT."""
-
-    tables: dict[str, RecordTable]
-    events: list[Record] = field(default_factory=list)
-
-
 class State:
     """State of one mock namespace; call :meth:`reset` to go back to the world."""
 
@@ -69,6 +62,7 @@ class State:
         clock: Clock | None = None,
         id_seed: int | None = None,
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
         self.lock = threading.RLock()
         self.clock = clock or Clock()
@@ -76,8 +70,11 @@ class State:
         self.record_fields = record_fields
         self.world = world
         self.link_requests: dict[str, Record] = {}
-        self.links: dict[LinkKey, Record] = {}
-        self.mdts: dict[str, MdtRecords] = {}
+        #: Bytes of the records, events and link requests this namespace wrote since its reset.
+        self.stored = StorageBudget(max_record_bytes)
+        #: Guild links and records per MDT: the world's, shared until this namespace writes.
+        self.links = LinkTable()
+        self.mdts = MdtTables(world, self.stored)
         self.journal = Journal(journal_max_bytes)
         #: ``seq`` of journal entries: increasing, and not restarted by a reset.
         self.journal_seq = count(1)
@@ -101,27 +98,12 @@ class State:
             self.faults = self.world.faults.fresh()
             self.ids.reset()
             self.link_requests.clear()
-            self.links.clear()
             self.journal.clear()
-            now_ms = self.clock.now_ms()
-            self.mdts = {mdt_id: self._world_records(mdt_id) for mdt_id in self.world.mdts}
-            for link in self.world.links:
-                partners = [link.partner] if link.partner else sorted(self.world.partners)
-                for partner in partners:
-                    owner = self.world.mdts[link.mdt_id].owner_discord_id
-                    self.add_link(partner, link.guild_id, link.mdt_id, owner, None, now_ms)
-
-    def _world_records(self, mdt_id: str) -> MdtRecords:
-        """The world's records of one MDT: copies of its tables (they share the records' JSON)."""
-        tables = self.world.records.get(mdt_id, {})
-        return MdtRecords(
-            {
-                kind: tables[kind].copy()
-                if kind in tables
-                else RecordTable(FILTERED_FIELDS.get(kind, ()))
-                for kind in RECORD_SCHEMAS
-            }
-        )
+            self.stored.reset()
+            self.mdts = MdtTables(self.world, self.stored)
+            base = self.world.link_records
+            self.links.start(base, self.clock.now_ms())
+            self._link_sequence = count(len(base))
 
     def settle(self) -> None:
         """Apply what the simulation has due by now (nothing when none runs)."""
@@ -154,7 +136,8 @@ class State:
 
     def guild_links(self, partner: str, guild_id: str) -> list[Record]:
         """Links of one partner in one guild, most recently linked first."""
-        found = [link for (p, g, _), link in self.links.items() if p == partner and g == guild_id]
+        links = self.links  # keys first: a world link is only filled in when it is returned
+        found = [links[key] for key in links if key[0] == partner and key[1] == guild_id]
         found.sort(key=lambda link: link["_order"], reverse=True)
         return found
 
@@ -170,10 +153,26 @@ class State:
 
     # -- records -----------------------------------------------------------------------------
     def table(self, mdt_id: str, kind: str) -> RecordTable:
+        """The MDT's table of ``kind``, to write (the namespace's own copy)."""
         return self.mdts[mdt_id].tables[kind]
+
+    def read_table(self, mdt_id: str, kind: str) -> RecordTable:
+        """The MDT's table of ``kind``, only to read (it may be the world's: never write)."""
+        return self.mdts.read(mdt_id, kind)
 
     def events(self, mdt_id: str) -> list[Record]:
         return self.mdts[mdt_id].events
+
+    def add_event(self, mdt_id: str, event: Record) -> None:
+        """Keep an event of the MDT (a panic), counted against the namespace's bytes."""
+        events = self.mdts[mdt_id].events
+        self.stored.take(len(encode(event)))
+        events.append(event)
+
+    def add_link_request(self, request: Record) -> None:
+        """Keep a new link request, counted against the namespace's bytes."""
+        self.stored.take(len(encode(request)))
+        self.link_requests[request["id"]] = request
 
     # -- views -------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -196,9 +195,13 @@ class State:
                         **{kind: table.all() for kind, table in data.tables.items()},
                         "events": list(data.events),
                     }
-                    for mdt_id, data in self.mdts.items()
+                    for mdt_id, data in self._peek_all()
                 },
             }
+
+    def _peek_all(self) -> Iterator[tuple[str, MdtRecords]]:
+        """Every MDT's records, read without copying the world's."""
+        return ((mdt_id, self.mdts.peek(mdt_id)) for mdt_id in self.mdts)
 
     # -- persistence -------------------------------------------------------------------------
     def dump(self) -> dict[str, Any]:
@@ -220,7 +223,7 @@ class State:
                         **{kind: table.all()[::-1] for kind, table in data.tables.items()},
                         "events": list(data.events),
                     }
-                    for mdt_id, data in self.mdts.items()
+                    for mdt_id, data in self._peek_all()
                 },
             }
 
@@ -233,7 +236,9 @@ class State:
             self.reset()
             self.clock.set(self.clock.now_ms() + int(dump.get("clock_offset_ms", 0)))
             self.faults = faults
-            self.link_requests = {req["id"]: dict(req) for req in dump.get("link_requests", [])}
+            self.link_requests = {}
+            for req in dump.get("link_requests", []):
+                self.add_link_request(dict(req))
             self.links.clear()
             for link in dump.get("links", []):
                 self.add_link(
@@ -245,14 +250,17 @@ class State:
                     parse_iso(link["linked_at"]),
                 )
             for mdt_id, collections in dump.get("mdts", {}).items():
-                data = self.mdts.get(mdt_id)
-                if data is None:
-                    continue
+                if mdt_id not in self.mdts or (
+                    mdt_id not in self.world.records and not any(collections.values())
+                ):
+                    continue  # unknown, or nothing to restore: the world's stays shared
+                data = self.mdts[mdt_id]
                 for kind, table in data.tables.items():
                     table.clear()
                     for record in collections.get(kind, []):
                         table.put(dict(record), _updated_ms(record, self.clock.now_ms()))
-                data.events[:] = collections.get("events", [])
+                for event in collections.get("events", []):
+                    self.add_event(mdt_id, event)
 
 
 def _updated_ms(record: Mapping[str, Any], default: int) -> int:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from json import encoder as json_encoder
 from typing import Any
 
+from mockserver.storage_budget import StorageBudget
+
 Record = dict[str, Any]
 #: How the mock writes JSON: UTF-8 as it is, no spaces (the same bytes as a response).
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -120,7 +122,9 @@ class RecordTable:
     JSON (:meth:`newest_json`, :meth:`put`).
     """
 
-    def __init__(self, indexed: Iterable[str] = ()) -> None:
+    def __init__(self, indexed: Iterable[str] = (), budget: StorageBudget | None = None) -> None:
+        #: Counts the bytes of the records written here (None: not counted, a world's table).
+        self.budget = budget
         self._slot_of: dict[str, int] = {}
         self._json: list[bytes | None] = []  # by slot; None once replaced or deleted
         self._ms = array("q")  # updated_at (ms) by slot
@@ -145,13 +149,28 @@ class RecordTable:
         Returns the stored JSON. The table may keep ``record`` for a while: never change it.
         """
         data = encode(record)
+        if self.budget is not None:
+            self.budget.take(len(data) - self._stored_size(record["id"]))
         self._store(record["id"], data, updated_ms, record)
         return RawJson(data)
+
+    def put_all(self, records: Iterable[Mapping[str, Any]], updated_ms: int) -> list[RawJson]:
+        """:meth:`put` each record in order, all or none: the budget is checked for the
+        whole batch before any is stored."""
+        encoded = [(record, encode(record)) for record in records]
+        if self.budget is not None:
+            final = {record["id"]: len(data) for record, data in encoded}  # the last one wins
+            self.budget.take(sum(final.values()) - sum(map(self._stored_size, final)))
+        for record, data in encoded:
+            self._store(record["id"], data, updated_ms, record)
+        return [RawJson(data) for _, data in encoded]
 
     def delete(self, record_id: str) -> bool:
         """Remove the record; False if there was none."""
         if record_id not in self._slot_of:
             return False
+        if self.budget is not None:
+            self.budget.give(self._stored_size(record_id))
         self._unindex(record_id)
         self._compact_if_sparse()
         return True
@@ -175,6 +194,8 @@ class RecordTable:
         return [json.loads(data) for data in self._json if data is not None]
 
     def clear(self) -> None:
+        if self.budget is not None:
+            self.budget.give(sum(len(data) for data in self._json if data is not None))
         self._slot_of.clear()
         self._json.clear()
         self._ms = array("q")
@@ -183,9 +204,10 @@ class RecordTable:
         for by_value in self._indexes.values():
             by_value.clear()
 
-    def copy(self) -> RecordTable:
-        """An independent table holding the same records (their JSON is shared: immutable)."""
-        table = RecordTable(self._indexes)  # its own (empty) recent records
+    def copy(self, budget: StorageBudget | None = None) -> RecordTable:
+        """An independent table holding the same records (their JSON is shared: immutable),
+        whose writes count against ``budget`` (the records copied are not counted)."""
+        table = RecordTable(self._indexes, budget)  # its own (empty) recent records
         table._slot_of = dict(self._slot_of)
         table._json = list(self._json)
         table._ms = array("q", self._ms)
@@ -197,6 +219,10 @@ class RecordTable:
         return table
 
     # -- internals -------------------------------------------------------------------------
+    def _stored_size(self, record_id: str) -> int:
+        slot = self._slot_of.get(record_id)
+        return 0 if slot is None else len(self._json[slot])  # type: ignore[arg-type]
+
     def _record(self, slot: int) -> Mapping[str, Any]:
         record = self._recent.get(slot)
         if record is None:

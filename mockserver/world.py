@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ RECORD_SCHEMAS: Mapping[str, str] = {
 }
 #: Record fields that list operations filter on, indexed so a filter reads only what it returns.
 FILTERED_FIELDS: Mapping[str, tuple[str, ...]] = {"shifts": ("department",)}
+LinkKey = tuple[str, str, str]  # (partner, guild_id, mdt_id)
 MAX_LINK_REQUEST_TTL_SECONDS = 100 * 365 * 24 * 3600
 _TOP_LEVEL_KEYS = {
     "partner_keys",
@@ -87,6 +89,25 @@ class World:
     def partners(self) -> frozenset[str]:
         return frozenset(self.partner_keys.values())
 
+    @cached_property
+    def link_records(self) -> Mapping[LinkKey, Mapping[str, Any]]:
+        """The link records the world makes (one per partner for a link without ``partner``),
+        in its order, without their time (a state adds it): built once, shared by every
+        namespace, never changed."""
+        links: dict[LinkKey, Mapping[str, Any]] = {}
+        for link in self.links:
+            owner = self.mdts[link.mdt_id].owner_discord_id
+            for partner in [link.partner] if link.partner else sorted(self.partners):
+                links[(partner, link.guild_id, link.mdt_id)] = {
+                    "mdt_id": link.mdt_id,
+                    "guild_id": link.guild_id,
+                    "owner_discord_id": owner,
+                    "link_request_id": None,
+                    "linked_at": None,
+                    "_order": (0, len(links)),
+                }
+        return links
+
     @property
     def source(self) -> dict[str, Any]:
         """The validated source with its records completed, to write it back (state files)."""
@@ -123,18 +144,19 @@ def load_world(
 
     ``limits`` caps its MDTs and the link records it makes (``WorldError`` beyond).
     """
-    raw = (
-        read_world_file(default_world_path() if source is None else source)
-        if not isinstance(source, Mapping)
-        else source
-    )
-    return _WorldParser(spec or load_spec(), limits or Limits()).parse(raw)
+    if isinstance(source, Mapping):
+        return _WorldParser(spec or load_spec(), limits or Limits()).parse(source)
+    raw = read_world_file(default_world_path() if source is None else source)
+    # Parsed here, so its records may be let go one by one as they are stored: the file's
+    # objects and the stored JSON are then never all in memory at once.
+    return _WorldParser(spec or load_spec(), limits or Limits(), consume=True).parse(raw)
 
 
 class _WorldParser:
-    def __init__(self, spec: Spec, limits: Limits) -> None:
+    def __init__(self, spec: Spec, limits: Limits, *, consume: bool = False) -> None:
         self._spec = spec
         self._limits = limits
+        self._consume = consume  # the raw world is ours: empty its record lists as we go
         self._schemas = SchemaCache(spec)
         self._loaded_ms = int(time.time() * 1000)
         self._loaded_at = format_ms(self._loaded_ms)
@@ -244,24 +266,23 @@ class _WorldParser:
             for kind, items in collections.items():
                 if not isinstance(items, list):
                     raise WorldError(f"{where}.{kind}: expected a list")
-                seen: set[str] = set()
+                fields = self._spec.schema_fields(RECORD_SCHEMAS[kind])
+                table = records[mdt_id][kind] = RecordTable(FILTERED_FIELDS.get(kind, ()))
                 for index, item in enumerate(items):
                     at = f"{where}.{kind}[{index}]"
                     if not isinstance(item, Mapping):
                         raise WorldError(f"{at}: expected a mapping")
                     record_id = _non_empty_string(item.get("id"), f"{at}.id")
-                    if record_id in seen:
+                    if record_id in table:
                         raise WorldError(f"{at}.id: duplicate id {record_id!r}")
-                    seen.add(record_id)
-                fields = self._spec.schema_fields(RECORD_SCHEMAS[kind])
-                table = records[mdt_id][kind] = RecordTable(FILTERED_FIELDS.get(kind, ()))
-                for index, item in enumerate(items):
                     record, updated_ms = _complete(
                         item, fields, kind, mdt_id, self._loaded_ms, self._loaded_at
                     )
                     # Checked as the mock will send it: every field present, unsent ones null.
-                    self._check_schema(RECORD_SCHEMAS[kind], record, f"{where}.{kind}[{index}]")
+                    self._check_schema(RECORD_SCHEMAS[kind], record, at)
                     table.put(record, updated_ms)
+                    if self._consume:
+                        items[index] = None
         return records
 
     def _info_defaults(self) -> dict[str, Any]:

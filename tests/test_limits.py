@@ -303,3 +303,74 @@ def test_a_test_handle_still_reports_errors_dropped_or_cleared(
         f"  GET {SHIFTS} -> 500 (listShifts)"
     )
     mock.check_errors()  # reported once
+
+
+# -- issue 19 item 14: every control endpoint of a namespace answers the cap's 503 ---------------
+#: A body each control write accepts, so that only the namespace cap can refuse it.
+_CONTROL_BODIES: dict[str, Any] = {
+    "setMockWorld": world(),
+    "setMockClock": {"advance_seconds": 1},
+    "setMockFaults": {"operations": {}},
+}
+
+
+def _namespaced_control_operations() -> list[Any]:
+    from mockserver.control import control_spec
+
+    found = [
+        op
+        for op in control_spec().operations.values()
+        if any(p.location == "header" and p.name == NS for p in op.parameters)
+    ]
+    assert len(found) >= 10, [op.operation_id for op in found]
+    return found
+
+
+def _walk_control_plane_past_the_cap(send: Any) -> dict[str, tuple[int, Any]]:
+    """(status, body) of every namespaced control operation, sent for a namespace past the cap."""
+    answers = {}
+    for op in _namespaced_control_operations():
+        assert op.path_params == ()
+        body = _CONTROL_BODIES.get(op.operation_id) if op.body_schema_ref else None
+        answers[op.operation_id] = send(op.method, "/__mock" + op.path, body)
+    return answers
+
+
+def _expected_past_the_cap() -> dict[str, tuple[int, Any]]:
+    return {op.operation_id: (503, NAMESPACE_LIMIT) for op in _namespaced_control_operations()}
+
+
+def test_every_namespaced_control_operation_documents_the_cap() -> None:
+    assert {op.operation_id: 503 in op.statuses for op in _namespaced_control_operations()} == {
+        op.operation_id: True for op in _namespaced_control_operations()
+    }
+
+
+def test_every_control_endpoint_answers_the_namespace_cap_in_process() -> None:
+    app = create_app(max_namespaces=2)
+    client = app.test_client()
+    assert client.get(SHIFTS, headers={**auth_headers(), NS: "one"}).status_code == 200
+
+    def send(method: str, path: str, body: Any) -> tuple[int, Any]:
+        answer = client.open(path, method=method, json=body, headers={NS: "past"})
+        assert answer.headers["x-northca-mock-detail"] == (
+            "x-mock-namespace: the mock holds its limit of 2 namespaces (serve --max-namespaces)"
+        )
+        return answer.status_code, answer.get_json()
+
+    assert _walk_control_plane_past_the_cap(send) == _expected_past_the_cap()
+    assert list(server_of(app).states) == ["", "one"]
+    assert server_of(app).errors.total == 0
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_every_control_endpoint_answers_the_namespace_cap_on_the_served_mock(server: str) -> None:
+    with LiveMock("--server", server, "--max-namespaces", "2") as live:
+        assert live.get(SHIFTS, headers={**auth_headers(), NS: "one"}).status_code == 200
+
+        def send(method: str, path: str, body: Any) -> tuple[int, Any]:
+            answer = live.request(method, path, json=body, headers={NS: "past"}, timeout=10)
+            return answer.status_code, answer.json()
+
+        assert _walk_control_plane_past_the_cap(send) == _expected_past_the_cap()
+        assert live.get("/__mock/namespaces").json()["data"] == {"namespaces": ["", "one"]}

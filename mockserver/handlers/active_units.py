@@ -61,8 +61,8 @@ def upsert_active_units(call: Call) -> Any:
             updated_at=call.now,
             created_at=previous.get("created_at", call.now),
         )
-        upserted.append(table.put(record, call.now_ms))
-    return RawJson.array(upserted)
+        upserted.append(record)
+    return RawJson.array(table.put_all(upserted, call.now_ms))
 
 
 @handles("deleteActiveUnit")
@@ -79,13 +79,14 @@ def trigger_unit_panic(call: Call) -> Any:
     if unit_id not in call.table(KIND):
         raise ApiError("unitNotFound")
     address = call.body.get("address") if isinstance(call.body, dict) else None
-    call.state.events(call.mdt_id).append(
+    call.state.add_event(
+        call.mdt_id,
         {
             "type": "panic",
             "unit_id": unit_id,
             "address": address,
             "ts": call.now,
             "actor": call.actor,
-        }
+        },
     )
     return {"panicked": True, "unit_id": unit_id, "ts": call.now}

@@ -48,7 +48,7 @@ def create_link_request(call: Call) -> Any:
         "expires_at": format_ms(call.now_ms + ttl_ms),
         "decided_at": None,
     }
-    call.state.link_requests[request_id] = request
+    call.state.add_link_request(request)
     # The expiry is written within 1970-9999: created at the clock's end, the request is due
     # at once, and every read after agrees with the answer (expires_at <= now is expired).
     return call.state.expire_if_due(request_id, call.now_ms)

@@ -38,7 +38,7 @@ def create_record(call: Call, kind: str, defaults: Mapping[str, Callable[[Call],
 
 def list_records(call: Call, kind: str, equal: tuple[str, Any] | None = None) -> RawJson:
     """Most recently updated first, at most ``limit``; ``equal=(field, value)`` filters."""
-    return call.table(kind).newest_json(call.query["limit"], equal=equal)
+    return call.read_table(kind).newest_json(call.query["limit"], equal=equal)
 
 
 def patch_record(

@@ -64,7 +64,12 @@ class Call:
         return self.path["mdtId"]
 
     def table(self, kind: str) -> RecordTable:
+        """The MDT's table of ``kind``, to write (the namespace's own copy)."""
         return self.state.table(self.mdt_id, kind)
+
+    def read_table(self, kind: str) -> RecordTable:
+        """The MDT's table of ``kind``, only to read (never a copy)."""
+        return self.state.read_table(self.mdt_id, kind)
 
 
 Handler = Callable[[Call], Any]

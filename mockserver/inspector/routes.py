@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from mockserver.control import NAMESPACE_HEADER, control_spec, require_admin_token
+from mockserver.control import (
+    NAMESPACE_HEADER,
+    answer_errors_as_documented,
+    control_spec,
+    require_admin_token,
+)
 from mockserver.envelopes import error_envelope, success
 from mockserver.journal import entries_after
 from mockserver.server import MockServer, server_of
@@ -46,6 +51,7 @@ JOURNAL_PAGE_MAX = 1000
 page = Blueprint("northca_inspector", __name__, url_prefix="/__mock")
 api = Blueprint("northca_inspector_api", __name__, url_prefix="/__mock")
 api.before_request(require_admin_token)
+answer_errors_as_documented(api)
 
 
 def register(app: Flask) -> None:
