@@ -30,9 +30,9 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from mockserver.upload_budget import DEFAULT_MAX_INFLIGHT_BODY_BYTES, UploadBudget
 from mockserver.guard import CrossSiteGuard
 from mockserver.spec import Spec
+from mockserver.upload_budget import DEFAULT_MAX_INFLIGHT_BODY_BYTES, UploadBudget
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: Seconds a client has to send a request's headers, then its body; also how long an idle
