@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n auto
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test test-other-pytest lint format bench memory-worst-case browser node-tools \
+.PHONY: install serve test test-other-pytest lint format bench memory-worst-case browser node-tools lighthouse \
 	dist install-size clean image image-test podman-setup test-base lint-workflows
 
 install: $(STAMP)
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 serve: install
 	$(VENV)/bin/northca-mock serve --host $(HOST) --port $(PORT)
 
-test: install browser node-tools $(OTHER_STAMP)
+test: install browser node-tools lighthouse $(OTHER_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-other-pytest
 
@@ -51,7 +51,7 @@ browser:
 	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq chromium chromium-driver; }
 
 # The pinned JavaScript tools of the client tests (openapi-typescript, openapi-fetch, tsc, Spectral,
-# Redocly, Prism, Lighthouse), from tests/node/package-lock.json; reinstalled only when the lock changes.
+# Redocly, Prism), from tests/node/package-lock.json; reinstalled only when the lock changes.
 # Without npm the tests that need them skip (they fail in CI).
 NODE_DIR := tests/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed-stamp
@@ -63,6 +63,18 @@ node-tools:
 $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
+
+# Lighthouse, pinned (tests/lighthouse), for the inspector's layout-shift and accessibility test.
+LIGHTHOUSE_DIR := tests/lighthouse
+LIGHTHOUSE_STAMP := $(LIGHTHOUSE_DIR)/node_modules/.installed-stamp
+
+lighthouse:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(LIGHTHOUSE_STAMP); \
+	  else echo "npm not found: the inspector's Lighthouse test will skip"; fi
+
+$(LIGHTHOUSE_STAMP): $(LIGHTHOUSE_DIR)/package.json $(LIGHTHOUSE_DIR)/package-lock.json
+	cd $(LIGHTHOUSE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(LIGHTHOUSE_STAMP)
 
 lint: install
 	$(VENV)/bin/actionlint -no-color .github/workflows/*.yml

@@ -1,9 +1,9 @@
-"""The inspector, measured by Lighthouse (pinned in tests/node) in Debian's Chromium.
+"""The inspector, measured by Lighthouse (pinned in tests/lighthouse) in Debian's Chromium.
 
 With live data (partner requests, a pending link request) and a running simulation, the page must
 not jump as polled data arrives (cumulative layout shift at most 0.1), log no console error, and
 score at least 0.95 for accessibility and best practices, on a phone's viewport and a desktop's.
-``make test`` installs Lighthouse (``make node-tools``) and Chromium; without them
+``make test`` installs Lighthouse (``make lighthouse``) and Chromium; without them
 this test skips, except in CI (``CI=true``), where it fails.
 """
 
@@ -21,7 +21,7 @@ import pytest
 from tests.live import ROOT, LiveMock
 from tests.support import DEFAULT, auth_headers
 
-LIGHTHOUSE = ROOT / "tests" / "node" / "node_modules" / ".bin" / "lighthouse"
+LIGHTHOUSE = ROOT / "tests" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROME_FLAGS = (
     "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
@@ -33,7 +33,7 @@ def _missing() -> str | None:
     if shutil.which("node") is None:
         return "node is missing"
     if not LIGHTHOUSE.is_file():
-        return f"{LIGHTHOUSE} is missing: run `make node-tools`"
+        return f"{LIGHTHOUSE} is missing: run `make lighthouse`"
     if not CHROMIUM.is_file():
         return f"{CHROMIUM} is missing: run `make browser`"
     return None
