@@ -46,8 +46,9 @@ class Clock:
     def __init__(self, source: Callable[[], float] = time.time) -> None:
         self._source = source
         self._offset_ms = 0
-        #: Real time (ms) of the last set, advance or reset: :meth:`settled_ms` counts from it.
+        #: :meth:`settled_ms` at the last set, advance or reset, and the real time (ms) then.
         self._moved_at = self._real_ms()
+        self._settled_at_move = self._moved_at
 
     def _real_ms(self) -> int:
         return int(self._source() * 1000)
@@ -62,24 +63,34 @@ class Clock:
         return min(self._real_ms() + self._offset_ms, MAX_CLOCK_MS)
 
     def settled_ms(self) -> int:
-        """The clock as of its last move plus the whole seconds of real time since: what a
-        simulation runs on, so that the same moves of the clock give the same events however
-        long the requests between them took (under a second each)."""
-        moved_at = self._moved_at
-        elapsed = self._real_ms() - moved_at
-        return min(moved_at + self._offset_ms + elapsed // 1000 * 1000, MAX_CLOCK_MS)
+        """What a simulation runs on: the time the clock was set to (or advanced to, counted
+        from the settled time before) plus the whole seconds of real time since. The same moves
+        of the clock give the same times, however long the requests between them took (under a
+        second each); it is never ahead of :meth:`now_ms`."""
+        elapsed = self._real_ms() - self._moved_at
+        return min(self._settled_at_move + elapsed // 1000 * 1000, self.now_ms())
 
     def now(self) -> str:
         return format_ms(self.now_ms())
 
     def advance(self, seconds: float) -> None:
-        self._moved_at = self._real_ms()
+        settled = self.settled_ms()
         self._offset_ms += round(seconds * 1000)
+        self._moved_to(settled + round(seconds * 1000))
 
     def set(self, epoch_ms: int) -> None:
-        self._moved_at = self._real_ms()
-        self._offset_ms = epoch_ms - self._moved_at
+        self._offset_ms = epoch_ms - self._real_ms()
+        self._moved_to(epoch_ms)
 
     def reset(self) -> None:
-        self._moved_at = self._real_ms()
         self._offset_ms = 0
+        self._moved_to(self._real_ms())
+
+    def hold(self) -> None:
+        """Count the real time of :meth:`settled_ms` from now on, without moving it: the time a
+        catch-up took right after a move is not the user's."""
+        self._moved_to(self.settled_ms())
+
+    def _moved_to(self, settled_ms: int) -> None:
+        self._moved_at = self._real_ms()
+        self._settled_at_move = settled_ms

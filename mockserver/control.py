@@ -175,8 +175,11 @@ def clock() -> Response:
                 return _error("setMockClock", "expectedClock", "now: expected an ISO-8601 time")
         if not 0 <= target_ms <= MAX_CLOCK_MS:
             return _error("setMockClock", "clockOutOfRange")
-        state.clock.set(target_ms)
-        state.settle()  # the events of the time skipped, at once
+        if "advance_seconds" in body:  # from the settled time too (see Clock.settled_ms)
+            state.clock.advance(body["advance_seconds"])
+        else:
+            state.clock.set(target_ms)
+        state.settle(moved=True)  # the events of the time skipped, at once
         return _ok({"now": state.clock.now()})
 
 

@@ -105,12 +105,15 @@ class State:
             self.links.start(base, self.clock.now_ms())
             self._link_sequence = count(len(base))
 
-    def settle(self) -> None:
-        """Apply what the simulation has due by now (nothing when none runs)."""
+    def settle(self, *, moved: bool = False) -> None:
+        """Apply what the simulation has due by now (nothing when none runs); ``moved`` after
+        the clock was just set or advanced, so that the catch-up's own time does not count."""
         activity = self.activity
         if activity is not None:
             with self.lock:
                 activity.catch_up(self, self.clock.settled_ms())
+                if moved:
+                    self.clock.hold()
 
     # -- links -------------------------------------------------------------------------------
     def add_link(

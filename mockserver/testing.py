@@ -524,7 +524,7 @@ class NorthcaMock:
         state = self._state
         with state.lock:
             state.clock.advance(seconds)
-            state.settle()
+            state.settle(moved=True)
             return state.clock.now()
 
     def set_clock(self, when: str | datetime | int) -> str:
@@ -535,7 +535,7 @@ class NorthcaMock:
         state = self._state
         with state.lock:
             state.clock.set(epoch_ms)
-            state.settle()
+            state.settle(moved=True)
             return state.clock.now()
 
     def now(self) -> str:
