@@ -14,9 +14,8 @@ from mockserver import limits
 from mockserver.bugs import describe_bugs
 from mockserver.errors import NorthcaMockError
 from mockserver.proxy import cli as proxy_cli
+from mockserver.server_flags import add_server_flags, check_server_flags
 from mockserver.serving import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_READ_TIMEOUT,
     DEFAULT_SERVER,
     DEFAULT_THREADS,
     SERVERS,
@@ -67,29 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--admin-token", help="require this token (x-mock-admin-token) on /__mock/ endpoints"
     )
-    serve.add_argument(
-        "--read-timeout",
-        type=float,
-        default=DEFAULT_READ_TIMEOUT,
-        metavar="SECONDS",
-        help=f"time a client has to send a request's headers, then its body; idle keep-alive"
-        f" connections close after it too (default {DEFAULT_READ_TIMEOUT:g})",
-    )
-    serve.add_argument(
-        "--max-connections",
-        type=int,
-        default=DEFAULT_MAX_CONNECTIONS,
-        metavar="N",
-        help=f"connections held at once (default {DEFAULT_MAX_CONNECTIONS})",
-    )
-    serve.add_argument(
-        "--allowed-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="also accept this Host header (repeatable; '*' for any); default: loopback names"
-        " and the bound address",
-    )
+    add_server_flags(serve)
     serve.add_argument(
         "--cors",
         action="append",
@@ -172,13 +149,9 @@ def _check_serve_args(args: argparse.Namespace) -> str | None:
 
     if args.admin_token is not None and not args.admin_token.strip():
         return "--admin-token is empty: give a token, or leave the option out to run without one"
-    if not 0 < args.read_timeout <= 3600:
-        return f"--read-timeout {args.read_timeout:g}: expected seconds in (0, 3600]"
-    if args.max_connections < 1:
-        return f"--max-connections {args.max_connections}: expected at least 1"
-    for host in args.allowed_host:
-        if not host.strip() or any(c in host for c in "/@ "):
-            return f"--allowed-host {host!r}: expected a host name or address, or '*'"
+    problem = check_server_flags(args)
+    if problem is not None:
+        return problem
     try:
         for origin in args.cors:
             normalize_origin(origin)

@@ -243,9 +243,15 @@ def _allows_connection_faults(app: Flask) -> bool:
 
 
 # -- granian ---------------------------------------------------------------------------------
+def _served(app: Flask) -> Any:
+    """What ``app`` serves, with its ``spec`` and ``max_body_bytes``: the mock, or the proxy
+    (``northca-mock proxy``); None for another app (the bench baseline)."""
+    return app.extensions.get("northca") or app.extensions.get("northca_proxy")
+
+
 def _max_body_bytes(app: Flask) -> int:
-    mock = app.extensions.get("northca")
-    limit: int = mock.max_body_bytes if mock is not None else 1 << 20
+    served = _served(app)
+    limit: int = served.max_body_bytes if served is not None else 1 << 20
     return limit
 
 
@@ -322,6 +328,35 @@ def _run_werkzeug(
     cross_site: CrossSite,
     stopper: _Stopper,
 ) -> None:
+    server = werkzeug_server(app, host, port, limits, cross_site)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopper.arm()
+        # shutdown() waits for serve_forever() to return: it must run in another thread.
+        threading.Thread(target=server.shutdown, name="northca-stop", daemon=True).start()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        bound_host, bound_port = server.server_address[0], server.server_address[1]
+        on_ready(bound_host if isinstance(bound_host, str) else bound_host.decode(), bound_port)
+        server.serve_forever()
+    finally:
+        server.server_close()
+        for sig, handler_ in previous.items():
+            signal.signal(sig, handler_)
+
+
+def werkzeug_server(
+    app: Flask,
+    host: str,
+    port: int,
+    limits: Limits,
+    cross_site: CrossSite,
+    handler: type[Any] | None = None,
+) -> Any:
+    """werkzeug's threaded server for ``app`` with ``limits`` and the cross-site guard, bound
+    (``port`` 0 picks one) but not serving yet. ``handler``: a subclass of
+    :func:`_envelope_handler`'s (the proxy's passes the upstream's headers through)."""
     import logging
 
     from werkzeug.serving import ThreadedWSGIServer
@@ -372,32 +407,17 @@ def _run_werkzeug(
         _check_bindable(host, port)  # werkzeug would print its own message and exit 1
     wsgi_app = _ReadBodyFirst(wsgi_app, app, limits.read_timeout)
     wsgi_app = _guarded(wsgi_app, app, host, cross_site)  # refuses before the body is read
-    handler = _envelope_handler(app)
+    handler = handler or _envelope_handler(app)
     handler.timeout = limits.read_timeout  # headers, and idle keep-alive connections
     try:
-        server = Server(host, port, wsgi_app, handler=handler)
+        return Server(host, port, wsgi_app, handler=handler)
     except OSError as exc:
         raise ServingError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopper.arm()
-        # shutdown() waits for serve_forever() to return: it must run in another thread.
-        threading.Thread(target=server.shutdown, name="northca-stop", daemon=True).start()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        bound_host, bound_port = server.server_address[0], server.server_address[1]
-        on_ready(bound_host if isinstance(bound_host, str) else bound_host.decode(), bound_port)
-        server.serve_forever()
-    finally:
-        server.server_close()
-        for sig, handler_ in previous.items():
-            signal.signal(sig, handler_)
-
 
 def _guarded(wsgi_app: Any, app: Flask, host: str, cross_site: CrossSite) -> Any:
-    """``wsgi_app`` behind the cross-site guard (only the mock's app: not the bench baseline)."""
-    mock = app.extensions.get("northca")
+    """``wsgi_app`` behind the cross-site guard (the mock's or the proxy's: not the bench's)."""
+    mock = _served(app)
     if mock is None:
         return wsgi_app
     from mockserver.guard import CrossSiteGuard
@@ -413,7 +433,7 @@ def _guarded(wsgi_app: Any, app: Flask, host: str, cross_site: CrossSite) -> Any
 
 def _error_answer(app: Flask, name: str, status: int, message: str) -> tuple[int, str, bytes]:
     """Status, reason and envelope of a route-level answer of the spec."""
-    mock = app.extensions.get("northca")
+    mock = _served(app)
     if mock is not None:
         example = mock.spec.shared_error(name)
         status, message = example.status, example.message
@@ -528,7 +548,7 @@ def _envelope_handler(app: Flask) -> type[Any]:
 
     from mockserver.spec import load_spec
 
-    mock = app.extensions.get("northca")
+    mock = _served(app)
     spec = mock.spec if mock is not None else load_spec()
 
     class EnvelopeRequestHandler(WSGIRequestHandler):
