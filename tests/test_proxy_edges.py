@@ -7,11 +7,14 @@ socket (no in-process client forwards). Statuses and bodies are the documented o
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,11 +33,14 @@ from tests.hostile import (
     gzip_bomb,
     head,
     idle_connections,
+    peak_rss,
     read_all,
     request_bytes,
     send_slowly,
 )
+from tests.live import LiveMock
 from tests.support import DEFAULT, auth_headers
+from tests.test_proxy import _shift
 
 KEY = "sk-live-ECHOED-9d41b7"
 HEADERS = auth_headers(key=KEY)
@@ -373,3 +379,144 @@ def test_a_gzip_bomb_is_too_large_to_check_and_never_expanded() -> None:
             ("envelope.size", "larger once decompressed: too large to check (not expanded)")
         ]
         assert proxy.errors == []
+
+
+# -- item 6: one hostile record does not lose the recorded world ----------------------------------
+def test_a_record_that_cannot_be_written_is_left_out_counted_and_reported(tmp_path: Path) -> None:
+    good = _shift("shift-good", "2026-03-01T00:00:00.000Z")
+    bad = {**_shift("shift-bad", "2026-03-01T00:00:01.000Z"), "officer_name": "\ud800"}
+    body = json.dumps({"ok": True, "data": [bad, good]}).encode()  # "\ud800" escaped: valid JSON
+    world_file = tmp_path / "world.json"
+    with (
+        HostileUpstream(lambda peer: peer.send(answer(body))) as upstream,
+        proxy_to(upstream.url + "/v1", record=world_file) as (proxy, a, url),
+    ):
+        assert get(a).status == 200
+        snapshot = requests.post(url + "/__mock/snapshot", timeout=10)
+        assert (snapshot.status_code, snapshot.json()) == (
+            200,
+            {"ok": True, "data": {"written": [str(world_file)]}},
+        )
+        assert of_rule(url, "envelope.strict-json") == [
+            (200, "a string holds a lone UTF-16 surrogate: cannot be checked")
+        ]
+    world = json.loads(world_file.read_text(encoding="utf-8"))
+    assert world["records"] == {DEFAULT.mdt_id: {"shifts": [good]}}
+    assert proxy.recorder is not None and proxy.recorder.rejected == 1
+
+
+# -- item 12: the partner key and URL userinfo are never written ---------------------------------
+def _echo_key(peer: Peer) -> None:
+    """Echoes the partner key: in a record of a list, and in an error message."""
+    key = re.search(rb"(?im)^x-partner-key: *(\S+)", peer.request)
+    echoed = key.group(1).decode() if key else "none"
+    if peer.request.startswith(b"GET "):
+        shift = {**_shift("shift-1", "2026-03-01T00:00:00.000Z"), "officer_name": echoed}
+        peer.send(answer(json.dumps({"ok": True, "data": [shift]}).encode()))
+    else:
+        error = {"ok": False, "error": f"Invalid partner key {echoed}"}
+        peer.send(answer(json.dumps(error).encode(), "401 Unauthorized"))
+
+
+def test_an_echoed_partner_key_is_redacted_from_everything_written(tmp_path: Path) -> None:
+    world_file = tmp_path / "world.json"
+    options = {"record": world_file, "report_dir": tmp_path}
+    with (
+        HostileUpstream(_echo_key) as upstream,
+        proxy_to(upstream.url + "/v1", **options) as (_, a, url),
+    ):
+        assert get(a).status == 200
+        posted = json.dumps({"officer_name": KEY}).encode()
+        headers = [*HEADERS.items(), ("Content-Type", "application/json")]
+        headers.append(("Content-Length", str(len(posted))))
+        assert exchange(a, request_bytes("POST", SHIFTS, headers, posted)).status == 401
+        live = [requests.get(url + f"/__mock/{what}", timeout=10).text for what in WRITTEN]
+        assert requests.post(url + "/__mock/snapshot", timeout=10).status_code == 200
+    files = [p.read_text(encoding="utf-8") for p in (world_file, *REPORTS(tmp_path))]
+    assert [KEY in text for text in live + files] == [False] * 5
+    assert "Invalid partner key ${NORTHCA_PARTNER_KEY}" in live[0]  # the deviation is kept
+    assert json.loads(files[0])["records"][DEFAULT.mdt_id]["shifts"][0]["officer_name"] == (
+        "${NORTHCA_PARTNER_KEY}"
+    )
+
+
+WRITTEN = ("deviations", "requests")
+
+
+def REPORTS(directory: Path) -> list[Path]:
+    return [directory / "deviations.json", directory / "deviations.md"]
+
+
+def test_upstream_userinfo_is_sent_as_basic_auth_and_never_printed(tmp_path: Path) -> None:
+    password = "hunter2-NEVER-PRINT"
+    with HostileUpstream(lambda peer: peer.send(answer(OK_LIST))) as upstream:
+        target = upstream.url.replace("http://", f"http://bot:{password}@") + "/v1"
+        args = ["--upstream", target, "--report-dir", tmp_path]
+        with LiveMock(*args, subcommand="proxy") as live:
+            answered = requests.get(live.url + SHIFTS, headers=HEADERS, timeout=10)
+            assert answered.status_code == 200
+        basic = base64.b64encode(f"bot:{password}".encode()).decode()
+        assert f"\r\nAuthorization: Basic {basic}\r\n".encode() in upstream.requests[0]
+    written = [p.read_text(encoding="utf-8") for p in REPORTS(tmp_path)]
+    assert [password in text for text in [live.output(), *written]] == [False] * 3
+    assert json.loads(written[0])["upstream"] == upstream.url + "/v1"
+
+
+# -- item 8: the proxy process's peak memory stays bounded ----------------------------------------
+MEMORY_CAP = 1 << 20
+#: Peak RSS growth allowed over the idle proxy: a few copies of the 1 MiB cap, not the attack.
+MEMORY_GROWTH = 48 << 20
+
+
+def _big_answer(peer: Peer) -> None:
+    if b"/gzip " in peer.request.split(b"\r\n", 1)[0]:
+        headers = [("Content-Encoding", "gzip"), ("Content-Length", str(len(BOMB[0])))]
+        peer.send(head("200 OK", [("Content-Type", "application/json"), *headers]) + BOMB[0])
+        return
+    peer.send(head("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2e8")]))
+    peer.endless(most=200 << 20)
+
+
+BOMB: list[bytes] = []
+
+
+def _stream_request(address: tuple[str, int], chunked: bool) -> int:
+    """A 200 MB request; the status the proxy answered."""
+    size = 200 << 20
+    framing = ("Transfer-Encoding", "chunked") if chunked else ("Content-Length", str(size))
+    headers = [*HEADERS.items(), ("Content-Type", "application/json"), framing]
+    with connect(address) as sock:
+        sock.sendall(request_bytes("POST", SHIFTS, headers))
+        piece = b"x" * (1 << 16)
+        if chunked:
+            piece = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        sent = 0
+        try:
+            while sent < size:
+                sock.sendall(piece)
+                sent += len(piece)
+        except OSError:
+            pass
+        data, _ = read_all(sock, 10)
+    return int(data.split(b" ", 2)[1])
+
+
+def test_peak_memory_of_the_proxy_stays_bounded_under_big_bodies() -> None:
+    if not Path("/proc/self/status").exists():
+        pytest.skip("reads VmHWM from /proc (Linux)")
+    BOMB[:] = [gzip_bomb(256 << 20)]  # 256 MiB of zeros in about 250 KB
+    with HostileUpstream(_big_answer) as upstream:
+        args = ["--upstream", upstream.url + "/v1", "--max-body-bytes", str(MEMORY_CAP)]
+        # werkzeug reads what follows a refused body until a read waits --read-timeout
+        with LiveMock(*args, "--read-timeout", "2", subcommand="proxy") as live:
+            assert live.process is not None
+            address = live.address
+            baseline = peak_rss(live.process.pid)
+            bomb = exchange(address, request_bytes("GET", "/v1/gzip", list(HEADERS.items())))
+            assert (bomb.status, bomb.body) == (200, BOMB[0])  # forwarded, not expanded
+            big = exchange(address, request_bytes("GET", SHIFTS, list(HEADERS.items())))
+            assert (big.status, json.loads(big.body)) == (502, UNREACHABLE)
+            assert _stream_request(address, chunked=False) == 413
+            assert _stream_request(address, chunked=True) == 413
+            growth = peak_rss(live.process.pid) - baseline
+    assert growth < MEMORY_GROWTH, f"peak RSS grew {growth >> 20} MiB"

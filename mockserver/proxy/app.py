@@ -22,6 +22,7 @@ import re
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -256,25 +257,20 @@ class Proxy:
             for note in forwarded.notes
         ]
         decoded = _decoded(answer, self.max_body_bytes)
-        problem = None
+        problem, readable = None, _Readable(checks=False, records=False)
         if decoded is None:
             problem = (
                 rules.ENVELOPE_SIZE,
                 f"at most {self.max_body_bytes} bytes decompressed",
                 "larger once decompressed: too large to check (not expanded)",
             )
-            checkable = False
         else:
-            problem, checkable = _strictness(answer, decoded)
+            problem, readable = _strictness(answer, decoded)
         if problem is not None:
             rule, expected, actual = problem
             found.append(
                 self._protocol_deviation(op, method, path, answer.status, rule, expected, actual)
             )
-        if not checkable:
-            self.log.add(operation_id, found)
-            self._journal(method, path, answer.status, operation_id, body, None, len(found))
-            return
         # Secrets (partner key, admin token, authorization, cookies) go upstream, never into
         # an exchange, a report or a journal (an empty one stays empty: the auth check reads it).
         sent = {
@@ -291,15 +287,16 @@ class Proxy:
             decoded or b"",
             operation_id,
         )
-        deviations = found + [
-            self._deviation(exchange, op, path, violation)
-            for violation in run_checks(exchange, self.contract, PROXY_CHECKS)
-        ]
-        self.log.add(operation_id, deviations)
-        if self.recorder is not None and op is not None:
+        if readable.checks:
+            found += [
+                self._deviation(exchange, op, path, violation)
+                for violation in run_checks(exchange, self.contract, PROXY_CHECKS)
+            ]
+        self.log.add(operation_id, found)
+        if self.recorder is not None and op is not None and readable.records:
             guild = sent.get("x-discord-guild")
             self.recorder.observe(op, params, guild, answer.status, exchange.json)
-        self._journal(method, path, answer.status, operation_id, body, None, len(deviations))
+        self._journal(method, path, answer.status, operation_id, body, None, len(found))
 
     def _deviation(
         self, exchange: Exchange, op: Operation | None, path: str, violation: Violation
@@ -388,29 +385,42 @@ def _decoded(answer: Answer, limit: int) -> bytes | None:
     return None if len(inflated) > limit else inflated
 
 
-def _strictness(answer: Answer, body: bytes) -> tuple[tuple[rules.Rule, str, str] | None, bool]:
+@dataclass(frozen=True)
+class _Readable:
+    """Whether the registered checks, and the recorder, can read a body."""
+
+    checks: bool = True
+    records: bool = True
+
+
+def _strictness(
+    answer: Answer, body: bytes
+) -> tuple[tuple[rules.Rule, str, str] | None, _Readable]:
     """What makes a JSON body not strict JSON (the mock's own parser decides), if anything,
-    and whether the checks can still read it (not when nested too deep or holding a lone
-    surrogate)."""
+    and who can still read it: nothing nested too deep; the recorder (which leaves out each
+    record it cannot write) but not the schema checks a lone surrogate."""
     content_type = next((v for n, v in answer.headers if n.lower() == "content-type"), "")
     if "json" not in content_type.lower() or not body:
-        return None, True
+        return None, _Readable()
     expected = f"strict JSON (finite numbers, no lone surrogate, at most {MAX_JSON_DEPTH} deep)"
     try:
         parse_json(body)
     except RecursionError:
-        return (rules.ENVELOPE_STRICT_JSON, expected, "nested too deep to check"), False
+        problem = (rules.ENVELOPE_STRICT_JSON, expected, "nested too deep to check")
+        return problem, _Readable(checks=False, records=False)
     except UnicodeDecodeError:
-        return None, True  # not UTF-8: the envelope checks report it
+        return None, _Readable()  # not UTF-8: the envelope checks report it
     except ValueError as exc:
         reason = str(exc)
         if reason.startswith("nested deeper"):
-            return (rules.ENVELOPE_STRICT_JSON, expected, f"{reason}: too deep to check"), False
+            problem = (rules.ENVELOPE_STRICT_JSON, expected, f"{reason}: too deep to check")
+            return problem, _Readable(checks=False, records=False)
         if reason.endswith("surrogate"):  # the schema validator cannot take it either
-            return (rules.ENVELOPE_STRICT_JSON, expected, f"{reason}: cannot be checked"), False
+            problem = (rules.ENVELOPE_STRICT_JSON, expected, f"{reason}: cannot be checked")
+            return problem, _Readable(checks=False)
         if reason.endswith("is not JSON"):
-            return (rules.ENVELOPE_STRICT_JSON, expected, reason), True
-    return None, True
+            return (rules.ENVELOPE_STRICT_JSON, expected, reason), _Readable()
+    return None, _Readable()
 
 
 # -- the control plane ---------------------------------------------------------------------------
