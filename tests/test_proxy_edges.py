@@ -420,10 +420,9 @@ def _echo_key(peer: Peer) -> None:
 
 def test_an_echoed_partner_key_is_redacted_from_everything_written(tmp_path: Path) -> None:
     world_file = tmp_path / "world.json"
-    options = {"record": world_file, "report_dir": tmp_path}
     with (
         HostileUpstream(_echo_key) as upstream,
-        proxy_to(upstream.url + "/v1", **options) as (_, a, url),
+        proxy_to(upstream.url + "/v1", record=world_file, report_dir=tmp_path) as (_, a, url),
     ):
         assert get(a).status == 200
         posted = json.dumps({"officer_name": KEY}).encode()
@@ -451,8 +450,7 @@ def test_upstream_userinfo_is_sent_as_basic_auth_and_never_printed(tmp_path: Pat
     password = "hunter2-NEVER-PRINT"
     with HostileUpstream(lambda peer: peer.send(answer(OK_LIST))) as upstream:
         target = upstream.url.replace("http://", f"http://bot:{password}@") + "/v1"
-        args = ["--upstream", target, "--report-dir", tmp_path]
-        with LiveMock(*args, subcommand="proxy") as live:
+        with LiveMock("--upstream", target, "--report-dir", tmp_path, subcommand="proxy") as live:
             answered = requests.get(live.url + SHIFTS, headers=HEADERS, timeout=10)
             assert answered.status_code == 200
         basic = base64.b64encode(f"bot:{password}".encode()).decode()
