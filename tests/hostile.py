@@ -61,9 +61,8 @@ def head(status: str = "200 OK", headers: Sequence[tuple[str, str]] = ()) -> byt
 
 def answer(body: bytes, status: str = "200 OK", content_type: str = "application/json") -> bytes:
     """A whole, valid answer."""
-    return head(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))]) + (
-        body
-    )
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    return head(status, headers) + body
 
 
 def gzip_bomb(size: int) -> bytes:
