@@ -18,6 +18,7 @@ from contracts.events import CheckFinished, Event, Failure, RunFinished
 PLACEHOLDER = "${NORTHCA_PARTNER_KEY}"
 KEY_HEADER = "x-partner-key"
 _E = TypeVar("_E", bound=Event)
+_J = TypeVar("_J")
 
 
 class Redactor:
@@ -25,6 +26,20 @@ class Redactor:
 
     def __init__(self, *secrets: str | None) -> None:
         self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+    def add(self, *secrets: str | None) -> None:
+        """Redact ``secrets`` too from now on (thread-safe: the tuple is replaced whole)."""
+        known = set(self.secrets)
+        if all(not s or s in known for s in secrets):
+            return
+        self.secrets = tuple(sorted(known | {s for s in secrets if s}, key=len, reverse=True))
+
+    def json(self, value: _J) -> _J:
+        """A copy of the JSON value ``value`` with every secret redacted."""
+        if not self.secrets:
+            return value
+        redacted: _J = json.loads(self.text(json.dumps(value)))
+        return redacted
 
     def text(self, value: str) -> str:
         for secret in self.secrets:

@@ -53,6 +53,19 @@ def lookup(name: str) -> Rule:
 ENVELOPE_JSON = declare("envelope.json", "Answers are JSON objects with Content-Type JSON.")
 ENVELOPE_SUCCESS = declare("envelope.success", 'A 2xx answer is {"ok": true, "data": <not null>}.')
 ENVELOPE_ERROR = declare("envelope.error", 'A 4xx/5xx answer is {"ok": false, "error": "..."}.')
+#: Found by ``northca-mock proxy`` in an upstream's answer (before the registered checks run).
+ENVELOPE_HTTP = declare(
+    "envelope.http",
+    "Answers are valid HTTP/1.1: one final status, one Content-Length that the body matches,"
+    " no bare CR in a header.",
+)
+ENVELOPE_SIZE = declare(
+    "envelope.size", "An answer fits the proxy's --max-body-bytes (decompressed) to be checked."
+)
+ENVELOPE_STRICT_JSON = declare(
+    "envelope.strict-json",
+    "JSON bodies are strict RFC 8259: finite numbers, no lone surrogate, nested at most 64 deep.",
+)
 STATUS_DOCUMENTED = declare("status.documented", "Every status is one the operation documents.")
 FORMAT_DATE_TIME = declare(
     "format.date-time", "Fields declared format: date-time hold RFC 3339 values."

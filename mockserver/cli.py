@@ -15,9 +15,8 @@ from mockserver.bugs import describe_bugs
 from mockserver.cli_env import VariableError, serve_defaults
 from mockserver.errors import NorthcaMockError
 from mockserver.proxy import cli as proxy_cli
+from mockserver.server_flags import add_server_flags, check_server_flags
 from mockserver.serving import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_READ_TIMEOUT,
     DEFAULT_SERVER,
     DEFAULT_THREADS,
     SERVERS,
@@ -74,21 +73,7 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     serve.add_argument(
         "--admin-token", help="require this token (x-mock-admin-token) on /__mock/ endpoints"
     )
-    serve.add_argument(
-        "--read-timeout",
-        type=float,
-        default=DEFAULT_READ_TIMEOUT,
-        metavar="SECONDS",
-        help=f"time a client has to send a request's headers, then its body; idle keep-alive"
-        f" connections close after it too (default {DEFAULT_READ_TIMEOUT:g})",
-    )
-    serve.add_argument(
-        "--max-connections",
-        type=int,
-        default=DEFAULT_MAX_CONNECTIONS,
-        metavar="N",
-        help=f"connections held at once (default {DEFAULT_MAX_CONNECTIONS})",
-    )
+    add_server_flags(serve)
     serve.add_argument(
         "--max-inflight-body-bytes",
         type=int,
@@ -97,14 +82,6 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         help="bytes of request bodies held at once across connections, each counted at its"
         " declared length (chunked: the body limit); beyond, 503 without reading"
         f" (default {DEFAULT_MAX_INFLIGHT_BODY_BYTES})",
-    )
-    serve.add_argument(
-        "--allowed-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="also accept this Host header (repeatable; '*' for any); default: loopback names"
-        " and the bound address",
     )
     serve.add_argument(
         "--cors",
@@ -232,15 +209,11 @@ def _check_serve_args(args: argparse.Namespace) -> str | None:
     most = limits.MAX_SIMULATED_EVENTS_PER_MINUTE
     if args.simulate is not None and not 0 < args.simulate <= most:
         return f"--simulate {args.simulate:g}: expected events a minute in (0, {most}]"
-    if not 0 < args.read_timeout <= 3600:
-        return f"--read-timeout {args.read_timeout:g}: expected seconds in (0, 3600]"
-    if args.max_connections < 1:
-        return f"--max-connections {args.max_connections}: expected at least 1"
+    problem = check_server_flags(args)
+    if problem is not None:
+        return problem
     if args.max_inflight_body_bytes < 1:
         return f"--max-inflight-body-bytes {args.max_inflight_body_bytes}: expected at least 1"
-    for host in args.allowed_host:
-        if not host.strip() or any(c in host for c in "/@ "):
-            return f"--allowed-host {host!r}: expected a host name or address, or '*'"
     try:
         for origin in args.cors:
             normalize_origin(origin)

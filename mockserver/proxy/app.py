@@ -5,36 +5,46 @@ here; every other request is forwarded to the upstream, even one the mock would 
 unknown path, a bad body): the upstream decides, the proxy reports. The answer goes back as the
 upstream gave it (status, end-to-end headers, body bytes), after the registered single-exchange
 checks of ``contracts.checks`` ran on it.
+
+Bounds: a request body over ``--max-body-bytes`` is answered 413 and not forwarded; an answer
+that is not valid HTTP/1.1 or is over the cap is answered 502 (``forward``) and reported as a
+deviation. The checks read at most the cap, decompressed: a larger answer is reported as too
+large to check, never expanded; so is a JSON body nested deeper than the strict parser allows.
+Every secret seen (the partner key's value, the upstream URL's userinfo) is redacted from all the
+proxy answers about itself and writes (``contracts.redact``).
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import re
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 from flask import Blueprint, Flask, Response, current_app, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from contracts import rules
 from contracts.checks import CHECKS, Violation, run_checks
+from contracts.redact import Redactor
 from contracts.spec import ContractSpec
 from contracts.target import Exchange
 from mockserver.answer import Answer
+from mockserver.bodies import MAX_JSON_DEPTH, parse_json, read_body
 from mockserver.clock import Clock
 from mockserver.envelopes import error_envelope, render_error
 from mockserver.inspector.routes import page as inspector_page
 from mockserver.journal import REDACTED, REDACTED_HEADERS, Journal, clip, entry_size
 from mockserver.limits import DEFAULT_JOURNAL_MAX_BODY_BYTES
 from mockserver.proxy.evidence import EvidenceIndex
-from mockserver.proxy.forward import Upstream, UpstreamError
+from mockserver.proxy.forward import Forwarded, Upstream, UpstreamError
 from mockserver.proxy.recorder import WorldRecorder
 from mockserver.proxy.report import DeviationLog
 from mockserver.proxy.spec_view import proxy_document
@@ -47,7 +57,16 @@ PROXY_EXTENSION = "northca_proxy"
 CONTROL_PREFIX = "/__mock/"
 #: Every registered answer check runs on every exchange (``error_documented`` included).
 PROXY_CHECKS = tuple(CHECKS)
-_UPSTREAM_ERRORS = {"unreachable": "upstreamUnreachable", "timeout": "upstreamTimeout"}
+_UPSTREAM_ERRORS = {
+    "unreachable": "upstreamUnreachable",
+    "malformed": "upstreamUnreachable",
+    "too_large": "upstreamUnreachable",
+    "timeout": "upstreamTimeout",
+}
+#: Upstream failures that are the upstream's answer breaking a rule: reported as deviations.
+_FAILURE_RULES = {"malformed": rules.ENVELOPE_HTTP, "too_large": rules.ENVELOPE_SIZE}
+#: The request headers whose values are partner keys: redacted from everything written.
+KEY_HEADERS = ("x-partner-key",)
 _PARAM = re.compile(r"\{([^}/]+)\}")
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _PATH_SAFE_DECODED = _PATH_SAFE.replace("%", "")
@@ -74,12 +93,17 @@ class Proxy:
         record: Path | None = None,
     ) -> None:
         self.upstream = upstream
+        #: Every secret seen so far (the URL's userinfo, each partner key sent): never written.
+        self.redactor = Redactor(*upstream.secrets)
+        self.max_body_bytes = upstream.max_body_bytes
         self.contract = ContractSpec(spec_path)
         self.spec = self.contract.spec
         self.evidence = EvidenceIndex(self.spec)
         self.log = DeviationLog()
         self.report_dir = report_dir
-        self.recorder = WorldRecorder(self.spec, record) if record is not None else None
+        self.recorder = (
+            WorldRecorder(self.spec, record, self.redactor.json) if record is not None else None
+        )
         self.journal = Journal()
         self._journal_lock = threading.Lock()
         self.clock = Clock()
@@ -130,26 +154,88 @@ class Proxy:
         target = quote(self.operation_path(sent or "/").encode("latin-1"), safe=_PATH_SAFE)
         target += f"?{query}" if query else ""
         headers = list(_request_headers(environ))
-        body = _read_body(environ)
+        self.redactor.add(*(value for name, value in headers if name in KEY_HEADERS))
         operation_id = op.operation_id if op is not None else None
         try:
-            answer = self.upstream.forward(method, target, headers, body)
-        except UpstreamError as failure:
-            self.log.failed_upstream(failure.kind)
-            response = render_error(self.spec, None, _UPSTREAM_ERRORS[failure.kind], failure.reason)
-            self._journal(method, path, response.status_code, operation_id, body, failure.reason, 0)
+            body = read_body(environ, self.max_body_bytes)
+        except RequestEntityTooLarge:
+            detail = f"body: over --max-body-bytes ({self.max_body_bytes} bytes); not forwarded"
+            response = render_error(self.spec, None, "payloadTooLarge", detail)
+            self._journal(method, path, response.status_code, operation_id, b"", detail, 0)
             return response(environ, start_response)
         try:
-            self._observe(method, path, target, headers, body, answer, op, params)
+            forwarded = self.upstream.forward(method, target, headers, body)
+        except UpstreamError as failure:
+            return self._failed(environ, start_response, method, path, op, body, failure)
+        answer = forwarded.answer
+        try:
+            self._observe(method, path, target, headers, body, forwarded, op, params)
         except Exception as unexpected:  # the client still gets the upstream's answer
             self.errors.append(unexpected)
             logger.error("northca-mock proxy: checking failed: %s", type(unexpected).__name__)
         out_headers = list(answer.headers)
-        has_length = any(name.lower() == "content-length" for name, _ in out_headers)
-        if not has_length and answer.status not in (204, 304) and method != "HEAD":
+        if answer.status not in (204, 304) and method != "HEAD":  # the length of what is sent
+            out_headers = [(n, v) for n, v in out_headers if n.lower() != "content-length"]
             out_headers.append(("Content-Length", str(len(answer.body))))
         start_response(f"{answer.status} {answer.reason}".strip(), out_headers)
         return [answer.body]
+
+    def _failed(
+        self,
+        environ: dict[str, Any],
+        start_response: Any,
+        method: str,
+        path: str,
+        op: Operation | None,
+        body: bytes,
+        failure: UpstreamError,
+    ) -> Iterable[bytes]:
+        """502 or 504 in the envelope; an answer that broke HTTP or the cap is a deviation."""
+        operation_id = op.operation_id if op is not None else None
+        self.log.failed_upstream(failure.kind)
+        rule = _FAILURE_RULES.get(failure.kind)
+        found = 0
+        if rule is not None:
+            status = failure.status if failure.status is not None else 502
+            expected = (
+                "a valid HTTP/1.1 answer"
+                if rule is rules.ENVELOPE_HTTP
+                else (f"a body of at most {self.max_body_bytes} bytes")
+            )
+            deviation = self._protocol_deviation(
+                op, method, path, status, rule, expected, failure.reason
+            )
+            self.log.add(operation_id, [deviation])
+            found = 1
+        response = render_error(self.spec, None, _UPSTREAM_ERRORS[failure.kind], failure.reason)
+        self._journal(method, path, response.status_code, operation_id, body, failure.reason, found)
+        return response(environ, start_response)
+
+    def _protocol_deviation(
+        self,
+        op: Operation | None,
+        method: str,
+        path: str,
+        status: int,
+        rule: rules.Rule,
+        expected: str,
+        actual: str,
+    ) -> dict[str, Any]:
+        """A deviation found before (or instead of) the registered checks."""
+        blame = self.evidence.blame(op, status, rule.name)
+        return {
+            "operation_id": op.operation_id if op is not None else None,
+            "method": method,
+            "path": path,
+            "status": status,
+            "rule": rule.name,
+            "rule_description": rule.description,
+            "expected": expected,
+            "actual": actual,
+            "evidence": blame.evidence,
+            "part": blame.part,
+            "spec_location": blame.location,
+        }
 
     def _observe(
         self,
@@ -158,12 +244,40 @@ class Proxy:
         target: str,
         headers: list[tuple[str, str]],
         body: bytes,
-        answer: Answer,
+        forwarded: Forwarded,
         op: Operation | None,
         params: dict[str, str],
     ) -> None:
         """Check the exchange, count its deviations, record what it shows, journal it."""
+        answer = forwarded.answer
         operation_id = op.operation_id if op is not None else None
+        found = [
+            self._protocol_deviation(
+                op,
+                method,
+                path,
+                answer.status,
+                rules.ENVELOPE_HTTP,
+                "a valid HTTP/1.1 answer",
+                note,
+            )
+            for note in forwarded.notes
+        ]
+        decoded = _decoded(answer, self.max_body_bytes)
+        problem, readable = None, _Readable(checks=False, records=False)
+        if decoded is None:
+            problem = (
+                rules.ENVELOPE_SIZE,
+                f"at most {self.max_body_bytes} bytes decompressed",
+                "larger once decompressed: too large to check (not expanded)",
+            )
+        else:
+            problem, readable = _strictness(answer, decoded)
+        if problem is not None:
+            rule, expected, actual = problem
+            found.append(
+                self._protocol_deviation(op, method, path, answer.status, rule, expected, actual)
+            )
         # Secrets (partner key, admin token, authorization, cookies) go upstream, never into
         # an exchange, a report or a journal (an empty one stays empty: the auth check reads it).
         sent = {
@@ -177,18 +291,19 @@ class Proxy:
             body,
             answer.status,
             dict(answer.headers),
-            _decoded(answer),
+            decoded or b"",
             operation_id,
         )
-        deviations = [
-            self._deviation(exchange, op, path, violation)
-            for violation in run_checks(exchange, self.contract, PROXY_CHECKS)
-        ]
-        self.log.add(operation_id, deviations)
-        if self.recorder is not None and op is not None:
+        if readable.checks:
+            found += [
+                self._deviation(exchange, op, path, violation)
+                for violation in run_checks(exchange, self.contract, PROXY_CHECKS)
+            ]
+        self.log.add(operation_id, found)
+        if self.recorder is not None and op is not None and readable.records:
             guild = sent.get("x-discord-guild")
             self.recorder.observe(op, params, guild, answer.status, exchange.json)
-        self._journal(method, path, answer.status, operation_id, body, None, len(deviations))
+        self._journal(method, path, answer.status, operation_id, body, None, len(found))
 
     def _deviation(
         self, exchange: Exchange, op: Operation | None, path: str, violation: Violation
@@ -219,8 +334,8 @@ class Proxy:
         deviations: int,
     ) -> None:
         try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
+            parsed = parse_json(body) if body else None
+        except ValueError:  # not strict JSON (or too deep): kept as bytes, cut
             parsed = None
         kept, body_bytes, cut = clip(parsed, body, DEFAULT_JOURNAL_MAX_BODY_BYTES)
         entry = {
@@ -244,7 +359,9 @@ class Proxy:
         written = []
         if self.report_dir is not None:
             spec_file = self.spec.source.name if self.spec.source else "openapi.yaml"
-            written += self.log.write(self.report_dir, self.upstream.url, spec_file)
+            written += self.log.write(
+                self.report_dir, self.upstream.url, spec_file, self.redactor.json
+            )
         if self.recorder is not None:
             written.append(self.recorder.write())
         return written
@@ -258,32 +375,59 @@ def _request_headers(environ: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         yield "content-type", environ["CONTENT_TYPE"]
 
 
-def _read_body(environ: Mapping[str, Any]) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        try:
-            return bytes(stream.read(int(length)))
-        except ValueError:
-            return b""
-    if environ.get("wsgi.input_terminated"):
-        return bytes(stream.read())
-    return b""
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
-def _decoded(answer: Answer) -> bytes:
-    """The body as the checks read it (gzip or deflate undone); the client gets it unchanged."""
+def _decoded(answer: Answer, limit: int) -> bytes | None:
+    """The body as the checks read it (gzip or deflate undone, at most ``limit`` bytes of it);
+    None when it is larger decompressed. The client gets the body unchanged."""
     encoding = next((v for n, v in answer.headers if n.lower() == "content-encoding"), "")
-    try:
-        if encoding.strip().lower() == "gzip":
-            return gzip.decompress(answer.body)
-        if encoding.strip().lower() == "deflate":
-            return zlib.decompress(answer.body)
-    except (OSError, zlib.error, EOFError):
+    wbits = _WBITS.get(encoding.strip().lower())
+    if wbits is None:
         return answer.body
-    return answer.body
+    try:
+        inflated = zlib.decompressobj(wbits).decompress(answer.body, limit + 1)
+    except zlib.error:
+        return answer.body
+    return None if len(inflated) > limit else inflated
+
+
+@dataclass(frozen=True)
+class _Readable:
+    """Whether the registered checks, and the recorder, can read a body."""
+
+    checks: bool = True
+    records: bool = True
+
+
+def _strictness(
+    answer: Answer, body: bytes
+) -> tuple[tuple[rules.Rule, str, str] | None, _Readable]:
+    """What makes a JSON body not strict JSON (the mock's own parser decides), if anything,
+    and who can still read it: nothing nested too deep; the recorder (which leaves out each
+    record it cannot write) but not the schema checks a lone surrogate."""
+    content_type = next((v for n, v in answer.headers if n.lower() == "content-type"), "")
+    if "json" not in content_type.lower() or not body:
+        return None, _Readable()
+    expected = f"strict JSON (finite numbers, no lone surrogate, at most {MAX_JSON_DEPTH} deep)"
+    try:
+        parse_json(body)
+    except RecursionError:
+        problem = (rules.ENVELOPE_STRICT_JSON, expected, "nested too deep to check")
+        return problem, _Readable(checks=False, records=False)
+    except UnicodeDecodeError:
+        return None, _Readable()  # not UTF-8: the envelope checks report it
+    except ValueError as exc:
+        reason = str(exc)
+        if reason.startswith("nested deeper"):
+            problem = (rules.ENVELOPE_STRICT_JSON, expected, f"{reason}: too deep to check")
+            return problem, _Readable(checks=False, records=False)
+        if reason.endswith("surrogate"):  # the schema validator cannot take it either
+            problem = (rules.ENVELOPE_STRICT_JSON, expected, f"{reason}: cannot be checked")
+            return problem, _Readable(checks=False)
+        if reason.endswith("is not JSON"):
+            return (rules.ENVELOPE_STRICT_JSON, expected, reason), _Readable()
+    return None, _Readable()
 
 
 # -- the control plane ---------------------------------------------------------------------------
@@ -304,14 +448,16 @@ def _ok(data: Any) -> Response:
 
 @proxy_control.get("/deviations")
 def deviations() -> Response:
-    return _ok(_proxy().log.live())
+    proxy = _proxy()
+    return _ok(proxy.redactor.json(proxy.log.live()))
 
 
 @proxy_control.get("/requests")
 def requests_journal() -> Response:
     proxy = _proxy()
     with proxy._journal_lock:
-        return _ok(list(proxy.journal))
+        entries = list(proxy.journal)
+    return _ok(proxy.redactor.json(entries))
 
 
 @proxy_control.post("/snapshot")

@@ -1,4 +1,5 @@
-"""``northca-mock proxy --upstream URL [--host] [--port] [--report-dir] [--record] [--timeout]``."""
+"""``northca-mock proxy --upstream URL [--host] [--port] [--report-dir] [--record] [--timeout]
+[--max-body-bytes] [--read-timeout] [--max-connections] [--allowed-host]``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mockserver.proxy.forward import DEFAULT_TIMEOUT
+from mockserver.proxy.forward import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT
+from mockserver.server_flags import add_server_flags, check_server_flags
 
 
 def add_parser(commands: Any) -> None:
@@ -46,8 +48,19 @@ def add_parser(commands: Any) -> None:
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="S",
-        help=f"seconds for the upstream's whole answer, else 504 (default {DEFAULT_TIMEOUT:g})",
+        help=f"seconds for the whole upstream exchange (connect, any 1xx, headers, body), else"
+        f" 504 (default {DEFAULT_TIMEOUT:g})",
     )
+    proxy.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        metavar="N",
+        help="largest request body forwarded (else 413) and answer body read (else 502, and a"
+        " deviation); the checks read at most this, decompressed"
+        f" (default {DEFAULT_MAX_BODY_BYTES})",
+    )
+    add_server_flags(proxy)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,13 +68,19 @@ def run(args: argparse.Namespace) -> int:
     from mockserver.proxy.app import Proxy, create_proxy_app
     from mockserver.proxy.forward import Upstream
     from mockserver.proxy.serving import run as serve_app
-    from mockserver.serving import ServingError, base_url, warn_if_exposed
+    from mockserver.serving import CrossSite, Limits, ServingError, base_url, warn_if_exposed
 
     if not 0 < args.timeout <= 3600:
         print("northca-mock: --timeout must be above 0 and at most 3600 seconds", file=sys.stderr)
         return 2
+    problem = check_server_flags(args)
+    if problem is None and args.max_body_bytes < 1:
+        problem = f"--max-body-bytes {args.max_body_bytes}: expected at least 1"
+    if problem is not None:
+        print(f"northca-mock: {problem}", file=sys.stderr)
+        return 2
     try:
-        upstream = Upstream(args.upstream, args.timeout)
+        upstream = Upstream(args.upstream, args.timeout, args.max_body_bytes)
         proxy = Proxy(upstream, report_dir=args.report_dir, record=args.record)
     except (ValueError, NorthcaMockError, OSError) as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
@@ -78,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
 
     status = 0
     try:
-        serve_app(app, args.host, args.port, ready)
+        limits = Limits(args.read_timeout, args.max_connections)
+        cross_site = CrossSite(allowed_hosts=tuple(args.allowed_host))
+        serve_app(app, args.host, args.port, ready, limits, cross_site)
     except ServingError as exc:
         print(f"northca-mock: {exc}", file=sys.stderr)
         status = 2

@@ -6,8 +6,9 @@
   guild MDT list names the guild's links, an approved link request adds one and an unlink
   removes it;
 - records: the shifts, calls, scene reports, tickets and units the upstream answered (lists,
-  creates, updates; a deleted unit is dropped), each checked against its schema as world records
-  are (one that fails is left out and counted).
+  creates, updates; a deleted unit is dropped), each checked as world records are, and as
+  strict JSON (UTF-8, no lone surrogate, finite numbers): one that fails is left out and counted
+  in :attr:`WorldRecorder.rejected`, and the rest is written.
 
 Which records an operation answers is read from the spec: the record schema its success answer
 refers to. The file's only partner key is the default world's ``test-key``, never the key seen.
@@ -18,11 +19,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from mockserver.atomic_file import write_atomically
+from mockserver.bodies import parse_json
 from mockserver.schemas import SchemaCache
 from mockserver.spec import Operation, Spec
 from mockserver.world import RECORD_SCHEMAS, load_world
@@ -43,9 +45,16 @@ _ANSWERS = (*_KIND_OF_SCHEMA, MDT_INFO, MDT_LINK, UNLINKED, DELETED_UNIT, DECISI
 class WorldRecorder:
     """Builds a world from exchanges; thread-safe."""
 
-    def __init__(self, spec: Spec, path: Path) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        path: Path,
+        redact: Callable[[dict[str, Any]], dict[str, Any]] = lambda world: world,
+    ) -> None:
         self.spec = spec
         self.path = path
+        #: Applied to the world before it is written (the proxy's secrets out).
+        self.redact = redact
         self._schemas = SchemaCache(spec)
         self._lock = threading.Lock()
         self._info: dict[str, dict[str, Any]] = {}
@@ -129,7 +138,7 @@ class WorldRecorder:
             mdts = []
             for mdt_id in self._mdts:
                 info = {k: v for k, v in self._info.get(mdt_id, {}).items() if k != "id"}
-                if info and not self._valid("MdtInfo", {**info, "id": mdt_id}):
+                if info and not self._admissible("MdtInfo", {**info, "id": mdt_id}):
                     self.rejected += 1
                     info = {}
                 entry: dict[str, Any] = {"id": mdt_id, "owner_discord_id": self._owners.get(mdt_id)}
@@ -142,7 +151,7 @@ class WorldRecorder:
                 for kind, table in kinds.items():
                     kept = []
                     for record in table.values():
-                        if self._valid(RECORD_SCHEMAS[kind], record):
+                        if self._admissible(RECORD_SCHEMAS[kind], record):
                             kept.append(record)
                         else:
                             self.rejected += 1
@@ -158,9 +167,15 @@ class WorldRecorder:
         load_world(document, self.spec)  # the file must load as it will be read
         return document
 
-    def _valid(self, schema: str, instance: Any) -> bool:
+    def _admissible(self, schema: str, instance: Any) -> bool:
+        """Whether a world file may hold ``instance``: the one check of a recorded item."""
+        try:
+            parse_json(json.dumps(instance, ensure_ascii=False).encode("utf-8"))
+        except (ValueError, RecursionError):  # NaN, a lone surrogate, too deep
+            return False
         return self._schemas.component(schema).is_valid(instance)
 
     def write(self) -> Path:
-        write_atomically(self.path, json.dumps(self.world(), indent=2, ensure_ascii=False) + "\n")
+        world = self.redact(self.world())
+        write_atomically(self.path, json.dumps(world, indent=2, ensure_ascii=False) + "\n")
         return self.path

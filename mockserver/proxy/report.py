@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -130,12 +130,19 @@ class DeviationLog:
                 lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         return "\n".join(lines) + "\n"
 
-    def write(self, directory: Path, upstream: str, spec_file: str) -> list[Path]:
-        """Write ``deviations.json`` and ``deviations.md`` into ``directory`` (atomically)."""
+    def write(
+        self,
+        directory: Path,
+        upstream: str,
+        spec_file: str,
+        redact: Callable[[dict[str, Any]], dict[str, Any]] = lambda doc: doc,
+    ) -> list[Path]:
+        """Write ``deviations.json`` and ``deviations.md`` into ``directory`` (atomically),
+        both from :meth:`document` passed through ``redact`` (secrets out)."""
         directory.mkdir(parents=True, exist_ok=True)
         json_path = directory / "deviations.json"
         md_path = directory / "deviations.md"
-        doc = self.document(upstream)  # one view for both files
+        doc = redact(self.document(upstream))  # one view for both files
         write_atomically(json_path, json.dumps(doc, indent=2) + "\n")
         write_atomically(md_path, self.markdown(doc, spec_file))
         return [json_path, md_path]

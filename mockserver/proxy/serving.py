@@ -1,11 +1,14 @@
-"""The proxy's HTTP server: werkzeug's threaded server, passing the upstream's headers through.
+"""The proxy's HTTP server: ``serve``'s werkzeug server, passing the upstream's headers through.
 
-Threaded (one thread per connection): a slow upstream holds one thread, not the proxy. The
-request handler differs from ``serve``'s in one way: ``http.server`` writes its own ``Server``
-and ``Date`` before the app's headers, so the upstream's would be sent twice; here they are
-written only when the answer has none (a 502/504 or a control-plane answer of the proxy).
-Requests are not logged (a log line is one more place a secret could land). It stops on SIGINT
-or SIGTERM and returns, so the caller can write the reports.
+Threaded (one thread per connection): a slow upstream holds one thread, not the proxy. It is
+``edge.make_edge_server``, so it has ``serve``'s limits and answers: one deadline for the headers
+and one for the body (408), at most ``--max-connections`` connections (503), the body read whole
+before the app runs, and the Host/Origin guard (403). The request handler differs from
+``serve``'s in one way: ``http.server`` writes its own ``Server`` and ``Date`` before the app's
+headers, so the upstream's would be sent twice; here they are written only when the answer has
+none (a 502/504 or a control-plane answer of the proxy). Requests are not logged (a log line is
+one more place a secret could land). It stops on SIGINT or SIGTERM and returns, so the caller
+can write the reports.
 """
 
 from __future__ import annotations
@@ -13,20 +16,28 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from mockserver.guard import CrossSiteGuard
-from mockserver.serving import ServingError, _check_bindable, _envelope_handler
-from mockserver.spec_documents import SPEC_EXTENSION
+from mockserver.edge import (
+    DEFAULT_CROSS_SITE,
+    DEFAULT_LIMITS,
+    CrossSite,
+    Limits,
+    edge_request_handler,
+    make_edge_server,
+)
+from mockserver.serving import _raise_file_limit
+from mockserver.spec import Spec
 
 if TYPE_CHECKING:
     from flask import Flask
     from werkzeug.serving import BaseWSGIServer
 
 
-def _handler(app: Flask) -> type[Any]:
-    base: type[Any] = _envelope_handler(app)
+def _handler(spec: Spec) -> type[Any]:
+    base: type[Any] = edge_request_handler(spec)
 
     class PassThroughHandler(base):  # type: ignore[misc]
         _names: set[str] | None = None
@@ -55,25 +66,42 @@ def _handler(app: Flask) -> type[Any]:
     return PassThroughHandler
 
 
-def make_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+NO_CROSS_SITE = DEFAULT_CROSS_SITE
+
+
+def make_server(
+    app: Flask,
+    host: str,
+    port: int,
+    limits: Limits = DEFAULT_LIMITS,
+    cross_site: CrossSite = NO_CROSS_SITE,
+) -> BaseWSGIServer:
     """The proxy's server, bound (``port`` 0 picks one) but not yet serving."""
-    from werkzeug.serving import make_server as werkzeug_server
+    proxy = app.extensions["northca_proxy"]
+    server: BaseWSGIServer = make_edge_server(
+        app,
+        host,
+        port,
+        spec=proxy.spec,
+        limits=limits,
+        cross_site=cross_site,
+        max_body_bytes=proxy.max_body_bytes,
+        handler=_handler(proxy.spec),
+    )
+    return server
 
-    if port:
-        _check_bindable(host, port)  # werkzeug would print and exit instead of raising
-    # The same Host and Origin checks as ``serve``: a web page (DNS rebinding, cross-site
-    # requests) cannot read the proxy's journal or drive it.
-    guarded = CrossSiteGuard(app, app.extensions[SPEC_EXTENSION], bound_host=host)
-    try:
-        return werkzeug_server(host, port, guarded, threaded=True, request_handler=_handler(app))
-    except (OSError, SystemExit) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "address not available"
-        raise ServingError(f"cannot listen on {host}:{port}: {reason}") from None
 
-
-def run(app: Flask, host: str, port: int, on_ready: Callable[[str, int], None]) -> None:
+def run(
+    app: Flask,
+    host: str,
+    port: int,
+    on_ready: Callable[[str, int], None],
+    limits: Limits = DEFAULT_LIMITS,
+    cross_site: CrossSite = NO_CROSS_SITE,
+) -> None:
     """Serve ``app`` until SIGINT or SIGTERM; ``on_ready(host, port)`` once it listens."""
-    server = make_server(app, host, port)
+    limits = replace(limits, max_connections=_raise_file_limit(limits.max_connections))
+    server = make_server(app, host, port, limits, cross_site)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, name="northca-proxy-stop", daemon=True).start()
