@@ -672,7 +672,7 @@ def test_the_spec_is_served_by_the_proxy_without_a_key() -> None:
         assert responses[name] == original["x-northca-route-responses"][name]
         examples = responses[name]["content"]["application/json"]["examples"]
         assert [e["value"] for e in examples.values()] == [{"ok": False, "error": error}]
-    assert set(document["x-northca-route-responses"]) == {"CorsPreflight"}
+    assert set(document["x-northca-route-responses"]) == {"CorsPreflight", "WebSocketNotSupported"}
     for path, item in document["paths"].items():
         for method, operation in item.items():
             own = original["paths"][path][method]
