@@ -10,8 +10,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts.base_path import locate
 from contracts.redact import Redactor
 from contracts.runner import STAGES, CheckOptions, Reporter, UsageError, run_check
+from contracts.spec import ContractSpec
 from contracts.target import Auth, HttpTarget, TargetUnreachable
 from contracts.workflows import WORKFLOWS
 
@@ -31,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="run the conformance checks against a URL")
     check.add_argument(
         "--url", required=True, help="base URL of the API, e.g. http://127.0.0.1:4010"
+    )
+    check.add_argument(
+        "--base-path",
+        metavar="PATH",
+        help="where the API is under --url, e.g. /v1 or / (default: the preflight tries the"
+        " spec's base path /v1, then the root, and says which answered)",
     )
     check.add_argument("--partner-key", required=True, help="x-partner-key")
     check.add_argument("--guild", required=True, help="x-discord-guild the MDT is linked to")
@@ -92,15 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _base_url(url: str, spec_path: str | None) -> str:
-    """The API base URL: ``URL`` itself if it already ends with the spec's base path (``/v1``)."""
-    from mockserver.spec import load_spec
-
-    base_path = load_spec(spec_path).base_path
-    trimmed = url.rstrip("/")
-    return trimmed if not base_path or trimmed.endswith(base_path) else trimmed + base_path
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from contracts.reporters import ConsoleReporter, FileReporter
 
@@ -127,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         other_guild=args.other_guild,
     )
     try:
-        target = HttpTarget(_base_url(args.url, args.spec))
+        target, where = locate(args.url, ContractSpec(args.spec), auth, args.base_path, HttpTarget)
+        print(f"northca-contracts: {where}", flush=True)
         reporters: list[Reporter] = [
             ConsoleReporter(verbose=args.verbose),
             FileReporter(args.junit, args.report_dir),

@@ -61,6 +61,8 @@ class ConsoleReporter:
                     f"\n{number}) {failure.rule} in {failure.operation} ({failure.check})", file=out
                 )
                 print(f"   meaning: {_describe(failure.rule)}", file=out)
+                if failure.message:
+                    print(f"   message: {failure.message}", file=out)
                 print(f"   expected: {failure.expected}", file=out)
                 print(f"   received: {failure.received}", file=out)
                 if failure.curl:
@@ -71,6 +73,10 @@ class ConsoleReporter:
                 if event.ok
                 else f"{len(event.failures)} violation(s): {', '.join(rules)}"
             )
+            if event.aborted:
+                verdict = f"STOPPED ({event.aborted}); {len(event.failures)} violation(s) so far"
+                if rules:
+                    verdict += f": {', '.join(rules)}"
             print(f"\n{verdict} [{event.duration:.1f}s]", file=out, flush=True)
 
 
@@ -114,9 +120,14 @@ def junit_xml(run: RunFinished) -> str:
                 node.text = (
                     f"rule: {failure.rule}\nmeaning: {_describe(failure.rule)}\n"
                     f"operation: {failure.operation}\n"
-                    f"expected: {failure.expected}\nreceived: {failure.received}\n"
+                    + (f"message: {failure.message}\n" if failure.message else "")
+                    + f"expected: {failure.expected}\nreceived: {failure.received}\n"
                     f"reproduce: {failure.curl}\n"
                 )
+    if run.aborted:
+        suite = ET.SubElement(suites, "testsuite", name="run", tests="1", errors="1")
+        case = ET.SubElement(suite, "testcase", classname="northca.run", name="target")
+        ET.SubElement(case, "error", type="target-unreachable", message=run.aborted[:500])
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

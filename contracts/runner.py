@@ -17,9 +17,9 @@ from contracts.context import CheckConfig
 from contracts.coverage import Coverage
 from contracts.events import (
     CheckFinished,
+    CheckInterrupted,
     CheckStarted,
     Event,
-    Failure,
     RunFinished,
     RunStarted,
     StageFinished,
@@ -27,7 +27,7 @@ from contracts.events import (
 )
 from contracts.redact import Redactor
 from contracts.spec import ContractSpec
-from contracts.target import Auth, Target, TargetUnreachable
+from contracts.target import Auth, Exchange, Target, TargetUnreachable
 from contracts.workflows import WORKFLOWS
 
 STAGES = ("schemathesis", "workflows", "stateful")
@@ -70,11 +70,21 @@ class CheckOptions:
 GUILD_READ, MDT_READ = "listGuildMdts", "getMdtInfo"
 
 
+def _preflight_reads(target: Target, spec: ContractSpec, auth: Auth) -> list[Exchange]:
+    ctx = CheckConfig(target, auth, spec, run_id="preflight").context("preflight")
+    return [
+        ctx.call(operation_id) for operation_id in (GUILD_READ, MDT_READ, *spec.list_operations)
+    ]
+
+
+def routes_answer(target: Target, spec: ContractSpec, auth: Auth) -> bool:
+    """Whether the target serves the API at its base URL: not every preflight read is a 404."""
+    return not all(a.status == 404 for a in _preflight_reads(target, spec, auth))
+
+
 def preflight(target: Target, spec: ContractSpec, auth: Auth) -> None:
     """Raise TargetUnreachable or UsageError when a run would only produce noise."""
-    ctx = CheckConfig(target, auth, spec, run_id="preflight").context("preflight")
-    reads = (GUILD_READ, MDT_READ, *spec.list_operations)
-    answers = [ctx.call(operation_id) for operation_id in reads]
+    answers = _preflight_reads(target, spec, auth)
     if all(a.status == 404 for a in answers):
         raise UsageError(
             f"every route answers 404 at {target.base_url}: is --url the server's root (the"
@@ -113,7 +123,14 @@ def run_workflows(
         emit(CheckStarted("workflows", name))
         begin = time.monotonic()
         skip = flow.skip_reason(ctx)
-        failures = [] if skip else flow.run(ctx)
+        try:
+            failures = [] if skip else flow.run(ctx)
+        except TargetUnreachable as exc:
+            elapsed = time.monotonic() - begin
+            partial = CheckFinished(
+                "workflows", name, tuple(ctx.failures), elapsed, None, ctx.requests
+            )
+            raise CheckInterrupted(exc, partial) from exc
         result = CheckFinished(
             "workflows", name, tuple(failures), time.monotonic() - begin, skip, ctx.requests
         )
@@ -134,20 +151,24 @@ def run_check(
 
     ``base_url`` is where schemathesis sends its requests (default: where ``target.served()``
     serves it; a target that cannot be served gets a skipped schemathesis result).
-    Raises TargetUnreachable or UsageError before any check runs, and TargetUnreachable (naming
-    the check it happened in) when the target stops answering during the run. Reporters never
-    see the partner key (:mod:`contracts.redact`).
+    Raises TargetUnreachable or UsageError before any check runs. When the target stops
+    answering during the run, the reporters still get a :class:`RunFinished` with every failure
+    found so far and ``aborted`` set, then TargetUnreachable is raised, naming the check it
+    happened in. Reporters never see the partner key (:mod:`contracts.redact`).
     """
     spec = ContractSpec(options.spec_path)
     sinks = list(reporters)
     redactor = Redactor(options.auth.partner_key)
     where = ["preflight"]
+    done: list[CheckFinished] = []
 
     def emit(event: Event) -> None:
         if isinstance(event, (StageStarted, CheckStarted)):
             where[0] = f"{event.stage}" + (
                 f" {event.name}" if isinstance(event, CheckStarted) else ""
             )
+        if isinstance(event, CheckFinished):
+            done.append(event)
         event = redactor.event(event)
         for sink in sinks:
             sink(event)
@@ -178,36 +199,43 @@ def run_check(
     )
     started = time.monotonic()
     emit(RunStarted(target.base_url, seed, run_id, tuple(options.stages)))
-    results: list[CheckFinished] = []
     try:
         if "schemathesis" in options.stages:
-            results += _schemathesis_stage(config, coverage, options.max_examples, emit, base_url)
-            _still_there(target, results)
+            _schemathesis_stage(config, coverage, options.max_examples, emit, base_url)
+            _still_there(target, done, where)
         if "workflows" in options.stages:
-            results += run_workflows(config, options.workflows, emit)
+            run_workflows(config, options.workflows, emit)
         if "stateful" in options.stages:
             from contracts.stateful import run_state_machine
 
-            results += run_state_machine(
+            run_state_machine(
                 config, emit, max_examples=options.state_machine_examples, second_mdt=second_mdt
             )
     except TargetUnreachable as exc:
+        if isinstance(exc, CheckInterrupted):
+            emit(exc.partial)
         elapsed = time.monotonic() - started
-        raise TargetUnreachable(
-            redactor.text(
-                f"{exc}; it stopped answering during {where[0]}, {elapsed:.1f}s into the run"
-            )
-        ) from exc
-    failures: list[Failure] = [f for r in results for f in r.failures]
-    finished = RunFinished(tuple(failures), time.monotonic() - started, coverage, tuple(results))
+        reason = redactor.text(
+            f"{exc}; it stopped answering during {where[0]}, {elapsed:.1f}s into the run"
+        )
+        failures = tuple(f for r in done for f in r.failures)
+        emit(RunFinished(failures, elapsed, coverage, tuple(done), aborted=reason))
+        raise TargetUnreachable(reason) from exc
+    failures = tuple(f for r in done for f in r.failures)
+    finished = RunFinished(failures, time.monotonic() - started, coverage, tuple(done))
     emit(finished)
     return finished
 
 
-def _still_there(target: Target, results: Sequence[CheckFinished]) -> None:
+def _still_there(target: Target, results: Sequence[CheckFinished], where: list[str]) -> None:
     """After a stage that reported engine errors, raise TargetUnreachable if the target is gone
-    (schemathesis reports a dead target as errors, not as an exception)."""
-    if any(f.rule == rules.SCHEMATHESIS_ERROR.name for r in results for f in r.failures):
+    (schemathesis reports a dead target as errors, not as an exception); ``where`` then names
+    the first check that reported an error."""
+    errors = [
+        r.name for r in results if any(f.rule == rules.SCHEMATHESIS_ERROR.name for f in r.failures)
+    ]
+    if errors:
+        where[0] = f"schemathesis {errors[0]}"
         target.send("GET", "/")
 
 

@@ -28,6 +28,7 @@ from contracts.events import (
     StageFinished,
     StageStarted,
 )
+from contracts.schemathesis_findings import finding
 from contracts.spec import ContractSpec
 from contracts.target import Auth
 
@@ -36,6 +37,8 @@ STAGE = "schemathesis"
 BUSINESS_REJECTIONS = frozenset({"invalidMdt", "duplicateId"})
 NEVER_FUZZED = ("unlinkMdt",)
 DESTRUCTIVE = ("confirmLinkRequest", "denyLinkRequest")
+#: The name of a scenario schemathesis gives no label (its stateful phase walks the API's links).
+STATEFUL_LABEL = "API links"
 
 
 def accepted_statuses(spec: ContractSpec, operation_id: str) -> list[str]:
@@ -71,6 +74,9 @@ def build_config(
         {
             "seed": seed,
             "color": False,
+            # The key stays in what schemathesis records; the run's redactor replaces it by the
+            # same placeholder as in every other finding (not "[Filtered]").
+            "output": {"sanitization": {"enabled": False}},
             "auth": {"openapi": {"PartnerKey": {"api_key": auth.partner_key}}},
             "parameters": parameters,
             "generation": {"max-examples": max_examples, "database": "none"},
@@ -115,7 +121,7 @@ def run_schemathesis(
     results: list[CheckFinished] = []
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioStarted):
-            emit(CheckStarted(STAGE, f"{event.phase.value} {event.label}"))
+            emit(CheckStarted(STAGE, f"{event.phase.value} {event.label or STATEFUL_LABEL}"))
         elif isinstance(event, events.ScenarioFinished):
             recorder = event.recorder
             failures: list[Failure] = []
@@ -142,17 +148,16 @@ def run_schemathesis(
                         continue
                     seen.add(key)
                     steps = check.failure_info.steps
-                    curl = steps[-1].curl if steps else check.failure_info.code_sample
-                    message = " ".join(str(failure.message).split())
+                    fallback = steps[-1].curl if steps else check.failure_info.code_sample
                     failures.append(
-                        Failure(
+                        finding(
+                            failure,
+                            recorder.interactions.get(case_id),
                             check=f"{event.phase.value} {recorder.label}",
                             rule=rules.SCHEMATHESIS.of(check.name).name,
                             operation=by_label.get(label, label),
-                            expected=str(failure.title),
-                            received=message[:400],
-                            curl=curl,
                             stage=STAGE,
+                            fallback_curl=fallback,
                         )
                     )
             results.append(
