@@ -27,6 +27,7 @@ from contracts.cli import main
 from contracts.events import Event, RunFinished
 from contracts.redact import PLACEHOLDER
 from contracts.reporters import ConsoleReporter, FileReporter
+from contracts.runner import Reporter
 from contracts.schemathesis_run import STATEFUL_LABEL
 from mockserver import create_app
 from mockserver.threaded import served
@@ -104,6 +105,14 @@ def test_base_path_flag_sets_another_base_path(capsys: pytest.CaptureFixture[str
     )
 
 
+class Finished(list[RunFinished]):
+    """A reporter keeping the RunFinished events it sees."""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self.append(event)
+
+
 class Killer:
     """A reporter that kills the live mock once schemathesis reported a failure."""
 
@@ -121,14 +130,14 @@ class Killer:
 @pytest.mark.parametrize("server", SERVERS)
 def test_target_dying_mid_run_keeps_its_findings_and_reports(server: str, tmp_path: Path) -> None:
     console = io.StringIO()
-    finished: list[RunFinished] = []
+    finished = Finished()
     with LiveMock("--server", server, "--bug", "undocumented-status") as live:
         killer = Killer(live)
-        reporters = [
+        reporters: list[Reporter] = [
             ConsoleReporter(console),
             FileReporter(tmp_path / "j.xml", tmp_path / "report"),
             killer,
-            lambda e: finished.append(e) if isinstance(e, RunFinished) else None,
+            finished,
         ]
         options = CheckOptions(AUTH, seed=3, max_examples=3, stages=("schemathesis", "workflows"))
         with pytest.raises(TargetUnreachable) as raised:
@@ -153,13 +162,13 @@ def test_target_dying_mid_run_keeps_its_findings_and_reports(server: str, tmp_pa
 
 def test_schemathesis_findings_read_like_every_other_finding() -> None:
     console = io.StringIO()
-    reported: list[RunFinished] = []
+    reported = Finished()
     with served(create_app(bugs=["undocumented-status"])) as url:
         options = CheckOptions(AUTH, seed=3, max_examples=3, stages=("schemathesis",))
         run_check(
             HttpTarget(url),
             options,
-            [ConsoleReporter(console), lambda e: isinstance(e, RunFinished) and reported.append(e)],
+            [ConsoleReporter(console), reported],
         )
     found = [f for r in reported for f in r.failures if f.rule.endswith("status_code_conformance")]
     assert found, console.getvalue()
