@@ -24,9 +24,9 @@ from contracts import (
     run_check,
 )
 from contracts.cli import main
-from contracts.events import Event, RunFinished
+from contracts.events import CheckFinished, Event, Failure, RunFinished
 from contracts.redact import PLACEHOLDER
-from contracts.reporters import ConsoleReporter, FileReporter
+from contracts.reporters import ConsoleReporter, FileReporter, junit_xml
 from contracts.runner import Reporter
 from contracts.schemathesis_run import STATEFUL_LABEL
 from mockserver import create_app
@@ -198,3 +198,13 @@ def test_list_limit_message_states_what_was_listed() -> None:
         assert match is not None, failure.expected
         wanted, limit, listed = map(int, match.groups())
         assert wanted == min(limit, listed) and listed >= 3
+
+
+def test_junit_holds_fuzzed_bytes_xml_cannot() -> None:
+    failure = Failure("c", "envelope.json", "createCall", "JSON", "200 L\x1e]\ud800", "curl \x00")
+    check = CheckFinished("workflows", "c\x07", (failure,), 0.0)
+    root = ET.fromstring(junit_xml(RunFinished((failure,), 0.0, None, (check,))))
+    node = root.find(".//failure")
+    assert node is not None and node.text is not None
+    assert "received: 200 L\\x1e]\\xd800\nreproduce: curl \\x00\n" in node.text
+    assert root.find(".//testcase").get("name") == "c\\x07"  # type: ignore[union-attr]
