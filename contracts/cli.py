@@ -15,6 +15,7 @@ from contracts.redact import Redactor
 from contracts.runner import STAGES, CheckOptions, Reporter, UsageError, run_check
 from contracts.spec import ContractSpec
 from contracts.target import Auth, HttpTarget, TargetUnreachable
+from contracts.transport import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, broken_bound
 from contracts.workflows import WORKFLOWS
 
 
@@ -93,6 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not use the mock's /__mock/clock even if the target has one",
     )
+    check.add_argument(
+        "--request-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help="seconds for each whole answer, trickled or not (default %(default)g); beyond it"
+        " the run stops with a transport.timeout violation (exit 2)",
+    )
+    check.add_argument(
+        "--max-answer-bytes",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        metavar="N",
+        help="bytes read of each answer (default %(default)d); beyond it the run stops with a"
+        " transport.too-large violation (exit 2)",
+    )
     check.add_argument("--spec", help="OpenAPI file (default: the packaged openapi.yaml)")
     check.add_argument(
         "-v", "--verbose", action="store_true", help="list every schemathesis scenario"
@@ -106,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.max_examples < 1:
         print("northca-contracts: --max-examples must be at least 1", file=sys.stderr)
+        return 2
+    if args.request_timeout <= 0 or args.max_answer_bytes < 1:
+        print(
+            "northca-contracts: --request-timeout and --max-answer-bytes must be positive",
+            file=sys.stderr,
+        )
         return 2
     if not args.url.startswith(("http://", "https://")):
         print(f"northca-contracts: --url must be http(s)://..., got {args.url!r}", file=sys.stderr)
@@ -124,9 +147,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         second_mdt=args.second_mdt,
         second_owner=args.second_owner,
         other_guild=args.other_guild,
+        request_timeout=args.request_timeout,
     )
     try:
-        target, where = locate(args.url, ContractSpec(args.spec), auth, args.base_path, HttpTarget)
+
+        def make_target(url: str) -> HttpTarget:
+            return HttpTarget(url, timeout=args.request_timeout, max_bytes=args.max_answer_bytes)
+
+        target, where = locate(args.url, ContractSpec(args.spec), auth, args.base_path, make_target)
         print(f"northca-contracts: {where}", flush=True)
         reporters: list[Reporter] = [
             ConsoleReporter(verbose=args.verbose),
@@ -135,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run_check(target, options, reporters)
     except TargetUnreachable as exc:
         reason = Redactor(args.partner_key).text(" ".join(str(exc).split()))
-        print(f"northca-contracts: target unreachable: {reason}", file=sys.stderr)
+        what = "answer out of bounds" if broken_bound(exc) is not None else "target unreachable"
+        print(f"northca-contracts: {what}: {reason}", file=sys.stderr)
         return 2
     except (UsageError, OSError) as exc:
         print(f"northca-contracts: {Redactor(args.partner_key).text(str(exc))}", file=sys.stderr)

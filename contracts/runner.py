@@ -20,6 +20,7 @@ from contracts.events import (
     CheckInterrupted,
     CheckStarted,
     Event,
+    Failure,
     RunFinished,
     RunStarted,
     StageFinished,
@@ -28,6 +29,7 @@ from contracts.events import (
 from contracts.redact import Redactor
 from contracts.spec import ContractSpec
 from contracts.target import Auth, Exchange, Target, TargetUnreachable
+from contracts.transport import DEFAULT_TIMEOUT, AnswerOutOfBounds, broken_bound
 from contracts.workflows import WORKFLOWS
 
 STAGES = ("schemathesis", "workflows", "stateful")
@@ -56,6 +58,7 @@ class CheckOptions:
     second_mdt: str | None = None  # None: on the mock, an MDT of its world that is not linked
     second_owner: str | None = None  # None: the owner_discord_id the target reports
     other_guild: str | None = None  # None: a generated Discord id with no links
+    request_timeout: float = DEFAULT_TIMEOUT  # schemathesis' read timeout (--request-timeout)
     extra: dict[str, object] = field(default_factory=dict)
 
     def resolved_seed(self) -> int:
@@ -201,7 +204,7 @@ def run_check(
     emit(RunStarted(target.base_url, seed, run_id, tuple(options.stages)))
     try:
         if "schemathesis" in options.stages:
-            _schemathesis_stage(config, coverage, options.max_examples, emit, base_url)
+            _schemathesis_stage(config, options, coverage, emit, base_url)
             _still_there(target, done, where)
         if "workflows" in options.stages:
             run_workflows(config, options.workflows, emit)
@@ -214,10 +217,12 @@ def run_check(
     except TargetUnreachable as exc:
         if isinstance(exc, CheckInterrupted):
             emit(exc.partial)
+        bound = _out_of_bounds(exc, config)
+        if bound is not None:
+            emit(_transport_result(bound, where[0]))
         elapsed = time.monotonic() - started
-        reason = redactor.text(
-            f"{exc}; it stopped answering during {where[0]}, {elapsed:.1f}s into the run"
-        )
+        what = "its answer broke a bound" if bound is not None else "it stopped answering"
+        reason = redactor.text(f"{exc}; {what} during {where[0]}, {elapsed:.1f}s into the run")
         failures = tuple(f for r in done for f in r.failures)
         emit(RunFinished(failures, elapsed, coverage, tuple(done), aborted=reason))
         raise TargetUnreachable(reason) from exc
@@ -225,6 +230,27 @@ def run_check(
     finished = RunFinished(failures, time.monotonic() - started, coverage, tuple(done))
     emit(finished)
     return finished
+
+
+def _out_of_bounds(exc: BaseException, config: CheckConfig) -> AnswerOutOfBounds | None:
+    """The bound an answer broke, if that is why the run stops."""
+    return broken_bound(exc) or broken_bound(config.gone)
+
+
+def _transport_result(bound: AnswerOutOfBounds, where: str) -> CheckFinished:
+    """The broken bound as a finding of its own (rule ``transport.*``)."""
+    stage, _, name = where.partition(" ")
+    failure = Failure(
+        check=where,
+        rule=bound.rule,
+        operation="(transport)",
+        expected=bound.expected,
+        received=bound.received,
+        curl=bound.curl,
+        stage=stage,
+        message=bound.request,
+    )
+    return CheckFinished(stage, f"{name or stage} (transport)", (failure,), 0.0)
 
 
 def _still_there(target: Target, results: Sequence[CheckFinished], where: list[str]) -> None:
@@ -241,8 +267,8 @@ def _still_there(target: Target, results: Sequence[CheckFinished], where: list[s
 
 def _schemathesis_stage(
     config: CheckConfig,
+    options: CheckOptions,
     coverage: Coverage,
-    max_examples: int,
     emit: Reporter,
     base_url: str | None,
 ) -> list[CheckFinished]:
@@ -264,8 +290,9 @@ def _schemathesis_stage(
             config.spec,
             config.auth,
             seed=config.seed,
-            max_examples=max_examples,
+            max_examples=options.max_examples,
             include_destructive=config.include_destructive,
             coverage=coverage,
             emit=emit,
+            request_timeout=options.request_timeout,
         )

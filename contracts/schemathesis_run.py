@@ -31,6 +31,7 @@ from contracts.events import (
 from contracts.schemathesis_findings import finding
 from contracts.spec import ContractSpec
 from contracts.target import Auth
+from contracts.transport import DEFAULT_TIMEOUT
 
 STAGE = "schemathesis"
 #: Error examples that answer schema-valid data (documented business-rule rejections).
@@ -58,9 +59,18 @@ def excluded_operations(include_destructive: bool) -> tuple[str, ...]:
 
 
 def build_config(
-    spec: ContractSpec, auth: Auth, *, seed: int, max_examples: int, max_steps: int = 20
+    spec: ContractSpec,
+    auth: Auth,
+    *,
+    seed: int,
+    max_examples: int,
+    max_steps: int = 20,
+    request_timeout: float = DEFAULT_TIMEOUT,
 ) -> Any:
-    """A ``SchemathesisConfig`` for this target: auth, fixed ids, bounds, business rules."""
+    """A ``SchemathesisConfig`` for this target: auth, fixed ids, bounds, business rules.
+
+    ``request_timeout`` bounds each of schemathesis' socket reads (its own transport has no
+    deadline for a whole answer; the checker's requests do, :mod:`contracts.transport`)."""
     from schemathesis.config import SchemathesisConfig
 
     parameters = {
@@ -74,6 +84,7 @@ def build_config(
         {
             "seed": seed,
             "color": False,
+            "request-timeout": request_timeout,
             # The key stays in what schemathesis records; the run's redactor replaces it by the
             # same placeholder as in every other finding (not "[Filtered]").
             "output": {"sanitization": {"enabled": False}},
@@ -106,13 +117,16 @@ def run_schemathesis(
     include_destructive: bool,
     coverage: Coverage,
     emit: Callable[[Event], None],
+    request_timeout: float = DEFAULT_TIMEOUT,
 ) -> list[CheckFinished]:
     """Run all phases and checks against ``base_url``; one CheckFinished per operation/phase."""
     import schemathesis
     from schemathesis.engine import Status, events, from_schema
 
     started = time.monotonic()
-    config = build_config(spec, auth, seed=seed, max_examples=max_examples)
+    config = build_config(
+        spec, auth, seed=seed, max_examples=max_examples, request_timeout=request_timeout
+    )
     loaded = schemathesis.openapi.from_path(str(spec.path), config=config)
     schema = loaded.exclude(operation_id=list(excluded_operations(include_destructive)))
     schema.config.update(base_url=base_url)
