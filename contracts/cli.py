@@ -148,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         second_owner=args.second_owner,
         other_guild=args.other_guild,
         request_timeout=args.request_timeout,
+        max_answer_bytes=args.max_answer_bytes,
     )
     try:
 

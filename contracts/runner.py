@@ -29,7 +29,12 @@ from contracts.events import (
 from contracts.redact import Redactor
 from contracts.spec import ContractSpec
 from contracts.target import Auth, Exchange, Target, TargetUnreachable
-from contracts.transport import DEFAULT_TIMEOUT, AnswerOutOfBounds, broken_bound
+from contracts.transport import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    AnswerOutOfBounds,
+    broken_bound,
+)
 from contracts.workflows import WORKFLOWS
 
 STAGES = ("schemathesis", "workflows", "stateful")
@@ -58,7 +63,8 @@ class CheckOptions:
     second_mdt: str | None = None  # None: on the mock, an MDT of its world that is not linked
     second_owner: str | None = None  # None: the owner_discord_id the target reports
     other_guild: str | None = None  # None: a generated Discord id with no links
-    request_timeout: float = DEFAULT_TIMEOUT  # schemathesis' read timeout (--request-timeout)
+    request_timeout: float = DEFAULT_TIMEOUT  # --request-timeout, for schemathesis' requests
+    max_answer_bytes: int = DEFAULT_MAX_BYTES  # --max-answer-bytes, likewise
     extra: dict[str, object] = field(default_factory=dict)
 
     def resolved_seed(self) -> int:
@@ -274,7 +280,7 @@ def _schemathesis_stage(
 ) -> list[CheckFinished]:
     """schemathesis against ``base_url``, else wherever the target is served; a target that
     cannot be served gets one skipped result."""
-    from contracts.schemathesis_run import STAGE, run_schemathesis
+    from contracts.schemathesis_run import STAGE
 
     served = nullcontext(base_url) if base_url is not None else config.target.served()
     with served as url:
@@ -285,14 +291,36 @@ def _schemathesis_stage(
             emit(skipped)
             emit(StageFinished(STAGE, 0.0))
             return [skipped]
-        return run_schemathesis(
-            url,
-            config.spec,
-            config.auth,
-            seed=config.seed,
-            max_examples=options.max_examples,
-            include_destructive=config.include_destructive,
-            coverage=coverage,
-            emit=emit,
-            request_timeout=options.request_timeout,
-        )
+        if not url.startswith("http://"):  # https: schemathesis' own read timeout only
+            return _run_schemathesis(url, config, options, coverage, emit, None)
+        from contracts.relay import relaying
+
+        with relaying(options.request_timeout, options.max_answer_bytes) as (proxy, relay):
+            results = _run_schemathesis(url, config, options, coverage, emit, proxy)
+        if relay.broken:
+            raise relay.broken[0]
+        return results
+
+
+def _run_schemathesis(
+    url: str,
+    config: CheckConfig,
+    options: CheckOptions,
+    coverage: Coverage,
+    emit: Reporter,
+    proxy: str | None,
+) -> list[CheckFinished]:
+    from contracts.schemathesis_run import run_schemathesis
+
+    return run_schemathesis(
+        url,
+        config.spec,
+        config.auth,
+        seed=config.seed,
+        max_examples=options.max_examples,
+        include_destructive=config.include_destructive,
+        coverage=coverage,
+        emit=emit,
+        request_timeout=options.request_timeout,
+        proxy=proxy,
+    )

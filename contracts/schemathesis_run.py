@@ -66,11 +66,13 @@ def build_config(
     max_examples: int,
     max_steps: int = 20,
     request_timeout: float = DEFAULT_TIMEOUT,
+    proxy: str | None = None,
 ) -> Any:
     """A ``SchemathesisConfig`` for this target: auth, fixed ids, bounds, business rules.
 
     ``request_timeout`` bounds each of schemathesis' socket reads (its own transport has no
-    deadline for a whole answer; the checker's requests do, :mod:`contracts.transport`)."""
+    deadline for a whole answer; the checker's requests do, :mod:`contracts.transport`); with
+    ``proxy`` (:mod:`contracts.relay`) its requests get that deadline and a byte cap too."""
     from schemathesis.config import SchemathesisConfig
 
     parameters = {
@@ -85,6 +87,7 @@ def build_config(
             "seed": seed,
             "color": False,
             "request-timeout": request_timeout,
+            **({"proxy": proxy} if proxy else {}),
             # The key stays in what schemathesis records; the run's redactor replaces it by the
             # same placeholder as in every other finding (not "[Filtered]").
             "output": {"sanitization": {"enabled": False}},
@@ -118,6 +121,7 @@ def run_schemathesis(
     coverage: Coverage,
     emit: Callable[[Event], None],
     request_timeout: float = DEFAULT_TIMEOUT,
+    proxy: str | None = None,
 ) -> list[CheckFinished]:
     """Run all phases and checks against ``base_url``; one CheckFinished per operation/phase."""
     import schemathesis
@@ -125,7 +129,12 @@ def run_schemathesis(
 
     started = time.monotonic()
     config = build_config(
-        spec, auth, seed=seed, max_examples=max_examples, request_timeout=request_timeout
+        spec,
+        auth,
+        seed=seed,
+        max_examples=max_examples,
+        request_timeout=request_timeout,
+        proxy=proxy,
     )
     loaded = schemathesis.openapi.from_path(str(spec.path), config=config)
     schema = loaded.exclude(operation_id=list(excluded_operations(include_destructive)))

@@ -108,3 +108,22 @@ def test_answer_out_of_bounds_mid_run_is_a_violation_and_exit_2(
     assert "1) transport.timeout in (transport) (workflows lists)" in captured.out
     failure = ET.parse(junit).getroot().find(".//failure[@type='transport.timeout']")
     assert failure is not None and "expected: a whole answer within 1 s" in str(failure.text)
+
+
+def test_schemathesis_stage_is_bounded_too(capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    with served(trickling_tickets(create_app())) as url:
+        code = main(
+            ["check", "--url", url, *CREDENTIALS, "--stage", "schemathesis",
+             "--max-examples", "2", "--request-timeout", "1"]
+        )  # fmt: skip
+    elapsed = time.monotonic() - started
+    captured = capsys.readouterr()
+    assert code == 2
+    [line] = captured.err.splitlines()
+    assert line.startswith(
+        f"northca-contracts: answer out of bounds: transport.timeout: POST {url}/v1/mdts/"
+    )
+    assert "; its answer broke a bound during schemathesis " in line
+    assert "transport.timeout in (transport)" in captured.out
+    assert elapsed < 60
