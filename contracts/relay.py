@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from contracts import transport
 
@@ -65,12 +66,22 @@ class Relay:
 def _handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall
+
+        def __getattr__(self, name: str) -> Any:
+            """Every method is relayed (``QUERY`` too), never answered 501 by the relay."""
+            if name.startswith("do_"):
+                return self._relay
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
 
         def _relay(self) -> None:
             length = int(self.headers.get("content-length") or 0)
+            if length and hasattr(socket, "TCP_QUICKACK"):  # ACK the head now: a client that
+                # writes head and body apart (Nagle) would otherwise wait for a delayed ACK
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             answer = relay.forward(self.command, self.path, headers, body)
@@ -87,9 +98,6 @@ def _handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
             self.wfile.write(answer.body)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _relay
-        do_TRACE = _relay
 
     return Handler
 

@@ -111,8 +111,11 @@ def request(
     try:
         with _Watchdog(connection, timeout) as watchdog:
             try:
-                connection.request(method, target, body=body, headers=headers)
+                connection.connect()
                 watchdog.sock = connection.sock
+                # http.client writes the head and the body apart: no Nagle/delayed-ACK stall
+                connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                connection.request(method, target, body=body, headers=headers)
                 response = connection.getresponse()
                 declared = response.getheader("content-length")
                 if declared is not None and declared.isdigit() and int(declared) > max_bytes:

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from contracts.cli import main
+from contracts.relay import relaying
 from contracts.target import HttpTarget
 from contracts.transport import AnswerOutOfBounds
 from mockserver import create_app
@@ -127,3 +129,21 @@ def test_schemathesis_stage_is_bounded_too(capsys: pytest.CaptureFixture[str]) -
     assert "; its answer broke a bound during schemathesis " in line
     assert "transport.timeout in (transport)" in captured.out
     assert elapsed < 60
+
+
+def test_relay_passes_every_method_through_unchanged() -> None:
+    headers = {"x-partner-key": DEFAULT.partner_key, "x-discord-guild": DEFAULT.guild_id}
+    with served(create_app()) as url, relaying(5, 1 << 20) as (proxy, relay):
+        session = requests.Session()
+        session.proxies["all"] = proxy
+        answer = session.request("QUERY", f"{url}/v1/mdts/{DEFAULT.mdt_id}", headers=headers)
+        created = session.post(
+            f"{url}/v1/mdts/{DEFAULT.mdt_id}/shifts", headers=headers, json={"id": "relay-1"}
+        )
+    assert (answer.status_code, answer.json()) == (
+        405,
+        {"ok": False, "error": "Method not allowed"},
+    )
+    assert answer.headers["Allow"] == "GET"
+    assert created.status_code == 201 and created.json()["data"]["id"] == "relay-1"
+    assert relay.broken == []
