@@ -47,6 +47,11 @@ class Auth:
         return headers
 
 
+def _lookup(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
 @dataclass
 class Exchange:
     """One request and the answer to it."""
@@ -84,8 +89,12 @@ class Exchange:
         return payload.get("error") if isinstance(payload, dict) else None
 
     def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
+        """An answer header, by name in any casing."""
+        return _lookup(self.headers, name)
+
+    def request_header(self, name: str) -> str | None:
+        """A header of the request as sent, by name in any casing."""
+        return _lookup(self.request_headers, name)
 
     def received(self) -> str:
         """A short description of the answer (status and body)."""
