@@ -4,7 +4,7 @@ with one line, and the checker's memory stays under 500 MB."""
 
 from __future__ import annotations
 
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -31,6 +31,17 @@ CREDENTIALS = (
     "--actor", DEFAULT.actor_id, "--seed", "5",
 )  # fmt: skip
 RSS_LIMIT_KB = 500 * 1024
+#: ``northca-contracts`` that writes its own peak RSS (KiB) to $RSS_FILE when it ends.
+MEASURED = """
+import os, resource, sys
+from contracts.cli import main
+try:
+    code = main(sys.argv[1:])
+finally:
+    with open(os.environ["RSS_FILE"], "w") as out:
+        out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+sys.exit(code)
+"""
 
 
 @pytest.mark.parametrize(
@@ -41,16 +52,20 @@ RSS_LIMIT_KB = 500 * 1024
         ("endless", "transport.too-large", "received more than 16777216 bytes"),
     ],
 )
-def test_hostile_target_ends_the_run_in_bounds(mode: str, rule: str, received: str) -> None:
+def test_hostile_target_ends_the_run_in_bounds(
+    mode: str, rule: str, received: str, tmp_path: Path
+) -> None:
+    rss_file = tmp_path / "rss"
     with HostileServer(mode) as server:
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "contracts", "check", "--url", server.url, *CREDENTIALS,
+            [sys.executable, "-c", MEASURED, "check", "--url", server.url, *CREDENTIALS,
              "--request-timeout", "2"],
             cwd=ROOT, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "RSS_FILE": str(rss_file)},
         )  # fmt: skip
         elapsed = time.monotonic() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kb = int(rss_file.read_text())
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.splitlines()
     assert line.startswith(f"northca-contracts: answer out of bounds: {rule}: GET {server.url}/v1/")
