@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n auto
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test test-other-pytest lint format bench memory-worst-case browser node-tools lighthouse \
+.PHONY: install serve test test-other-pytest lint format bench check-prism memory-worst-case browser node-tools lighthouse \
 	dist install-size clean image image-test podman-setup test-base lint-workflows
 
 install: $(STAMP)
@@ -96,6 +96,10 @@ bench: install  # the mock beside Prism and plain Flask (bench/README.md); BENCH
 	@case "$(BENCH_ARGS)" in *--sustained*) ;; *) test -x bench/node_modules/.bin/prism || \
 	  (cd bench && npm ci --no-audit --no-fund --loglevel=error);; esac
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+check-prism: install  # the checker against Prism serving openapi.yaml; result in docs/checker-vs-prism.md
+	test -x bench/node_modules/.bin/prism || (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+	$(PY) -m bench.check_prism
 
 dist: install  # a wheel and an sdist into dist/, built with the venv's hatchling
 	rm -rf dist

@@ -150,10 +150,9 @@ def auth_required(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
     """A request without ``x-partner-key`` or ``x-discord-guild`` is answered 401."""
     if ex.operation_id is None or "unauthorized" not in spec.errors[ex.operation_id]:
         return
-    sent = {name.lower(): value for name, value in ex.request_headers.items()}
-    if not sent.get("x-partner-key"):
+    if not ex.request_header("x-partner-key"):
         rule = rules.AUTH_MISSING_KEY
-    elif not sent.get("x-discord-guild"):
+    elif not ex.request_header("x-discord-guild"):
         rule = rules.AUTH_MISSING_GUILD
     else:
         return
@@ -188,9 +187,11 @@ def request_refused(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
     """A request the spec's rules refuse (body, ``limit``) is not answered 2xx."""
     if ex.operation_id is None or not 200 <= ex.status < 300:
         return
-    sent = {name.lower(): value for name, value in ex.request_headers.items()}
     name = spec.refusal(
-        ex.operation_id, ex.request_body, sent.get("content-type"), urlsplit(ex.url).query
+        ex.operation_id,
+        ex.request_body,
+        ex.request_header("content-type"),
+        urlsplit(ex.url).query,
     )
     if name is not None:
         error = spec.errors[ex.operation_id].get(name)
@@ -264,7 +265,7 @@ def owner_only(ex: Exchange, spec: ContractSpec) -> Iterator[Violation]:
     if data is None:
         return
     owner = data.get("owner_discord_id")
-    actor = {k.lower(): v for k, v in ex.request_headers.items()}.get("x-discord-actor")
+    actor = ex.request_header("x-discord-actor")
     if isinstance(owner, str) and owner and actor != owner:
         yield Violation(
             rules.LINK_OWNER_ONLY,

@@ -10,9 +10,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts.base_path import locate
 from contracts.redact import Redactor
 from contracts.runner import STAGES, CheckOptions, Reporter, UsageError, run_check
+from contracts.spec import ContractSpec
 from contracts.target import Auth, HttpTarget, TargetUnreachable
+from contracts.transport import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, broken_bound
 from contracts.workflows import WORKFLOWS
 
 
@@ -31,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="run the conformance checks against a URL")
     check.add_argument(
         "--url", required=True, help="base URL of the API, e.g. http://127.0.0.1:4010"
+    )
+    check.add_argument(
+        "--base-path",
+        metavar="PATH",
+        help="where the API is under --url, e.g. /v1 or / (default: the preflight tries the"
+        " spec's base path /v1, then the root, and says which answered)",
     )
     check.add_argument("--partner-key", required=True, help="x-partner-key")
     check.add_argument("--guild", required=True, help="x-discord-guild the MDT is linked to")
@@ -85,20 +94,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not use the mock's /__mock/clock even if the target has one",
     )
+    check.add_argument(
+        "--request-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help="seconds for each whole answer, trickled or not (default %(default)g); beyond it"
+        " the run stops with a transport.timeout violation (exit 2)",
+    )
+    check.add_argument(
+        "--max-answer-bytes",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        metavar="N",
+        help="bytes read of each answer (default %(default)d); beyond it the run stops with a"
+        " transport.too-large violation (exit 2)",
+    )
     check.add_argument("--spec", help="OpenAPI file (default: the packaged openapi.yaml)")
     check.add_argument(
         "-v", "--verbose", action="store_true", help="list every schemathesis scenario"
     )
     return parser
-
-
-def _base_url(url: str, spec_path: str | None) -> str:
-    """The API base URL: ``URL`` itself if it already ends with the spec's base path (``/v1``)."""
-    from mockserver.spec import load_spec
-
-    base_path = load_spec(spec_path).base_path
-    trimmed = url.rstrip("/")
-    return trimmed if not base_path or trimmed.endswith(base_path) else trimmed + base_path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.max_examples < 1:
         print("northca-contracts: --max-examples must be at least 1", file=sys.stderr)
+        return 2
+    if args.request_timeout <= 0 or args.max_answer_bytes < 1:
+        print(
+            "northca-contracts: --request-timeout and --max-answer-bytes must be positive",
+            file=sys.stderr,
+        )
         return 2
     if not args.url.startswith(("http://", "https://")):
         print(f"northca-contracts: --url must be http(s)://..., got {args.url!r}", file=sys.stderr)
@@ -125,9 +147,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         second_mdt=args.second_mdt,
         second_owner=args.second_owner,
         other_guild=args.other_guild,
+        request_timeout=args.request_timeout,
+        max_answer_bytes=args.max_answer_bytes,
     )
     try:
-        target = HttpTarget(_base_url(args.url, args.spec))
+
+        def make_target(url: str) -> HttpTarget:
+            return HttpTarget(url, timeout=args.request_timeout, max_bytes=args.max_answer_bytes)
+
+        target, where = locate(args.url, ContractSpec(args.spec), auth, args.base_path, make_target)
+        print(f"northca-contracts: {where}", flush=True)
         reporters: list[Reporter] = [
             ConsoleReporter(verbose=args.verbose),
             FileReporter(args.junit, args.report_dir),
@@ -135,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run_check(target, options, reporters)
     except TargetUnreachable as exc:
         reason = Redactor(args.partner_key).text(" ".join(str(exc).split()))
-        print(f"northca-contracts: target unreachable: {reason}", file=sys.stderr)
+        what = "answer out of bounds" if broken_bound(exc) is not None else "target unreachable"
+        print(f"northca-contracts: {what}: {reason}", file=sys.stderr)
         return 2
     except (UsageError, OSError) as exc:
         print(f"northca-contracts: {Redactor(args.partner_key).text(str(exc))}", file=sys.stderr)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.target import TargetUnreachable
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -17,6 +19,7 @@ class Failure:
     received: str
     curl: str = ""
     stage: str = "workflows"
+    message: str = ""  # what the finder said besides expected/received (schemathesis' title)
 
     def summary(self) -> str:
         return f"[{self.rule}] {self.operation}: expected {self.expected}; received {self.received}"
@@ -70,10 +73,20 @@ class RunFinished:
     duration: float
     coverage: Any = None  # contracts.coverage.Coverage
     checks: tuple[CheckFinished, ...] = field(default=())
+    #: Why the run stopped before its end (the target stopped answering), or None.
+    aborted: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and self.aborted is None
+
+
+class CheckInterrupted(TargetUnreachable):
+    """The target stopped answering during a check: ``partial`` holds what it found so far."""
+
+    def __init__(self, cause: TargetUnreachable, partial: CheckFinished) -> None:
+        super().__init__(str(cause))
+        self.partial = partial
 
 
 Event = RunStarted | StageStarted | CheckStarted | CheckFinished | StageFinished | RunFinished

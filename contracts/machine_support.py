@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine
 from contracts import rules
 from contracts.checks import expected_error
 from contracts.context import CheckContext
-from contracts.events import CheckFinished, Failure
+from contracts.events import CheckFinished, CheckInterrupted, Failure
 from contracts.rules import Rule
 from contracts.target import Exchange, TargetUnreachable
 
@@ -71,6 +71,21 @@ class ModelMachine(RuleBasedStateMachine):
             raise self.violation(rule, ex, violation.expected)
 
 
+def _add_found(
+    ctx: CheckContext, failures: list[Failure], machine_class: type[object] | None
+) -> None:
+    """Add the machine's first violation (when ``machine_class`` is given) and the read-back's
+    failures, once per rule and operation."""
+    first = getattr(machine_class, "first", None)
+    if isinstance(first, ContractViolation) and first.failure not in failures:
+        failures.append(first.failure)
+    seen = {(f.rule, f.operation) for f in failures}
+    for found in ctx.failures:
+        if (found.rule, found.operation) not in seen:
+            seen.add((found.rule, found.operation))
+            failures.append(found)
+
+
 def run_machine(
     ctx: CheckContext,
     machine_class: type[RuleBasedStateMachine],
@@ -95,14 +110,23 @@ def run_machine(
     )
     failures: list[Failure] = []
     try:
-        hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
+        try:
+            hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
+        except Exception as exc:
+            if ctx.config.gone is not None and not isinstance(
+                exc, (TargetUnreachable, ContractViolation)
+            ):
+                raise ctx.config.gone from exc
+            raise
     except ContractViolation as violation:
         failures.append(violation.failure)
-    except TargetUnreachable:
-        raise
+    except TargetUnreachable as gone:
+        _add_found(ctx, failures, machine_class)
+        partial = CheckFinished(
+            STAGE, ctx.check, tuple(failures), time.monotonic() - started, None, ctx.requests
+        )
+        raise CheckInterrupted(gone, partial) from gone
     except Exception as exc:
-        if ctx.config.gone is not None:
-            raise ctx.config.gone from exc
         first = getattr(machine_class, "first", None)
         if isinstance(first, ContractViolation):
             failures.append(first.failure)
@@ -117,11 +141,7 @@ def run_machine(
                     stage=STAGE,
                 )
             )
-    seen = {(f.rule, f.operation) for f in failures}
-    for found in ctx.failures:  # the read-back's, once per rule and operation
-        if (found.rule, found.operation) not in seen:
-            seen.add((found.rule, found.operation))
-            failures.append(found)
+    _add_found(ctx, failures, None)
     return CheckFinished(
         STAGE, ctx.check, tuple(failures), time.monotonic() - started, None, ctx.requests
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shlex
 from typing import TypeVar
 
@@ -45,8 +46,12 @@ class Redactor:
         for secret in self.secrets:
             if secret not in value:
                 continue
-            header = shlex.quote(f"{KEY_HEADER}: {secret}")
-            value = value.replace(header, f'"{KEY_HEADER}: {PLACEHOLDER}"')
+            header = re.escape(shlex.quote(f"{KEY_HEADER}: {secret}")).replace(
+                re.escape(KEY_HEADER), f"({re.escape(KEY_HEADER)})"
+            )
+            value = re.sub(
+                header, lambda m: f'"{m.group(1)}: {PLACEHOLDER}"', value, flags=re.IGNORECASE
+            )
             value = value.replace(json.dumps(secret)[1:-1], PLACEHOLDER)
             value = value.replace(secret, PLACEHOLDER)
         return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -61,6 +62,8 @@ class ConsoleReporter:
                     f"\n{number}) {failure.rule} in {failure.operation} ({failure.check})", file=out
                 )
                 print(f"   meaning: {_describe(failure.rule)}", file=out)
+                if failure.message:
+                    print(f"   message: {failure.message}", file=out)
                 print(f"   expected: {failure.expected}", file=out)
                 print(f"   received: {failure.received}", file=out)
                 if failure.curl:
@@ -71,6 +74,10 @@ class ConsoleReporter:
                 if event.ok
                 else f"{len(event.failures)} violation(s): {', '.join(rules)}"
             )
+            if event.aborted:
+                verdict = f"STOPPED ({event.aborted}); {len(event.failures)} violation(s) so far"
+                if rules:
+                    verdict += f": {', '.join(rules)}"
             print(f"\n{verdict} [{event.duration:.1f}s]", file=out, flush=True)
 
 
@@ -79,6 +86,14 @@ def _describe(rule: str) -> str:
         return lookup(rule).description
     except KeyError:
         return "(undeclared)"
+
+
+#: Characters XML 1.0 cannot hold (a fuzzed body may contain them): written as ``\\xNN``.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def junit_xml(run: RunFinished) -> str:
@@ -102,21 +117,26 @@ def junit_xml(run: RunFinished) -> str:
                 suite,
                 "testcase",
                 classname=f"northca.{stage}",
-                name=check.name,
+                name=_xml(check.name),
                 time=f"{check.duration:.3f}",
             )
             if check.skipped:
                 ET.SubElement(case, "skipped", message=check.skipped)
             for failure in check.failures:
                 node = ET.SubElement(
-                    case, "failure", type=failure.rule, message=failure.summary()[:500]
+                    case, "failure", type=failure.rule, message=_xml(failure.summary()[:500])
                 )
-                node.text = (
+                node.text = _xml(
                     f"rule: {failure.rule}\nmeaning: {_describe(failure.rule)}\n"
                     f"operation: {failure.operation}\n"
-                    f"expected: {failure.expected}\nreceived: {failure.received}\n"
+                    + (f"message: {failure.message}\n" if failure.message else "")
+                    + f"expected: {failure.expected}\nreceived: {failure.received}\n"
                     f"reproduce: {failure.curl}\n"
                 )
+    if run.aborted:
+        suite = ET.SubElement(suites, "testsuite", name="run", tests="1", errors="1")
+        case = ET.SubElement(suite, "testcase", classname="northca.run", name="target")
+        ET.SubElement(case, "error", type="target-unreachable", message=_xml(run.aborted[:500]))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

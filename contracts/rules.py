@@ -86,6 +86,13 @@ REQUEST_REFUSED = declare(
 WORKFLOW_ERROR = declare("workflow.error", "A workflow or state machine runs to its end.")
 SCHEMATHESIS = declare("schemathesis", "A check of schemathesis (its name follows).", family=True)
 SCHEMATHESIS_ERROR = SCHEMATHESIS.of("error")
+TRANSPORT_TIMEOUT = declare(
+    "transport.timeout",
+    "A whole answer arrives within the request deadline (--request-timeout), trickled or not.",
+)
+TRANSPORT_TOO_LARGE = declare(
+    "transport.too-large", "An answer is at most --max-answer-bytes long."
+)
 # -- auth and guild link --------------------------------------------------------------------------
 AUTH_MISSING_KEY = declare("auth.missing-key", "No x-partner-key: 401 Unauthorized.")
 AUTH_UNKNOWN_KEY = declare("auth.unknown-key", "An unknown x-partner-key: 401 Unauthorized.")

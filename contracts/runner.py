@@ -17,6 +17,7 @@ from contracts.context import CheckConfig
 from contracts.coverage import Coverage
 from contracts.events import (
     CheckFinished,
+    CheckInterrupted,
     CheckStarted,
     Event,
     Failure,
@@ -27,7 +28,13 @@ from contracts.events import (
 )
 from contracts.redact import Redactor
 from contracts.spec import ContractSpec
-from contracts.target import Auth, Target, TargetUnreachable
+from contracts.target import Auth, Exchange, Target, TargetUnreachable
+from contracts.transport import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    AnswerOutOfBounds,
+    broken_bound,
+)
 from contracts.workflows import WORKFLOWS
 
 STAGES = ("schemathesis", "workflows", "stateful")
@@ -56,6 +63,8 @@ class CheckOptions:
     second_mdt: str | None = None  # None: on the mock, an MDT of its world that is not linked
     second_owner: str | None = None  # None: the owner_discord_id the target reports
     other_guild: str | None = None  # None: a generated Discord id with no links
+    request_timeout: float = DEFAULT_TIMEOUT  # --request-timeout, for schemathesis' requests
+    max_answer_bytes: int = DEFAULT_MAX_BYTES  # --max-answer-bytes, likewise
     extra: dict[str, object] = field(default_factory=dict)
 
     def resolved_seed(self) -> int:
@@ -70,11 +79,21 @@ class CheckOptions:
 GUILD_READ, MDT_READ = "listGuildMdts", "getMdtInfo"
 
 
+def _preflight_reads(target: Target, spec: ContractSpec, auth: Auth) -> list[Exchange]:
+    ctx = CheckConfig(target, auth, spec, run_id="preflight").context("preflight")
+    return [
+        ctx.call(operation_id) for operation_id in (GUILD_READ, MDT_READ, *spec.list_operations)
+    ]
+
+
+def routes_answer(target: Target, spec: ContractSpec, auth: Auth) -> bool:
+    """Whether the target serves the API at its base URL: not every preflight read is a 404."""
+    return not all(a.status == 404 for a in _preflight_reads(target, spec, auth))
+
+
 def preflight(target: Target, spec: ContractSpec, auth: Auth) -> None:
     """Raise TargetUnreachable or UsageError when a run would only produce noise."""
-    ctx = CheckConfig(target, auth, spec, run_id="preflight").context("preflight")
-    reads = (GUILD_READ, MDT_READ, *spec.list_operations)
-    answers = [ctx.call(operation_id) for operation_id in reads]
+    answers = _preflight_reads(target, spec, auth)
     if all(a.status == 404 for a in answers):
         raise UsageError(
             f"every route answers 404 at {target.base_url}: is --url the server's root (the"
@@ -133,7 +152,14 @@ def run_workflows(
         emit(CheckStarted("workflows", name))
         begin = time.monotonic()
         skip = flow.skip_reason(ctx)
-        failures = [] if skip else flow.run(ctx)
+        try:
+            failures = [] if skip else flow.run(ctx)
+        except TargetUnreachable as exc:
+            elapsed = time.monotonic() - begin
+            partial = CheckFinished(
+                "workflows", name, tuple(ctx.failures), elapsed, None, ctx.requests
+            )
+            raise CheckInterrupted(exc, partial) from exc
         result = CheckFinished(
             "workflows", name, tuple(failures), time.monotonic() - begin, skip, ctx.requests
         )
@@ -154,20 +180,24 @@ def run_check(
 
     ``base_url`` is where schemathesis sends its requests (default: where ``target.served()``
     serves it; a target that cannot be served gets a skipped schemathesis result).
-    Raises TargetUnreachable or UsageError before any check runs, and TargetUnreachable (naming
-    the check it happened in) when the target stops answering during the run. Reporters never
-    see the partner key (:mod:`contracts.redact`).
+    Raises TargetUnreachable or UsageError before any check runs. When the target stops
+    answering during the run, the reporters still get a :class:`RunFinished` with every failure
+    found so far and ``aborted`` set, then TargetUnreachable is raised, naming the check it
+    happened in. Reporters never see the partner key (:mod:`contracts.redact`).
     """
     spec = ContractSpec(options.spec_path)
     sinks = list(reporters)
     redactor = Redactor(options.auth.partner_key)
     where = ["preflight"]
+    done: list[CheckFinished] = []
 
     def emit(event: Event) -> None:
         if isinstance(event, (StageStarted, CheckStarted)):
             where[0] = f"{event.stage}" + (
                 f" {event.name}" if isinstance(event, CheckStarted) else ""
             )
+        if isinstance(event, CheckFinished):
+            done.append(event)
         event = redactor.event(event)
         for sink in sinks:
             sink(event)
@@ -199,49 +229,79 @@ def run_check(
     )
     started = time.monotonic()
     emit(RunStarted(target.base_url, seed, run_id, tuple(options.stages)))
-    results: list[CheckFinished] = []
     try:
         if "schemathesis" in options.stages:
-            results += _schemathesis_stage(config, coverage, options.max_examples, emit, base_url)
-            _still_there(target, results)
+            _schemathesis_stage(config, options, coverage, emit, base_url)
+            _still_there(target, done, where)
         if "workflows" in options.stages:
-            results += run_workflows(config, options.workflows, emit)
+            run_workflows(config, options.workflows, emit)
         if "stateful" in options.stages:
             from contracts.stateful import run_state_machine
 
-            results += run_state_machine(
+            run_state_machine(
                 config, emit, max_examples=options.state_machine_examples, second_mdt=second_mdt
             )
     except TargetUnreachable as exc:
+        if isinstance(exc, CheckInterrupted):
+            emit(exc.partial)
+        bound = _out_of_bounds(exc, config)
+        if bound is not None:
+            emit(_transport_result(bound, where[0]))
         elapsed = time.monotonic() - started
-        raise TargetUnreachable(
-            redactor.text(
-                f"{exc}; it stopped answering during {where[0]}, {elapsed:.1f}s into the run"
-            )
-        ) from exc
-    failures: list[Failure] = [f for r in results for f in r.failures]
-    finished = RunFinished(tuple(failures), time.monotonic() - started, coverage, tuple(results))
+        what = "its answer broke a bound" if bound is not None else "it stopped answering"
+        reason = redactor.text(f"{exc}; {what} during {where[0]}, {elapsed:.1f}s into the run")
+        failures = tuple(f for r in done for f in r.failures)
+        emit(RunFinished(failures, elapsed, coverage, tuple(done), aborted=reason))
+        raise TargetUnreachable(reason) from exc
+    failures = tuple(f for r in done for f in r.failures)
+    finished = RunFinished(failures, time.monotonic() - started, coverage, tuple(done))
     emit(finished)
     return finished
 
 
-def _still_there(target: Target, results: Sequence[CheckFinished]) -> None:
+def _out_of_bounds(exc: BaseException, config: CheckConfig) -> AnswerOutOfBounds | None:
+    """The bound an answer broke, if that is why the run stops."""
+    return broken_bound(exc) or broken_bound(config.gone)
+
+
+def _transport_result(bound: AnswerOutOfBounds, where: str) -> CheckFinished:
+    """The broken bound as a finding of its own (rule ``transport.*``)."""
+    stage, _, name = where.partition(" ")
+    failure = Failure(
+        check=where,
+        rule=bound.rule,
+        operation="(transport)",
+        expected=bound.expected,
+        received=bound.received,
+        curl=bound.curl,
+        stage=stage,
+        message=bound.request,
+    )
+    return CheckFinished(stage, f"{name or stage} (transport)", (failure,), 0.0)
+
+
+def _still_there(target: Target, results: Sequence[CheckFinished], where: list[str]) -> None:
     """After a stage that reported engine errors, raise TargetUnreachable if the target is gone
-    (schemathesis reports a dead target as errors, not as an exception)."""
-    if any(f.rule == rules.SCHEMATHESIS_ERROR.name for r in results for f in r.failures):
+    (schemathesis reports a dead target as errors, not as an exception); ``where`` then names
+    the first check that reported an error."""
+    errors = [
+        r.name for r in results if any(f.rule == rules.SCHEMATHESIS_ERROR.name for f in r.failures)
+    ]
+    if errors:
+        where[0] = f"schemathesis {errors[0]}"
         target.send("GET", "/")
 
 
 def _schemathesis_stage(
     config: CheckConfig,
+    options: CheckOptions,
     coverage: Coverage,
-    max_examples: int,
     emit: Reporter,
     base_url: str | None,
 ) -> list[CheckFinished]:
     """schemathesis against ``base_url``, else wherever the target is served; a target that
     cannot be served gets one skipped result."""
-    from contracts.schemathesis_run import STAGE, run_schemathesis
+    from contracts.schemathesis_run import STAGE
 
     served = nullcontext(base_url) if base_url is not None else config.target.served()
     with served as url:
@@ -252,13 +312,36 @@ def _schemathesis_stage(
             emit(skipped)
             emit(StageFinished(STAGE, 0.0))
             return [skipped]
-        return run_schemathesis(
-            url,
-            config.spec,
-            config.auth,
-            seed=config.seed,
-            max_examples=max_examples,
-            include_destructive=config.include_destructive,
-            coverage=coverage,
-            emit=emit,
-        )
+        if not url.startswith("http://"):  # https: schemathesis' own read timeout only
+            return _run_schemathesis(url, config, options, coverage, emit, None)
+        from contracts.relay import relaying
+
+        with relaying(options.request_timeout, options.max_answer_bytes) as (proxy, relay):
+            results = _run_schemathesis(url, config, options, coverage, emit, proxy)
+        if relay.broken:
+            raise relay.broken[0]
+        return results
+
+
+def _run_schemathesis(
+    url: str,
+    config: CheckConfig,
+    options: CheckOptions,
+    coverage: Coverage,
+    emit: Reporter,
+    proxy: str | None,
+) -> list[CheckFinished]:
+    from contracts.schemathesis_run import run_schemathesis
+
+    return run_schemathesis(
+        url,
+        config.spec,
+        config.auth,
+        seed=config.seed,
+        max_examples=options.max_examples,
+        include_destructive=config.include_destructive,
+        coverage=coverage,
+        emit=emit,
+        request_timeout=options.request_timeout,
+        proxy=proxy,
+    )

@@ -28,14 +28,18 @@ from contracts.events import (
     StageFinished,
     StageStarted,
 )
+from contracts.schemathesis_findings import finding
 from contracts.spec import ContractSpec
 from contracts.target import Auth
+from contracts.transport import DEFAULT_TIMEOUT
 
 STAGE = "schemathesis"
 #: Error examples that answer schema-valid data (documented business-rule rejections).
 BUSINESS_REJECTIONS = frozenset({"invalidMdt", "duplicateId"})
 NEVER_FUZZED = ("unlinkMdt",)
 DESTRUCTIVE = ("confirmLinkRequest", "denyLinkRequest")
+#: The name of a scenario schemathesis gives no label (its stateful phase walks the API's links).
+STATEFUL_LABEL = "API links"
 
 
 def accepted_statuses(spec: ContractSpec, operation_id: str) -> list[str]:
@@ -55,9 +59,20 @@ def excluded_operations(include_destructive: bool) -> tuple[str, ...]:
 
 
 def build_config(
-    spec: ContractSpec, auth: Auth, *, seed: int, max_examples: int, max_steps: int = 20
+    spec: ContractSpec,
+    auth: Auth,
+    *,
+    seed: int,
+    max_examples: int,
+    max_steps: int = 20,
+    request_timeout: float = DEFAULT_TIMEOUT,
+    proxy: str | None = None,
 ) -> Any:
-    """A ``SchemathesisConfig`` for this target: auth, fixed ids, bounds, business rules."""
+    """A ``SchemathesisConfig`` for this target: auth, fixed ids, bounds, business rules.
+
+    ``request_timeout`` bounds each of schemathesis' socket reads (its own transport has no
+    deadline for a whole answer; the checker's requests do, :mod:`contracts.transport`); with
+    ``proxy`` (:mod:`contracts.relay`) its requests get that deadline and a byte cap too."""
     from schemathesis.config import SchemathesisConfig
 
     parameters = {
@@ -70,6 +85,11 @@ def build_config(
         {
             "seed": seed,
             "color": False,
+            "request-timeout": request_timeout,
+            **({"proxy": proxy} if proxy else {}),
+            # The key stays in what schemathesis records; the run's redactor replaces it by the
+            # same placeholder as in every other finding (not "[Filtered]").
+            "output": {"sanitization": {"enabled": False}},
             "auth": {
                 "openapi": {
                     "PartnerKey": {"api_key": auth.partner_key},
@@ -104,13 +124,22 @@ def run_schemathesis(
     include_destructive: bool,
     coverage: Coverage,
     emit: Callable[[Event], None],
+    request_timeout: float = DEFAULT_TIMEOUT,
+    proxy: str | None = None,
 ) -> list[CheckFinished]:
     """Run all phases and checks against ``base_url``; one CheckFinished per operation/phase."""
     import schemathesis
     from schemathesis.engine import Status, events, from_schema
 
     started = time.monotonic()
-    config = build_config(spec, auth, seed=seed, max_examples=max_examples)
+    config = build_config(
+        spec,
+        auth,
+        seed=seed,
+        max_examples=max_examples,
+        request_timeout=request_timeout,
+        proxy=proxy,
+    )
     loaded = schemathesis.openapi.from_dict(spec.spec.operations_document(), config=config)
     schema = loaded.exclude(operation_id=list(excluded_operations(include_destructive)))
     schema.config.update(base_url=base_url)
@@ -119,7 +148,7 @@ def run_schemathesis(
     results: list[CheckFinished] = []
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioStarted):
-            emit(CheckStarted(STAGE, f"{event.phase.value} {event.label}"))
+            emit(CheckStarted(STAGE, f"{event.phase.value} {event.label or STATEFUL_LABEL}"))
         elif isinstance(event, events.ScenarioFinished):
             recorder = event.recorder
             failures: list[Failure] = []
@@ -146,17 +175,16 @@ def run_schemathesis(
                         continue
                     seen.add(key)
                     steps = check.failure_info.steps
-                    curl = steps[-1].curl if steps else check.failure_info.code_sample
-                    message = " ".join(str(failure.message).split())
+                    fallback = steps[-1].curl if steps else check.failure_info.code_sample
                     failures.append(
-                        Failure(
+                        finding(
+                            failure,
+                            recorder.interactions.get(case_id),
                             check=f"{event.phase.value} {recorder.label}",
                             rule=rules.SCHEMATHESIS.of(check.name).name,
                             operation=by_label.get(label, label),
-                            expected=str(failure.title),
-                            received=message[:400],
-                            curl=curl,
                             stage=STAGE,
+                            fallback_curl=fallback,
                         )
                     )
             results.append(

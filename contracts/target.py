@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
+from contracts import transport
+from contracts.transport import TargetUnreachable
+
+__all__ = ["Auth", "Exchange", "HttpTarget", "Target", "TargetUnreachable", "WsgiTarget"]
+
 #: Placeholder for a body that is not JSON (``send(..., raw=b"{")``).
 JSON_TYPE = "application/json"
 
@@ -40,6 +45,11 @@ class Auth:
         if who:
             headers["x-discord-actor"] = who
         return headers
+
+
+def _lookup(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
 
 
 @dataclass
@@ -79,8 +89,12 @@ class Exchange:
         return payload.get("error") if isinstance(payload, dict) else None
 
     def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
+        """An answer header, by name in any casing."""
+        return _lookup(self.headers, name)
+
+    def request_header(self, name: str) -> str | None:
+        """A header of the request as sent, by name in any casing."""
+        return _lookup(self.request_headers, name)
 
     def received(self) -> str:
         """A short description of the answer (status and body)."""
@@ -95,10 +109,6 @@ class Exchange:
         if self.request_body is not None:
             parts += ["--data-raw", shlex.quote(self.request_body.decode("utf-8", "replace"))]
         return " ".join(parts)
-
-
-class TargetUnreachable(ConnectionError):
-    """The target did not answer at all."""
 
 
 class Target(Protocol):
@@ -187,46 +197,53 @@ class _Target:
 
 
 class HttpTarget(_Target):
-    """A server reached over HTTP, e.g. ``HttpTarget("http://127.0.0.1:4010/v1")``."""
+    """A server reached over HTTP, e.g. ``HttpTarget("http://127.0.0.1:4010/v1")``.
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        import requests
+    Every request is bounded (:mod:`contracts.transport`): its whole answer within ``timeout``
+    seconds and ``max_bytes`` bytes, else :class:`~contracts.transport.AnswerOutOfBounds`.
+    """
 
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = transport.DEFAULT_TIMEOUT,
+        max_bytes: int = transport.DEFAULT_MAX_BYTES,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
+        self.max_bytes = max_bytes
 
     def _answer(self, request: _Request) -> Exchange:
-        import requests
-
         url = _url(self.base_url, request.path, request.query)
         try:
-            answer = self.session.request(
+            answer = transport.request(
                 request.method,
                 url,
-                headers=request.headers,
-                data=request.body,
+                request.headers,
+                request.body,
                 timeout=self.timeout,
-                allow_redirects=False,
+                max_bytes=self.max_bytes,
             )
-        except requests.RequestException as exc:
-            reason = type(exc).__name__
-            raise TargetUnreachable(f"cannot reach {self.base_url} ({reason})") from exc
+        except transport.AnswerOutOfBounds as exc:
+            sent = Exchange(request.method, url, request.headers, request.body, 0, {}, b"")
+            exc.curl = sent.curl()
+            raise
         return Exchange(
             request.method,
             url,
             request.headers,
             request.body,
-            answer.status_code,
-            dict(answer.headers),
-            answer.content,
+            answer.status,
+            answer.headers,
+            answer.body,
         )
 
     def _root(self) -> HttpTarget:
         parts = urlsplit(self.base_url)
-        origin = type(self)(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout)
-        origin.session = self.session
-        return origin
+        return type(self)(
+            f"{parts.scheme}://{parts.netloc}", timeout=self.timeout, max_bytes=self.max_bytes
+        )
 
     def served(self) -> AbstractContextManager[str | None]:
         """The server is already reachable at its own URL."""

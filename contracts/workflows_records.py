@@ -8,7 +8,7 @@ exact values; against any other target it waits a little over a second between t
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from contracts import rules
@@ -127,55 +127,62 @@ def round_trip(ctx: CheckContext) -> None:
     """A created record, read back through its list, holds exactly the sent values in their JSON
     types, the documented defaults for the rest, and the actor as `created_by_discord_id`."""
     for kind in ctx.spec.record_kinds:
-        rule = rules.RECORDS_ROUND_TRIP.of(kind.name)
+
+        def create(body: dict[str, Any], actor: bool, kind: RecordKind = kind) -> None:
+            ex = ctx.call(kind.create, json_body=body, actor=actor)
+            ctx.require_record(ex, rules.RECORDS_CREATE.of(kind.name))
+
         properties = ctx.spec.body_properties(kind.create)
-        sent = {"id": ctx.uid(kind.name), **full_body(properties, f"ct-{ctx.run_id}")}
-        ctx.require_record(
-            ctx.call(kind.create, json_body=sent), rules.RECORDS_CREATE.of(kind.name)
+        rule = rules.RECORDS_ROUND_TRIP.of(kind.name)
+        _round_trip_one(
+            ctx, rule, kind.name, kind.create, kind.list, properties, create, kind.defaults
         )
-        stored = _listed(ctx, kind.list, sent["id"], rule)
-        wrong = _mismatches(sent, stored)
-        ctx.expect_on(kind.create, not wrong, rule, "every sent value stored as sent", brief(wrong))
-        _check_audit(ctx, kind.create, rule, stored, ctx.auth.actor)
-        bare = {"id": ctx.uid(kind.name)}
-        ctx.require_record(
-            ctx.call(kind.create, json_body=bare, actor=False), rules.RECORDS_CREATE.of(kind.name)
-        )
-        stored = _listed(ctx, kind.list, bare["id"], rule)
-        unsent = {n: p for n, p in properties.items() if n != "id"}
-        _check_defaults(ctx, kind.create, rule, stored, unsent, kind.defaults)
-        _check_audit(ctx, kind.create, rule, stored, None)
-    _units_round_trip(ctx)
+    upsert = "upsertActiveUnits"
+    list_op = ctx.spec.list_showing(upsert)
+    if list_op is None:
+        return
+
+    def put(body: dict[str, Any], actor: bool) -> None:
+        ex = ctx.call(upsert, json_body={"units": [body]}, actor=actor)
+        ctx.require_success(ex, rules.UNITS_UPSERT)
+
+    # ActiveUnit documents that unset values may be stored as "".
+    properties = _unit_properties(ctx, upsert)
+    rule = rules.RECORDS_ROUND_TRIP.of("units")
+    _round_trip_one(ctx, rule, "unit", upsert, list_op, properties, put, {}, empty=(None, ""))
+
+
+def _round_trip_one(
+    ctx: CheckContext,
+    rule: rules.Rule,
+    name: str,
+    write_op: str,
+    list_op: str,
+    properties: Mapping[str, Any],
+    write: Callable[[dict[str, Any], bool], None],
+    defaults: Mapping[str, Any],
+    empty: tuple[Any, ...] = (None,),
+) -> None:
+    """One record kind: a full body (with the actor) and a bare one (without) written through
+    ``write`` and read back through ``list_op`` (ids ``ctx.uid(name)``)."""
+    sent = {"id": ctx.uid(name), **full_body(properties, f"ct-{ctx.run_id}")}
+    write(sent, True)
+    stored = _listed(ctx, list_op, sent["id"], rule)
+    wrong = _mismatches(sent, stored)
+    ctx.expect_on(write_op, not wrong, rule, "every sent value stored as sent", brief(wrong))
+    _check_audit(ctx, write_op, rule, stored, ctx.auth.actor)
+    bare = {"id": ctx.uid(name)}
+    write(bare, False)
+    stored = _listed(ctx, list_op, bare["id"], rule)
+    unsent = {n: p for n, p in properties.items() if n != "id"}
+    _check_defaults(ctx, write_op, rule, stored, unsent, defaults, empty=empty)
+    _check_audit(ctx, write_op, rule, stored, None)
 
 
 def _unit_properties(ctx: CheckContext, upsert: str) -> Mapping[str, Any]:
     items = ctx.spec.body_properties(upsert)["units"]["items"]
     properties: Mapping[str, Any] = items.get("properties", {})
     return properties
-
-
-def _units_round_trip(ctx: CheckContext) -> None:
-    upsert = "upsertActiveUnits"
-    list_op = ctx.spec.list_showing(upsert)
-    if list_op is None:
-        return
-    rule = rules.RECORDS_ROUND_TRIP.of("units")
-    properties = _unit_properties(ctx, upsert)
-    sent = {"id": ctx.uid("unit"), **full_body(properties, f"ct-{ctx.run_id}")}
-    ctx.require_success(ctx.call(upsert, json_body={"units": [sent]}), rules.UNITS_UPSERT)
-    stored = _listed(ctx, list_op, sent["id"], rule)
-    wrong = _mismatches(sent, stored)
-    ctx.expect_on(upsert, not wrong, rule, "every sent value stored as sent", brief(wrong))
-    _check_audit(ctx, upsert, rule, stored, ctx.auth.actor)
-    bare = {"id": ctx.uid("unit")}
-    ctx.require_success(
-        ctx.call(upsert, json_body={"units": [bare]}, actor=False), rules.UNITS_UPSERT
-    )
-    stored = _listed(ctx, list_op, bare["id"], rule)
-    unsent = {n: p for n, p in properties.items() if n != "id"}
-    # ActiveUnit documents that unset values may be stored as "".
-    _check_defaults(ctx, upsert, rule, stored, unsent, {}, empty=(None, ""))
-    _check_audit(ctx, upsert, rule, stored, None)
 
 
 # -- timestamps ------------------------------------------------------------------------------

@@ -61,11 +61,15 @@ def test_key_is_in_no_output_of_a_failing_run(
 
 def test_every_route_404_exits_2_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     with served(create_app()) as url:
-        code = main(args(url.removesuffix("/v1") + "/api"))
+        root = url.removesuffix("/v1")
+        code = main(args(root + "/api"))
     err = capsys.readouterr().err.strip()
     assert code == 2
-    assert err.startswith("northca-contracts: every route answers 404 at ") and "\n" not in err
-    assert "/api/v1: is --url the server's root" in err
+    assert err == (
+        f"northca-contracts: every route answers 404 at {root}/api/v1 and {root}/api: is --url"
+        " the server's root (the checker tries /v1 and the root; --base-path sets another),"
+        " e.g. http://127.0.0.1:4010?"
+    )
 
 
 class DyingTarget(WsgiTarget):
@@ -109,6 +113,7 @@ def test_dying_target_exits_2_with_one_line(
         )
 
     monkeypatch.setattr("contracts.cli.run_check", vanish)
+    monkeypatch.setattr("contracts.cli.locate", lambda url, *_: (url, "the API is at it"))
     assert main(args("http://127.0.0.1:9")) == 2
     err = capsys.readouterr().err
     assert err == (
