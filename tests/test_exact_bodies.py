@@ -53,6 +53,8 @@ def spec_operations() -> Iterator[Operation]:
             for status, response in op.get("responses", {}).items():
                 if not str(status).isdigit() or int(status) < 400:
                     continue
+                if "x-northca-status" in resolve(response):
+                    continue  # a route-level answer, attached for clients: not the operation's
                 media = resolve(response).get("content", {}).get("application/json", {})
                 for name, example in (media.get("examples") or {}).items():
                     value = resolve(example).get("value")
