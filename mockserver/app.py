@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
@@ -37,6 +37,7 @@ from mockserver.control import (
     control_spec,
     render_control_http_error,
 )
+from mockserver.direct_dispatch import DirectDispatch, DirectView
 from mockserver.envelopes import envelope, render_error, success
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
@@ -166,6 +167,8 @@ def create_app(
 # -- routing ---------------------------------------------------------------------------------
 def _register_operations(app: Flask, server: MockServer) -> None:
     prefixes = dict.fromkeys(["", server.spec.base_path])
+    paths: list[tuple[str, str, str]] = []
+    views: dict[str, tuple[Callable[..., Response], DirectView]] = {}
     for op in server.spec.operations.values():
         for prefix in prefixes:
             rule = Rule(
@@ -175,14 +178,31 @@ def _register_operations(app: Flask, server: MockServer) -> None:
             )
             rule.methods = {op.method}  # no implicit HEAD or OPTIONS: undeclared means 405
             app.url_map.add(rule)
-        app.view_functions[op.operation_id] = _view_for(server, op)
+            paths.append((op.operation_id, op.method, prefix + op.path))
+        direct = _view_for(server, op)
+        view = _flask_view(direct)
+        view.__name__ = op.operation_id
+        app.view_functions[op.operation_id] = view
+        views[op.operation_id] = (view, direct)
+    if not server.seams.post_processors:  # they are Flask hooks: every request goes through it
+        app.wsgi_app = DirectDispatch(app, app.wsgi_app, paths, views)  # type: ignore[method-assign]
 
 
-def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
+def _flask_view(direct: DirectView) -> Callable[..., Response]:
+    """The Flask view of a compiled view (routing by Flask, e.g. with post-processors)."""
+
+    def view(**path: str) -> Response:
+        return direct(request._get_current_object(), path)  # type: ignore[attr-defined]
+
+    return view
+
+
+def _view_for(server: MockServer, op: Operation) -> DirectView:
     """The view of one operation: the whole check pipeline, then the handler, then the journal.
 
-    It reads the WSGI environ directly and renders errors itself: Flask's proxies and exception
-    machinery cost more than the checks. The seams are read here, once.
+    It takes the request and the path parameters, reads the WSGI environ directly and renders
+    every error itself (an exception never escapes it): Flask's proxies and exception machinery
+    cost more than the checks. The seams are read here, once.
     """
     checker = server.checkers[op.operation_id]
     handler = server.seams.handler(op.operation_id)
@@ -193,8 +213,13 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     max_body_bytes = server.max_body_bytes
     journal_body_bytes = server.limits.journal_max_body_bytes
 
-    def view(**path: str) -> Response:
-        req = request._get_current_object()  # type: ignore[attr-defined]
+    def view(req: Request, path: dict[str, str]) -> Response:
+        try:
+            return answer(req, path)
+        except Exception as unexpected:  # journaling itself failed: answer anyway
+            return _escaped(server, req, op, unexpected)
+
+    def answer(req: Request, path: dict[str, str]) -> Response:
         environ = req.environ
         namespace = environ.get(NAMESPACE_ENVIRON)
         try:
@@ -249,7 +274,6 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
             )
         return response
 
-    view.__name__ = op.operation_id
     return view
 
 
@@ -371,7 +395,8 @@ def _render_http_error(error: HTTPException) -> Response:
     server = server_of(current_app)
     req = request._get_current_object()  # type: ignore[attr-defined]
     if isinstance(error, InternalServerError):
-        return _escaped(server, req, error.original_exception or error)
+        op = server.spec.operations.get(req.endpoint or "")
+        return _escaped(server, req, op, error.original_exception or error)
     if req.path.startswith(CONTROL_PREFIX):
         return render_control_http_error(server, error)
     # Routing errors never create a namespace; they are journaled in an existing one.
@@ -411,9 +436,8 @@ def _unexpected(
     return render_error(server.spec, op, "internalError")
 
 
-def _escaped(server: MockServer, req: Any, error: BaseException) -> Response:
+def _escaped(server: MockServer, req: Any, op: Operation | None, error: BaseException) -> Response:
     """500 in the envelope for an exception that escaped the views, journaled like theirs."""
-    op = server.spec.operations.get(req.endpoint or "")
     response = _unexpected(server, op, req, error)
     if not req.path.startswith(CONTROL_PREFIX):
         try:
