@@ -42,7 +42,7 @@ from mockserver.envelopes import envelope, render_error, success
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
 from mockserver.handlers.registry import Call
-from mockserver.journal import clip, entry_size, request_headers, response_details
+from mockserver.journal import ENTRY_OVERHEAD, Exchange, clip, environ_headers
 from mockserver.limits import (
     DEFAULT_JOURNAL_MAX_BODY_BYTES,
     DEFAULT_JOURNAL_MAX_BYTES,
@@ -357,27 +357,36 @@ def record_in_journal(
     fault = environ.get(CONNECTION_FAULT_ENVIRON)
     status = 0 if fault else response.status_code
     data = b"" if fault else response.get_data()
-    answer = response_details(status, response.headers.items(), data, max_body_bytes)
-    headers = request_headers(environ)
+    headers, headers_size = environ_headers(environ)
+    answer_headers = response.headers.to_wsgi_list()
     kept, body_bytes, cut = clip(body, raw, max_body_bytes)
-    entry = {
-        "method": req.method,
-        "path": req.path,
-        "query": environ.get("QUERY_STRING", ""),
-        "headers": headers,
-        "status": status,
-        "operation_id": operation_id,
-        "body": kept,
-        **({"body_truncated": True} if cut else {}),
-        "detail": answer["detail"] if status >= 400 else None,
-        "response": answer,
-        **({"connection_fault": fault} if fault else {}),
-    }
-    size = entry_size(entry, body_bytes)
+    exchange = Exchange(
+        req.method,
+        req.path,
+        environ.get("QUERY_STRING", ""),
+        headers,
+        status,
+        operation_id,
+        kept,
+        cut,
+        answer_headers,
+        data,
+        max_body_bytes,
+        fault,
+    )
+    size = (
+        body_bytes
+        + ENTRY_OVERHEAD
+        + len(exchange.path)
+        + len(exchange.query)
+        + headers_size
+        + sum(len(name) + len(value) + 6 for name, value in answer_headers)
+        + len(exchange.data)
+    )
     with state.lock:
-        entry["seq"] = next(state.journal_seq)
-        entry["timestamp"] = state.clock.now()
-        state.journal.append(entry, size)
+        exchange.seq = next(state.journal_seq)
+        exchange.now_ms = state.clock.now_ms()
+        state.journal.append(exchange, size)
 
 
 # -- errors outside the views ----------------------------------------------------------------
