@@ -88,4 +88,17 @@ class DirectDispatch:
         if self.app.view_functions.get(operation_id) is not view:
             return self.fallback(environ, start_response)
         response = direct(self.app.request_class(environ), params)
+        status = response.status_code
+        body = response.response
+        if (
+            200 <= status
+            and status not in (204, 304)
+            and isinstance(body, list)
+            and "Content-Length" in response.headers
+            and "Location" not in response.headers
+        ):
+            # What werkzeug would send for a buffered body with its length, without its copy of
+            # the headers and its closing iterator (the views' answers are plain bytes).
+            start_response(response.status, response.headers.to_wsgi_list())
+            return body
         return response(environ, start_response)
