@@ -70,6 +70,23 @@ ORDER = (
     "other",
 )
 RATE = 250  # samples per second
+#: Microseconds of server CPU per request each stage may spend, any operation (None: not ours
+#: to budget). A stage over its budget is flagged in the table.
+BUDGETS: dict[str, float | None] = {
+    "HTTP server (granian, outside Python)": None,
+    "HTTP server and bridge (Python)": 60,
+    "guard": 8,
+    "routing": 15,
+    "auth": 8,
+    "fault plan": 4,
+    "validation": 30,
+    "handler": 30,
+    "store": 30,
+    "envelope": 15,
+    "journal": 20,
+    "view (the pipeline's own code)": 15,
+    "other": 20,
+}
 
 
 def stage_of(stack: Sequence[str]) -> str:
@@ -155,13 +172,19 @@ def render(rows: Sequence[Profiled], note: str) -> str:
         "",
         "Microseconds of the server's CPU per request, by stage:",
         "",
-        "| stage | " + " | ".join(row.op for row in rows) + " |",
-        "|---|" + "---:|" * len(rows),
+        "| stage | budget | " + " | ".join(row.op for row in rows) + " |",
+        "|---|---:|" + "---:|" * len(rows),
     ]
     tables = [row.stages_us() for row in rows]
     for stage in ORDER:
-        cells = [f"{table.get(stage, 0.0):.0f}" for table in tables]
-        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+        budget = BUDGETS.get(stage)
+        cells = []
+        for table in tables:
+            spent = table.get(stage, 0.0)
+            over = budget is not None and spent > budget
+            cells.append(f"**{spent:.0f} !**" if over else f"{spent:.0f}")
+        shown = "-" if budget is None else f"{budget:.0f}"
+        lines.append(f"| {stage} | {shown} | " + " | ".join(cells) + " |")
     lines.append(
         "| **total (CPU per request)** | " + " | ".join(f"**{r.cpu_us:.0f}**" for r in rows) + " |"
     )

@@ -6,7 +6,9 @@ answers a request itself only when exactly one operation of the spec matches its
 path (with or without the base path) and that operation's view is still the compiled one.
 Everything else - the control plane, the inspector, the spec documents, 404, 405, ``HEAD``, a
 view a test swapped in - goes to Flask unchanged, so routing errors keep one implementation.
-The app does not install it when response post-processors are declared (they are Flask hooks).
+The app does not install it when response post-processors are declared (they are Flask hooks),
+and every request goes to Flask while the app has app-wide request hooks beyond its own (a
+user's ``before_request``, ``after_request`` or ``teardown_request``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class DirectDispatch:
         self.app = app
         self.fallback = fallback
         self.views = dict(views)
+        #: The app-wide hooks the app was built with (its own).
+        self._own_hooks = _hooks(app)
         self.routes: dict[tuple[str, int], list[_Route]] = {}
         for operation_id, method, template in paths:
             route = _Route(operation_id, template)
@@ -85,9 +89,10 @@ class DirectDispatch:
             return self.fallback(environ, start_response)
         operation_id, params = found
         view, direct = self.views[operation_id]
-        if self.app.view_functions.get(operation_id) is not view:
+        app = self.app
+        if app.view_functions.get(operation_id) is not view or _hooks(app) != self._own_hooks:
             return self.fallback(environ, start_response)
-        response = direct(self.app.request_class(environ), params)
+        response = direct(app.request_class(environ), params)
         status = response.status_code
         body = response.response
         if (
@@ -102,3 +107,12 @@ class DirectDispatch:
             start_response(response.status, response.headers.to_wsgi_list())
             return body
         return response(environ, start_response)
+
+
+def _hooks(app: Flask) -> tuple[int, int, int]:
+    """How many app-wide before, after and teardown request hooks ``app`` has."""
+    return (
+        len(app.before_request_funcs.get(None, ())),
+        len(app.after_request_funcs.get(None, ())),
+        len(app.teardown_request_funcs.get(None, ())),
+    )
