@@ -96,7 +96,7 @@ class DirectDispatch:
         status = response.status_code
         body = response.response
         if (
-            200 <= status
+            status >= 200
             and status not in (204, 304)
             and isinstance(body, list)
             and "Content-Length" in response.headers
