@@ -153,7 +153,7 @@ def create_app(
     app.url_map.merge_slashes = False
     app.extensions[EXTENSION] = server
     app.extensions[SPEC_EXTENSION] = spec
-    _register_operations(app, server)
+    paths, views = _register_operations(app, server)
     app.register_blueprint(control_plane)
     inspector.register(app)
     guard.install(app, control_spec)  # control-plane writes are JSON only (415)
@@ -161,11 +161,16 @@ def create_app(
     app.register_error_handler(HTTPException, _render_http_error)
     if chosen.post_processors:
         app.after_request(_post_processing(server, chosen.post_processors))
+    else:  # last: it takes the hooks registered so far as the app's own
+        app.wsgi_app = DirectDispatch(app, app.wsgi_app, paths, views)  # type: ignore[method-assign]
     return app
 
 
 # -- routing ---------------------------------------------------------------------------------
-def _register_operations(app: Flask, server: MockServer) -> None:
+def _register_operations(
+    app: Flask, server: MockServer
+) -> tuple[list[tuple[str, str, str]], dict[str, tuple[Callable[..., Response], DirectView]]]:
+    """Rules and views of the spec's operations; returns them for :class:`DirectDispatch`."""
     prefixes = dict.fromkeys(["", server.spec.base_path])
     paths: list[tuple[str, str, str]] = []
     views: dict[str, tuple[Callable[..., Response], DirectView]] = {}
@@ -184,8 +189,7 @@ def _register_operations(app: Flask, server: MockServer) -> None:
         view.__name__ = op.operation_id
         app.view_functions[op.operation_id] = view
         views[op.operation_id] = (view, direct)
-    if not server.seams.post_processors:  # they are Flask hooks: every request goes through it
-        app.wsgi_app = DirectDispatch(app, app.wsgi_app, paths, views)  # type: ignore[method-assign]
+    return paths, views
 
 
 def _flask_view(direct: DirectView) -> Callable[..., Response]:

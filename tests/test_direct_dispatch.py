@@ -14,6 +14,25 @@ SHIFTS = f"/v1/mdts/{DEFAULT.mdt_id}/shifts"
 UNITS = f"/mdts/{DEFAULT.mdt_id}/units/active"
 
 
+def test_partner_requests_skip_flask_and_the_rest_goes_through_it() -> None:
+    app = create_app()
+    dispatcher: Any = app.wsgi_app
+    through_flask: list[str] = []
+
+    def fallback(environ: dict[str, Any], start_response: Any) -> Any:
+        through_flask.append(environ["PATH_INFO"])
+        return dispatcher.fallback_of_test(environ, start_response)
+
+    dispatcher.fallback_of_test, dispatcher.fallback = dispatcher.fallback, fallback
+    client = app.test_client()
+    assert client.get(SHIFTS, headers=auth_headers()).status_code == 200
+    assert client.put(UNITS, headers=auth_headers(), json={"units": []}).status_code == 200
+    assert through_flask == []
+    assert client.get("/__mock/requests").status_code == 200
+    assert client.get(SHIFTS + "/x", headers=auth_headers()).status_code == 404
+    assert through_flask == ["/__mock/requests", SHIFTS + "/x"]
+
+
 def test_a_users_app_wide_hooks_still_see_partner_requests() -> None:
     app = create_app()
     seen: list[tuple[str, int]] = []
