@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n auto
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test test-other-pytest lint format bench check-prism memory-worst-case browser node-tools lighthouse \
+.PHONY: install serve test test-other-pytest lint format bench profile check-prism memory-worst-case browser node-tools lighthouse \
 	dist install-size clean image image-test podman-setup test-base lint-workflows
 
 install: $(STAMP)
@@ -100,6 +100,12 @@ bench: install  # the mock beside Prism and plain Flask (bench/README.md); BENCH
 check-prism: install  # the checker against Prism serving openapi.yaml; result in docs/checker-vs-prism.md
 	test -x bench/node_modules/.bin/prism || (cd bench && npm ci --no-audit --no-fund --loglevel=error)
 	$(PY) -m bench.check_prism
+
+profile: install  # flame graphs of `serve` per operation and the stage table: bench/PROFILE.md
+	@command -v wrk >/dev/null || { s=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq wrk; }
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m bench.profile $(PROFILE_ARGS)
 
 dist: install  # a wheel and an sdist into dist/, built with the venv's hatchling
 	rm -rf dist

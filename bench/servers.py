@@ -74,6 +74,11 @@ def parse_server_name(name: str, port: int, prism_log: str) -> ServerSpec:
         return ServerSpec(name, "prism", f"prism (-v {prism_log})", prism(port, prism_log))
     if name == "mock-serve":
         return ServerSpec(name, "mock", "northca-mock serve", mock_cli(port))
+    if name == "plain-granian-cli":  # the baseline as granian's own CLI serves a WSGI app
+        argv = (str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", HOST,
+                "--port", str(port), "--workers", "1", "--no-log",
+                "--factory", "bench.apps:plain_app")  # fmt: skip
+        return ServerSpec(name, "plain", "granian CLI (WSGI, 1 worker)", argv)
     app, _, server = name.partition("-")
     server, _, threads = server.partition(":")
     if app not in ("mock", "plain") or not server:

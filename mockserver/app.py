@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
@@ -37,11 +37,12 @@ from mockserver.control import (
     control_spec,
     render_control_http_error,
 )
+from mockserver.direct_dispatch import DirectDispatch, DirectView
 from mockserver.envelopes import envelope, render_error, success
 from mockserver.errors import ApiError
 from mockserver.faults import forced_response, parse_prefer
 from mockserver.handlers.registry import Call
-from mockserver.journal import clip, entry_size, request_headers, response_details
+from mockserver.journal import ENTRY_OVERHEAD, Exchange, clip, environ_headers
 from mockserver.limits import (
     DEFAULT_JOURNAL_MAX_BODY_BYTES,
     DEFAULT_JOURNAL_MAX_BYTES,
@@ -162,7 +163,7 @@ def create_app(
     app.wsgi_app = RawPathRouting(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = server
     app.extensions[SPEC_EXTENSION] = spec
-    _register_operations(app, server)
+    paths, views = _register_operations(app, server)
     app.register_blueprint(control_plane)
     inspector.register(app)
     guard.install(app, control_spec)  # control-plane writes are JSON only (415)
@@ -170,14 +171,21 @@ def create_app(
     app.register_error_handler(HTTPException, _render_http_error)
     if chosen.post_processors:
         app.after_request(_post_processing(server, chosen.post_processors))
+    else:  # last: it takes the hooks registered so far as the app's own
+        app.wsgi_app = DirectDispatch(app, app.wsgi_app, paths, views)  # type: ignore[method-assign]
     # Non-ASCII header values and WebSocket upgrades: refused alike on every server.
     app.wsgi_app = RequestRules(app.wsgi_app, spec)  # type: ignore[method-assign]
     return app
 
 
 # -- routing ---------------------------------------------------------------------------------
-def _register_operations(app: Flask, server: MockServer) -> None:
+def _register_operations(
+    app: Flask, server: MockServer
+) -> tuple[list[tuple[str, str, str]], dict[str, tuple[Callable[..., Response], DirectView]]]:
+    """Rules and views of the spec's operations; returns them for :class:`DirectDispatch`."""
     prefixes = dict.fromkeys(["", server.spec.base_path])
+    paths: list[tuple[str, str, str]] = []
+    views: dict[str, tuple[Callable[..., Response], DirectView]] = {}
     for op in server.spec.operations.values():
         for prefix in prefixes:
             rule = Rule(
@@ -187,14 +195,30 @@ def _register_operations(app: Flask, server: MockServer) -> None:
             )
             rule.methods = {op.method}  # no implicit HEAD or OPTIONS: undeclared means 405
             app.url_map.add(rule)
-        app.view_functions[op.operation_id] = _view_for(server, op)
+            paths.append((op.operation_id, op.method, prefix + op.path))
+        direct = _view_for(server, op)
+        view = _flask_view(direct)
+        view.__name__ = op.operation_id
+        app.view_functions[op.operation_id] = view
+        views[op.operation_id] = (view, direct)
+    return paths, views
 
 
-def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
+def _flask_view(direct: DirectView) -> Callable[..., Response]:
+    """The Flask view of a compiled view (routing by Flask, e.g. with post-processors)."""
+
+    def view(**path: str) -> Response:
+        return direct(request._get_current_object(), path)  # type: ignore[attr-defined]
+
+    return view
+
+
+def _view_for(server: MockServer, op: Operation) -> DirectView:
     """The view of one operation: the whole check pipeline, then the handler, then the journal.
 
-    It reads the WSGI environ directly and renders errors itself: Flask's proxies and exception
-    machinery cost more than the checks. The seams are read here, once.
+    It takes the request and the path parameters, reads the WSGI environ directly and renders
+    every error itself (an exception never escapes it): Flask's proxies and exception machinery
+    cost more than the checks. The seams are read here, once.
     """
     checker = server.checkers[op.operation_id]
     handler = server.seams.handler(op.operation_id)
@@ -205,8 +229,13 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
     max_body_bytes = server.max_body_bytes
     journal_body_bytes = server.limits.journal_max_body_bytes
 
-    def view(**path: str) -> Response:
-        req = request._get_current_object()  # type: ignore[attr-defined]
+    def view(req: Request, path: dict[str, str]) -> Response:
+        try:
+            return answer(req, path)
+        except Exception as unexpected:  # journaling itself failed: answer anyway
+            return _escaped(server, req, op, unexpected)
+
+    def answer(req: Request, path: dict[str, str]) -> Response:
         environ = req.environ
         namespace = environ.get(NAMESPACE_ENVIRON)
         try:
@@ -263,7 +292,6 @@ def _view_for(server: MockServer, op: Operation) -> Callable[..., Response]:
             )
         return response
 
-    view.__name__ = op.operation_id
     return view
 
 
@@ -347,27 +375,36 @@ def record_in_journal(
     fault = environ.get(CONNECTION_FAULT_ENVIRON)
     status = 0 if fault else response.status_code
     data = b"" if fault else response.get_data()
-    answer = response_details(status, response.headers.items(), data, max_body_bytes)
-    headers = request_headers(environ)
+    headers, headers_size = environ_headers(environ)
+    answer_headers = response.headers.to_wsgi_list()
     kept, body_bytes, cut = clip(body, raw, max_body_bytes)
-    entry = {
-        "method": req.method,
-        "path": req.path,
-        "query": environ.get("QUERY_STRING", ""),
-        "headers": headers,
-        "status": status,
-        "operation_id": operation_id,
-        "body": kept,
-        **({"body_truncated": True} if cut else {}),
-        "detail": answer["detail"] if status >= 400 else None,
-        "response": answer,
-        **({"connection_fault": fault} if fault else {}),
-    }
-    size = entry_size(entry, body_bytes)
+    exchange = Exchange(
+        req.method,
+        req.path,
+        environ.get("QUERY_STRING", ""),
+        headers,
+        status,
+        operation_id,
+        kept,
+        cut,
+        answer_headers,
+        data,
+        max_body_bytes,
+        fault,
+    )
+    size = (
+        body_bytes
+        + ENTRY_OVERHEAD
+        + len(exchange.path)
+        + len(exchange.query)
+        + headers_size
+        + sum(len(name) + len(value) + 6 for name, value in answer_headers)
+        + len(exchange.data)
+    )
     with state.lock:
-        entry["seq"] = next(state.journal_seq)
-        entry["timestamp"] = state.clock.now()
-        state.journal.append(entry, size)
+        exchange.seq = next(state.journal_seq)
+        exchange.now_ms = state.clock.now_ms()
+        state.journal.append(exchange, size)
 
 
 # -- errors outside the views ----------------------------------------------------------------
@@ -385,7 +422,8 @@ def _render_http_error(error: HTTPException) -> Response:
     server = server_of(current_app)
     req = request._get_current_object()  # type: ignore[attr-defined]
     if isinstance(error, InternalServerError):
-        return _escaped(server, req, error.original_exception or error)
+        op = server.spec.operations.get(req.endpoint or "")
+        return _escaped(server, req, op, error.original_exception or error)
     if req.path.startswith(CONTROL_PREFIX):
         return render_control_http_error(server, error)
     # Routing errors never create a namespace; they are journaled in an existing one.
@@ -425,9 +463,8 @@ def _unexpected(
     return render_error(server.spec, op, "internalError")
 
 
-def _escaped(server: MockServer, req: Any, error: BaseException) -> Response:
+def _escaped(server: MockServer, req: Any, op: Operation | None, error: BaseException) -> Response:
     """500 in the envelope for an exception that escaped the views, journaled like theirs."""
-    op = server.spec.operations.get(req.endpoint or "")
     response = _unexpected(server, op, req, error)
     if not req.path.startswith(CONTROL_PREFIX):
         try:

@@ -1,9 +1,10 @@
 """Coverage of a bot's own tests: which documented responses the tests received from the mock.
 
-The pytest plugin (``--northca-coverage``) feeds every journal entry of every test to a
-:class:`Tally`; :func:`build_report` holds it against the spec: each operation's success status
-and each of its documented error examples (status and exact string) is one documented response.
-For each one never received, the report says how to get it: ``mock.prefer(...)``, a fault plan,
+The pytest plugin (``--northca-coverage``) adds the answers each test's journals counted
+(``Journal.tally``) to one :class:`~mockserver.tally.Tally`; :func:`build_report` holds it
+against the spec: each operation's success status and each of its documented error examples
+(status and exact string) is one documented response. For each one never received, the
+report says how to get it: ``mock.prefer(...)``, a fault plan,
 or the request that provokes it.
 """
 
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.journal import error_string
 from mockserver.spec import Spec
+from mockserver.tally import Tally
+
+__all__ = ["REQUEST_HINTS", "Documented", "Report", "Tally", "build_report"]
 
 Key = tuple[str, int, str | None]  # (operationId, status, error string or None)
 
@@ -47,32 +49,6 @@ REQUEST_HINTS: Mapping[str, str] = {
 }
 SUCCESS_HINT = "a valid request"
 NO_REQUEST_HINT = "prefer or a fault plan only"
-
-
-class Tally:
-    """How often each (operation, status, error string) came back; mergeable across workers."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[Key] = Counter()
-
-    def add(self, entries: Iterable[Mapping[str, Any]]) -> None:
-        """Count journal entries (unknown routes and broken connections are not responses)."""
-        for entry in entries:
-            operation_id, status = entry.get("operation_id"), entry.get("status")
-            if not isinstance(operation_id, str) or not isinstance(status, int) or status == 0:
-                continue
-            self.counts[(operation_id, status, error_string(entry))] += 1
-
-    def dump(self) -> list[list[Any]]:
-        """JSON-ready counts (what an xdist worker sends to the controller)."""
-        return [
-            [op, status, error, n]
-            for (op, status, error), n in sorted(self.counts.items(), key=str)
-        ]
-
-    def merge(self, dumped: Iterable[list[Any]]) -> None:
-        for op, status, error, n in dumped:
-            self.counts[(str(op), int(status), error)] += int(n)
 
 
 @dataclass(frozen=True)
@@ -268,7 +244,10 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 def build_report(spec: Spec, tally: Tally) -> Report:
     """Every documented response of ``spec``, with how often ``tally`` saw it."""
-    counts = tally.counts
+    counts: dict[Key, int] = {}
+    for (op_id, status, error), n in tally.responses().items():
+        if op_id is not None:
+            counts[(op_id, status, error)] = n
     documented: list[Documented] = []
     known: set[Key] = set()
     for op in spec.operations.values():

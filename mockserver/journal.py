@@ -16,13 +16,27 @@ journal drops its oldest entries to stay under its byte limit (``--journal-max-b
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from mockserver.clock import format_ms
 from mockserver.envelopes import DETAIL_HEADER
 from mockserver.limits import DEFAULT_JOURNAL_MAX_BYTES
+from mockserver.tally import Tally, error_of, error_string
+
+__all__ = [
+    "REDACTED",
+    "REDACTED_HEADERS",
+    "Exchange",
+    "Journal",
+    "clip",
+    "entries_after",
+    "entry_size",
+    "error_string",
+    "request_headers",
+    "response_details",
+]
 
 #: Entries kept whatever their size.
 MAX_ENTRIES = 100_000
@@ -86,33 +100,27 @@ def parsed_overhead(raw: bytes) -> int:
 
 
 def response_details(
-    status: int, headers: Iterable[tuple[str, str]], data: bytes, limit: int
+    status: int,
+    headers: Iterable[tuple[str, str]],
+    data: bytes,
+    limit: int,
+    size: int | None = None,
 ) -> dict[str, Any]:
-    """What the journal keeps of an answer; ``detail`` is the mock's diagnostic header."""
+    """What the journal keeps of an answer; ``detail`` is the mock's diagnostic header.
+
+    ``size`` is the whole body's size when ``data`` is only its start.
+    """
     kept = {_name(name): value for name, value in headers}
     text = data[:limit].decode("utf-8", "replace")
+    whole = len(data) if size is None else size
     return {
         "status": status,
         "headers": kept,
         "body": text,
-        "body_bytes": len(data),
-        "truncated": len(data) > limit,
+        "body_bytes": whole,
+        "truncated": whole > limit,
         "detail": kept.get(DETAIL_HEADER),
     }
-
-
-def error_string(entry: Mapping[str, Any]) -> str | None:
-    """The ``error`` string the journaled answer carried, or None (a success, no JSON, cut)."""
-    response = entry.get("response")
-    text = response.get("body") if isinstance(response, Mapping) else None
-    if not isinstance(text, str) or '"error"' not in text:
-        return None
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, str) else None
 
 
 def entry_size(entry: Mapping[str, Any], body_bytes: int) -> int:
@@ -148,17 +156,123 @@ def entries_after(journal: Iterable[Mapping[str, Any]], after: int, limit: int) 
     return found
 
 
+_ENVIRON_REDACTED = frozenset("HTTP_" + name.upper().replace("-", "_") for name in REDACTED_HEADERS)
+_UNPREFIXED = ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
+def environ_headers(environ: Mapping[str, Any]) -> tuple[list[tuple[str, str]], int]:
+    """The request's headers as environ keys and values (secrets already redacted), and their
+    size as journaled: the cheap part of :func:`request_headers`, done while serving."""
+    pairs = [
+        (key, REDACTED if key in _ENVIRON_REDACTED else value)
+        for key, value in environ.items()
+        if key[:5] == "HTTP_" or (key in _UNPREFIXED and value)
+    ]
+    # a name is its key without HTTP_ (5 characters), and 6 characters of JSON around it
+    return pairs, sum(len(key) + len(value) + 1 for key, value in pairs)
+
+
+class Exchange:
+    """One partner-API request and its answer as the app saw them; made into the journal
+    entry (:meth:`entry`) only when someone reads the journal.
+
+    The answer's body is kept as the bytes sent (no copy), or the start of them when it is over
+    the body limit; header names are lower-cased when read.
+    """
+
+    __slots__ = (
+        "answer_headers",
+        "body",
+        "body_truncated",
+        "data",
+        "data_size",
+        "fault",
+        "headers",
+        "method",
+        "now_ms",
+        "operation_id",
+        "path",
+        "query",
+        "seq",
+        "status",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        status: int,
+        operation_id: str | None,
+        body: Any,
+        body_truncated: bool,
+        answer_headers: list[tuple[str, str]],
+        data: bytes,
+        limit: int,
+        fault: str | None,
+    ) -> None:
+        self.method, self.path, self.query, self.headers = method, path, query, headers
+        self.status, self.operation_id = status, operation_id
+        self.body, self.body_truncated = body, body_truncated
+        self.answer_headers = answer_headers
+        self.data_size = len(data)
+        self.data = data if len(data) <= limit else data[:limit]
+        self.fault = fault
+        self.seq = 0
+        self.now_ms = 0
+
+    def error(self) -> str | None:
+        """The answer's error string (None for a success)."""
+        return error_of(self.data) if self.status >= 400 else None
+
+    def entry(self) -> Entry:
+        """The journal entry (see the module docstring)."""
+        answer = response_details(
+            self.status, self.answer_headers, self.data, len(self.data), self.data_size
+        )
+        entry: Entry = {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": {_name(key): value for key, value in self.headers},
+            "status": self.status,
+            "operation_id": self.operation_id,
+            "body": self.body,
+            **({"body_truncated": True} if self.body_truncated else {}),
+            "detail": answer["detail"] if self.status >= 400 else None,
+            "response": answer,
+            **({"connection_fault": self.fault} if self.fault else {}),
+            "seq": self.seq,
+            "timestamp": format_ms(self.now_ms),
+        }
+        return entry
+
+
 class Journal:
-    """Entries, oldest first: at most :data:`MAX_ENTRIES`, and at most ``max_bytes`` bytes."""
+    """Entries, oldest first: at most :data:`MAX_ENTRIES`, and at most ``max_bytes`` bytes.
+
+    ``tally`` counts every answer journaled since the last :meth:`clear`, dropped ones too.
+    """
 
     def __init__(self, max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._entries: deque[tuple[Entry, int]] = deque()
+        self._entries: deque[list[Any]] = deque()  # [Entry or Exchange, size]
         self._bytes = 0
+        self.tally = Tally()
 
-    def append(self, entry: Entry, size: int) -> None:
+    def append(self, entry: Entry | Exchange, size: int) -> None:
         """Add ``entry`` (``size``: see :func:`entry_size`), dropping the oldest past a limit."""
-        self._entries.append((entry, size))
+        if isinstance(entry, Exchange):
+            self.tally.count(entry.operation_id, entry.status, entry.error())
+        else:
+            operation_id, status = entry.get("operation_id"), entry.get("status")
+            self.tally.count(
+                operation_id if isinstance(operation_id, str) else None,
+                status if isinstance(status, int) else 0,
+                error_string(entry),
+            )
+        self._entries.append([entry, size])
         self._bytes += size
         while len(self._entries) > 1 and (
             self._bytes > self.max_bytes or len(self._entries) > MAX_ENTRIES
@@ -168,6 +282,14 @@ class Journal:
     def clear(self) -> None:
         self._entries.clear()
         self._bytes = 0
+        self.tally.clear()
+
+    @staticmethod
+    def _read(item: list[Any]) -> Entry:
+        entry = item[0]
+        if isinstance(entry, Exchange):
+            entry = item[0] = entry.entry()  # built once, on the first read
+        return entry  # type: ignore[no-any-return]
 
     @property
     def size(self) -> int:
@@ -175,13 +297,13 @@ class Journal:
         return self._bytes
 
     def __iter__(self) -> Iterator[Entry]:
-        return (entry for entry, _ in self._entries)
+        return (self._read(item) for item in self._entries)
 
     def __reversed__(self) -> Iterator[Entry]:
-        return (entry for entry, _ in reversed(self._entries))
+        return (self._read(item) for item in reversed(self._entries))
 
     def __getitem__(self, index: int) -> Entry:
-        return self._entries[index][0]
+        return self._read(self._entries[index])
 
     def __len__(self) -> int:
         return len(self._entries)

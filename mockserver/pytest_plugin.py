@@ -249,7 +249,7 @@ def _northca_test(
     from mockserver.testing import prepare
 
     tally = request.config.stash.get(_TALLY, None)
-    mock = prepare(_northca_base_app, northca_world, tally.add if tally is not None else None)
+    mock = prepare(_northca_base_app, northca_world, tally.update if tally is not None else None)
     request.node.stash[_HANDLE] = mock
     yield mock
     __tracebackhide__ = True

@@ -7,7 +7,7 @@ it when a test asks for a ``northca_*`` fixture.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from mockserver.faults import PREFER_HEADER, FaultPlan
 from mockserver.journal import error_string
 from mockserver.server import MockServer, WorldSource, server_of
 from mockserver.state import State
+from mockserver.tally import Tally
 from mockserver.threaded import ThreadedServer
 from mockserver.world import World
 from mockserver.world_data import WorldData, world_data
@@ -45,9 +46,9 @@ __all__ = [
 #: Base URL of the in-process mock (``northca_inprocess``): requests to it never leave Python.
 INPROCESS_URL = "http://northca-mock.local"
 Entry = dict[str, Any]
-#: Receives journal entries before the handle forgets them (reset, set_world, clear): the
-#: plugin's ``--northca-coverage`` tally.
-JournalSink = Callable[[Iterable[Entry]], None]
+#: Receives a journal's counts of answers (``Journal.tally``) before the handle forgets them
+#: (reset, set_world, clear): the plugin's ``--northca-coverage`` tally.
+JournalSink = Callable[[Tally], None]
 
 
 class NorthcaServerError(AssertionError):
@@ -182,7 +183,7 @@ class Journal:
         """Forget every entry (the state is untouched)."""
         with self._state.lock:
             if self._sink is not None:
-                self._sink(list(self._state.journal))
+                self._sink(self._state.journal.tally)
             self._state.journal.clear()
 
     def __len__(self) -> int:
@@ -550,7 +551,7 @@ class NorthcaMock:
 
     def _drain(self, state: State) -> None:
         if self._sink is not None:
-            self._sink(list(state.journal))
+            self._sink(state.journal.tally)
             state.journal.clear()
 
     # errors

@@ -1,4 +1,6 @@
-"""Spec coverage of the traffic a mock saw: operations x documented responses, from its journal.
+"""Spec coverage of the traffic a mock saw: operations x documented responses, from the
+counts its journal keeps (``Journal.tally``: every answer since the last reset, also those the
+journal has dropped; reading them costs nothing per request).
 
 For each operation of the spec: how often it was called, how often each documented status was
 answered (and each documented error string, read from the journaled answer), and which statuses
@@ -9,32 +11,28 @@ without an answer (a broken connection, status 0) are counted apart.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mockserver.journal import error_string
 from mockserver.spec import Spec
+from mockserver.tally import Tally
 
 
-def traffic_coverage(spec: Spec, entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Coverage of ``spec`` by journal ``entries`` (see the module docstring for the shape)."""
+def traffic_coverage(spec: Spec, tally: Tally) -> dict[str, Any]:
+    """Coverage of ``spec`` by the answers ``tally`` counted (see the module docstring)."""
     statuses: dict[str, Counter[int]] = {op_id: Counter() for op_id in spec.operations}
     errors: dict[str, Counter[tuple[int, str]]] = {op_id: Counter() for op_id in spec.operations}
     unrouted = no_answer = requests = 0
-    for entry in entries:
-        requests += 1
-        op_id, status = entry.get("operation_id"), entry.get("status")
-        if not isinstance(status, int) or status == 0:
-            no_answer += 1
+    for (op_id, status, message), n in tally.counts.items():
+        requests += n
+        if status == 0:
+            no_answer += n
             continue
-        if op_id not in statuses:
-            unrouted += 1
+        if op_id is None or op_id not in statuses:
+            unrouted += n
             continue
-        statuses[op_id][status] += 1
-        if status >= 400:
-            message = error_string(entry)
-            if message is not None:
-                errors[op_id][(status, message)] += 1
+        statuses[op_id][status] += n
+        if status >= 400 and message is not None:
+            errors[op_id][(status, message)] += n
     operations = []
     seen_total = documented_total = called = 0
     for op_id, op in spec.operations.items():

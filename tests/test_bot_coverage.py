@@ -201,7 +201,12 @@ def test_tally_counts_responses_and_merges() -> None:
     other = Tally()
     other.merge(json.loads(json.dumps(tally.dump())))
     other.merge(tally.dump())
-    assert other.counts == {("createShift", 201, None): 2, ("createShift", 409, "x"): 2}
+    assert other.responses() == {("createShift", 201, None): 2, ("createShift", 409, "x"): 2}
+    assert other.counts == {
+        **other.responses(),
+        (None, 404, "Not found"): 2,
+        ("getMdtInfo", 0, None): 2,
+    }
 
 
 def test_undocumented_answers_are_reported_apart() -> None:

@@ -5,7 +5,6 @@ namespaces. In-process, through ``mockserver.testing.prepare`` as the plugin use
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from flask import Flask
 
 from mockserver.faults import FaultPlanError
 from mockserver.journal import REDACTED, request_headers
+from mockserver.tally import Tally
 from mockserver.testing import NorthcaMock, build_app, default_world, prepare
 from tests.support import DEFAULT
 
@@ -260,8 +260,8 @@ def test_a_namespace_starts_from_the_tests_world_and_ends_with_the_test(base_app
 def test_reset_set_world_and_clear_hand_the_journal_to_the_sink(base_app: Flask) -> None:
     seen: list[str] = []
 
-    def sink(entries: Iterable[dict[str, Any]]) -> None:
-        seen.extend(str(e["operation_id"]) for e in entries)
+    def sink(tally: Tally) -> None:
+        seen.extend(str(op) for (op, _, _), n in tally.counts.items() for _ in range(n))
 
     mock = prepare(base_app, None, sink)
     get(mock, "/mdts/{mdt}")

@@ -15,6 +15,7 @@ from mockserver import create_app
 from mockserver.control import control_spec
 from mockserver.inspector.routes import ASSETS_DIR
 from mockserver.spec import load_spec
+from mockserver.tally import Tally
 from mockserver.traffic_coverage import traffic_coverage
 from tests.support import DEFAULT, auth_headers, error_of, ok_data
 
@@ -293,7 +294,9 @@ def test_coverage_reports_undocumented_statuses() -> None:
         {"operation_id": "listShifts", "status": 0},
         {"operation_id": None, "status": 404},
     ]
-    data = traffic_coverage(load_spec(), entries)
+    tally = Tally()
+    tally.add(entries)
+    data = traffic_coverage(load_spec(), tally)
     (list_shifts,) = [op for op in data["operations"] if op["operation_id"] == "listShifts"]
     assert list_shifts["undocumented"] == [{"status": 418, "seen": 1}]
     assert list_shifts["calls"] == 1
@@ -310,3 +313,25 @@ def test_journal_keeps_response_bodies_up_to_the_limit_and_marks_the_cut() -> No
     client.get(SHIFTS, headers=auth_headers())
     listed = ok_data(client.get("/__mock/requests"))[1]["response"]
     assert (listed["body"], listed["body_bytes"], listed["truncated"]) == ('{"ok":true', 21, True)
+
+
+def test_coverage_counts_answers_the_journal_has_dropped() -> None:
+    # The journal keeps one entry here; coverage is counted as requests are journaled.
+    client = create_app(journal_max_bytes=1).test_client()
+    for _ in range(3):
+        client.get(SHIFTS, headers=auth_headers())
+    client.get(SHIFTS, headers=auth_headers(key="wrong"))
+    assert len(ok_data(client.get("/__mock/requests"))) == 1
+    data = ok_data(client.get("/__mock/coverage"))
+    (list_shifts,) = [op for op in data["operations"] if op["operation_id"] == "listShifts"]
+    assert list_shifts["calls"] == 4
+    assert {r["status"]: r["seen"] for r in list_shifts["responses"]} == {
+        200: 3,
+        400: 0,
+        401: 1,
+        403: 0,
+        500: 0,
+    }
+    assert data["totals"]["requests"] == 4
+    client.post("/__mock/reset")
+    assert ok_data(client.get("/__mock/coverage"))["totals"]["requests"] == 0

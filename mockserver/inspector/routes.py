@@ -193,5 +193,4 @@ def link_requests() -> Response:
 def coverage() -> Response:
     state = _state()
     with state.lock:
-        entries = list(state.journal)
-    return _ok(traffic_coverage(_server().spec, entries))
+        return _ok(traffic_coverage(_server().spec, state.journal.tally))
