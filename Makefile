@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n auto
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test test-other-pytest lint format bench browser dist install-size clean
+.PHONY: install serve test test-other-pytest lint format bench browser dist install-size mutation clean
 
 install: $(STAMP)
 
@@ -69,6 +69,11 @@ bench: install  # the mock beside Prism and plain Flask (bench/README.md); BENCH
 dist: install  # a wheel and an sdist into dist/, built with the venv's hatchling
 	rm -rf dist
 	$(PY) -m build --no-isolation --outdir dist .
+
+# Mutation testing of the handlers and validation, judged by the checker (docs/mutation.md);
+# not part of `make test`. MUTATION_ARGS=--budget SECONDS|--timeout SECONDS|--resume
+mutation: install
+	$(PY) -m mutation.campaign $(MUTATION_ARGS)
 
 install-size: install  # packages and MB of the bare and the full install, each in a new venv
 	$(PY) -m tests.install_size
