@@ -33,14 +33,14 @@ CONFIG = """\
 module-path = {modules}
 timeout = {timeout}
 excluded-modules = []
-test-command = "{python} -m mutation.kill"
+test-command = "{python} -m mutation.kill{served}"
 
 [cosmic-ray.distributor]
 name = "local"
 """
 
 
-def prepare(work: Path, timeout: float) -> Path:
+def prepare(work: Path, timeout: float, served: bool = False) -> Path:
     """A fresh copy of the code in ``work`` and its cosmic-ray config; the config's path."""
     if work.exists():
         shutil.rmtree(work)
@@ -54,7 +54,13 @@ def prepare(work: Path, timeout: float) -> Path:
     modules = "[" + ", ".join(f'"{m}"' for m in MUTATED) + "]"
     config = work / "cosmic-ray.toml"
     config.write_text(
-        CONFIG.format(modules=modules, timeout=timeout, python=sys.executable), encoding="utf-8"
+        CONFIG.format(
+            modules=modules,
+            timeout=timeout,
+            python=sys.executable,
+            served=" --served" if served else "",
+        ),
+        encoding="utf-8",
     )
     return config
 
@@ -83,12 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     parser.add_argument("--budget", type=float, default=None, help="seconds for all mutants")
     parser.add_argument("--resume", action="store_true", help="continue the last session")
+    parser.add_argument(
+        "--served", action="store_true", help="judge over a loopback socket, not in-process"
+    )
     args = parser.parse_args(argv)
     work, session = args.out / "work", args.out / "session.sqlite"
     config = work / "cosmic-ray.toml"
     started = time.monotonic()
     if not (args.resume and session.exists()):
-        config = prepare(work, args.timeout)
+        config = prepare(work, args.timeout, args.served)
         session.unlink(missing_ok=True)
         if cosmic_ray(work, "init", str(config), str(session)) != 0:
             return 2

@@ -12,7 +12,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from contracts import Auth, CheckOptions, RunFinished, UsageError, WsgiTarget, run_check
+from contracts import (
+    Auth,
+    CheckOptions,
+    HttpTarget,
+    RunFinished,
+    UsageError,
+    WsgiTarget,
+    run_check,
+)
 from contracts.target import TargetUnreachable
 
 #: The default world's partner, guild, linked MDT and its owner (README "The default world").
@@ -31,9 +39,14 @@ MAX_EXAMPLES = 3
 
 
 def check(
-    stages: Sequence[str] = STAGES, seed: int = SEED, max_examples: int = MAX_EXAMPLES
+    stages: Sequence[str] = STAGES,
+    seed: int = SEED,
+    max_examples: int = MAX_EXAMPLES,
+    *,
+    served: bool = False,
 ) -> RunFinished:
-    """The checker's run against a new ``create_app()`` (default world, fixed ids)."""
+    """The checker's run against a new ``create_app()`` (default world, fixed ids): called
+    in-process, or over a loopback socket when ``served``."""
     from mockserver import create_app
 
     options = CheckOptions(
@@ -47,7 +60,12 @@ def check(
         second_owner=SECOND_OWNER,
         run_id="mutation",
     )
-    return run_check(WsgiTarget(create_app(id_seed=seed)), options)
+    app = WsgiTarget(create_app(id_seed=seed))
+    if not served:
+        return run_check(app, options)
+    with app.served() as url:
+        assert url is not None
+        return run_check(HttpTarget(url), options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,9 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stage", action="append", choices=("schemathesis", *STAGES))
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--max-examples", type=int, default=MAX_EXAMPLES)
+    parser.add_argument(
+        "--served", action="store_true", help="over a loopback socket, not in-process"
+    )
     args = parser.parse_args(argv)
     try:
-        result = check(args.stage or STAGES, args.seed, args.max_examples)
+        result = check(args.stage or STAGES, args.seed, args.max_examples, served=args.served)
     except (UsageError, TargetUnreachable) as exc:
         print(f"killed before the checks: {exc}", file=sys.stderr)
         return 1
