@@ -9,6 +9,7 @@ compile. Both are recorded as skipped, with the reason, and left out of the shar
 from __future__ import annotations
 
 import ast
+import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,9 @@ def reason_to_skip(root: Path, mutation: Any) -> str | None:
     if mutated is None:
         return INVALID
     try:
-        compile(mutated, str(path), "exec")
+        with warnings.catch_warnings():  # `x is ""` and the like: valid, and the point
+            warnings.simplefilter("ignore", SyntaxWarning)
+            compile(mutated, str(path), "exec")
     except SyntaxError:
         return INVALID
     return None
