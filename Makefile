@@ -12,7 +12,7 @@ OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
 .PHONY: install serve test test-other-pytest lint format bench profile check-prism memory-worst-case browser node-tools lighthouse \
-	dist install-size clean image image-test podman-setup test-base lint-workflows
+	dist install-size mutation clean image image-test podman-setup test-base lint-workflows
 
 install: $(STAMP)
 
@@ -110,6 +110,11 @@ profile: install  # flame graphs of `serve` per operation and the stage table: b
 dist: install  # a wheel and an sdist into dist/, built with the venv's hatchling
 	rm -rf dist
 	$(PY) -m build --no-isolation --outdir dist .
+
+# Mutation testing of the handlers and validation, judged by the checker (docs/mutation.md);
+# not part of `make test`. MUTATION_ARGS=--budget SECONDS|--timeout SECONDS|--resume
+mutation: install
+	$(PY) -m mutation.campaign $(MUTATION_ARGS)
 
 install-size: install  # packages and MB of the bare and the full install, each in a new venv
 	$(PY) -m tests.install_size

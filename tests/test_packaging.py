@@ -83,8 +83,8 @@ def test_unpacked_wheel_finds_its_own_spec(wheel: Path, tmp_path: Path) -> None:
 
 @needs_checkout
 def test_dist_builds_an_sdist_and_a_wheel_from_it(tmp_path: Path) -> None:
-    """What ``make dist`` runs: the sdist holds the sources, tests and docs; the wheel built from
-    it the packages and the spec."""
+    """What ``make dist`` runs: the sdist holds the sources, tests (and the mutation harness they
+    test) and docs; the wheel built from it the packages and the spec."""
     command = [
         sys.executable,
         "-m",
@@ -101,8 +101,9 @@ def test_dist_builds_an_sdist_and_a_wheel_from_it(tmp_path: Path) -> None:
     with tarfile.open(sdist) as archive:
         top = {name.split("/")[1] for name in archive.getnames() if name.count("/")}
     assert top == {
-        "mockserver", "contracts", "tests", "openapi.yaml", "schemathesis.toml", "action.yml",
-        "README.md", "ARCHITECTURE.md", "Makefile", "pyproject.toml", "PKG-INFO", ".gitignore",
+        "mockserver", "contracts", "mutation", "tests", "openapi.yaml", "schemathesis.toml",
+        "action.yml", "README.md", "ARCHITECTURE.md", "Makefile", "pyproject.toml", "PKG-INFO",
+        ".gitignore",
     }  # fmt: skip
     with zipfile.ZipFile(built) as archive:
         top = {name.split("/")[0] for name in archive.namelist()}
