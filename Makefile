@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n auto
 OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
-.PHONY: install serve test test-other-pytest lint format bench browser lighthouse dist install-size clean
+.PHONY: install serve test test-other-pytest lint format bench browser lighthouse dist install-size clean example-ts docs
 
 install: $(STAMP)
 
@@ -70,6 +70,17 @@ bench: install  # the mock beside Prism and plain Flask (bench/README.md); BENCH
 	@case "$(BENCH_ARGS)" in *--sustained*) ;; *) test -x bench/node_modules/.bin/prism || \
 	  (cd bench && npm ci --no-audit --no-fund --loglevel=error);; esac
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# The docs site (docs/, mkdocs.yml): strict, so a broken link or anchor fails the build.
+docs: install
+	$(PY) -m pip install --quiet -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --clean
+
+# The TypeScript example (examples/typescript): typed client generated from openapi.yaml, strict tsc,
+# node:test against `northca-mock serve` from this venv (or NORTHCA_MOCK_URL, e.g. the container).
+example-ts: install
+	cd examples/typescript && { test -d node_modules -a node_modules/.package-lock.json -nt package-lock.json || \
+	  npm ci --no-audit --no-fund --loglevel=error; } && PATH="$(abspath $(VENV))/bin:$$PATH" npm test
 
 dist: install  # a wheel and an sdist into dist/, built with the venv's hatchling
 	rm -rf dist
