@@ -43,6 +43,7 @@ def test_the_readme_is_what_a_newcomer_needs() -> None:
     assert quick_starts == [
         "a Python bot with pytest",
         "a TypeScript or JavaScript bot, with the container",
+        "a dashboard, with a world that moves",
         "checking an implementation",
     ]
     assert "make serve" in text and "make test" in text

@@ -412,10 +412,11 @@ def _python_blocks(markdown: Path) -> list[str]:
 
 
 @pytest.mark.skipif(not README.is_file(), reason="not running from a source checkout")
-def test_readme_quick_start_passes(pytester: pytest.Pytester) -> None:
-    (block,) = _python_blocks(README)
-    pytester.makepyfile(test_readme=block)
-    pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+def test_readme_quick_starts_pass(pytester: pytest.Pytester) -> None:
+    blocks = _python_blocks(README)
+    assert len(blocks) == 2  # the Python bot's and the dashboard's
+    pytester.makepyfile(**{f"test_readme_{n}": block for n, block in enumerate(blocks)})
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=2)
 
 
 @pytest.mark.skipif(not PYTEST_DOCS.is_file(), reason="not running from a source checkout")
