@@ -12,7 +12,7 @@ OTHER_VENV ?= .venv-pytest-other
 OTHER_STAMP := $(OTHER_VENV)/.installed-stamp
 
 .PHONY: install serve test test-other-pytest lint format bench profile check-prism memory-worst-case browser node-tools lighthouse \
-	dist install-size mutation clean image image-test podman-setup test-base lint-workflows
+	dist install-size mutation clean example-ts docs image image-test podman-setup test-base lint-workflows
 
 install: $(STAMP)
 
@@ -106,6 +106,17 @@ profile: install  # flame graphs of `serve` per operation and the stage table: b
 	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq wrk; }
 	$(PY) -m pip install --quiet -r bench/requirements.txt
 	$(PY) -m bench.profile $(PROFILE_ARGS)
+
+# The docs site (docs/, mkdocs.yml): strict, so a broken link or anchor fails the build.
+docs: install
+	$(PY) -m pip install --quiet -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --clean
+
+# The TypeScript example (examples/typescript): typed client generated from openapi.yaml, strict tsc,
+# node:test against `northca-mock serve` from this venv (or NORTHCA_MOCK_URL, e.g. the container).
+example-ts: install
+	cd examples/typescript && { test -d node_modules -a node_modules/.package-lock.json -nt package-lock.json || \
+	  npm ci --no-audit --no-fund --loglevel=error; } && PATH="$(abspath $(VENV))/bin:$$PATH" npm test
 
 dist: install  # a wheel and an sdist into dist/, built with the venv's hatchling
 	rm -rf dist

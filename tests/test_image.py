@@ -23,7 +23,7 @@ import requests
 import yaml
 
 from tests.support import DEFAULT, auth_headers
-from tests.test_proxy import _readme_flow
+from tests.test_proxy import _getting_started_flow
 
 IMAGE = os.environ.get("NORTHCA_TEST_IMAGE", "")
 PODMAN = shlex.split(os.environ.get("PODMAN", "podman --runtime runc"))
@@ -127,7 +127,7 @@ def test_the_healthcheck_passes_on_a_running_mock(mock: Container) -> None:
 def test_the_readme_curl_flow_runs_against_the_container(mock: Container) -> None:
     if shutil.which("curl") is None:
         pytest.fail("the README's flow needs curl on the host")
-    script = _readme_flow().replace("http://127.0.0.1:4010", mock.url)
+    script = _getting_started_flow().replace("http://127.0.0.1:4010", mock.url)
     ran = subprocess.run(
         ["bash", "-e", "-c", script], capture_output=True, text=True, timeout=60, check=False
     )

@@ -200,7 +200,7 @@ def test_end_to_end_headers_pass_and_hop_by_hop_headers_do_not() -> None:
     assert ("x-northca-trace", "abc") in [(n.lower(), v) for n, v in headers]
 
 
-# -- the README's flow, clean upstream -----------------------------------------------------------
+# -- the getting-started flow, clean upstream --------------------------------------------------
 def test_a_clean_upstream_shows_no_deviation() -> None:
     with mock_behind_proxy() as (proxy, url, _):
         _flow(url)
@@ -210,7 +210,7 @@ def test_a_clean_upstream_shows_no_deviation() -> None:
 
 
 def _flow(url: str) -> None:
-    """One request per tag and the usual errors (like the README's curl flow)."""
+    """One request per tag and the usual errors (like the getting-started curl flow)."""
     session = requests.Session()
     session.headers.update(HEADERS)
     created = session.post(
@@ -830,18 +830,18 @@ def test_actor_header_is_passed_as_sent() -> None:
     assert echoed["data"]["headers"]["x-discord-actor"] == DEFAULT.actor_id
 
 
-# -- done when: the README's curl flow through the CLI proxy, and the bare install ---------------
-def _readme_flow() -> str:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Try it", 1)[1]
+# -- done when: the docs' curl flow through the CLI proxy, and the bare install -----------------
+def _getting_started_flow() -> str:
+    page = Path(__file__).resolve().parents[1] / "docs" / "getting-started.md"
+    section = page.read_text(encoding="utf-8").split("## Try it", 1)[1]
     return section.split("```sh\n", 1)[1].split("```", 1)[0]
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the README's flow needs curl")
-def test_the_readme_curl_flow_through_the_proxy_shows_no_deviation(tmp_path: Path) -> None:
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the getting-started flow needs curl")
+def test_the_getting_started_curl_flow_through_the_proxy_shows_no_deviation(tmp_path: Path) -> None:
     from tests.live import LiveMock
 
-    flow = _readme_flow()
+    flow = _getting_started_flow()
     assert "B=http://127.0.0.1:4010/v1" in flow
     with (
         LiveMock() as upstream,

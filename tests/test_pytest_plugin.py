@@ -402,17 +402,28 @@ def test_errors_during_fixture_teardown_are_reported(pytester: pytest.Pytester) 
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_fine*", "*kaboom at teardown*"])
 
 
-# -- the README's examples -----------------------------------------------------------------------
+# -- the README's and the docs' examples ----------------------------------------------------------
 README = Path(__file__).resolve().parents[1] / "README.md"
+PYTEST_DOCS = Path(__file__).resolve().parents[1] / "docs" / "pytest.md"
+
+
+def _python_blocks(markdown: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", markdown.read_text(encoding="utf-8"), re.DOTALL)
 
 
 @pytest.mark.skipif(not README.is_file(), reason="not running from a source checkout")
-def test_readme_examples_pass(pytester: pytest.Pytester) -> None:
-    section = README.read_text(encoding="utf-8").split("## Testing your bot with pytest", 1)[1]
-    section = section.split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+def test_readme_quick_starts_pass(pytester: pytest.Pytester) -> None:
+    blocks = _python_blocks(README)
+    assert len(blocks) == 2  # the Python bot's and the dashboard's
+    pytester.makepyfile(**{f"test_readme_{n}": block for n, block in enumerate(blocks)})
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=2)
+
+
+@pytest.mark.skipif(not PYTEST_DOCS.is_file(), reason="not running from a source checkout")
+def test_the_pytest_pages_examples_pass(pytester: pytest.Pytester) -> None:
+    blocks = _python_blocks(PYTEST_DOCS)
     assert len(blocks) == 3
-    pytester.makepyfile(test_readme="\n\n".join(blocks))
+    pytester.makepyfile(test_docs="\n\n".join(blocks))
     pytester.runpytest("--strict-markers").assert_outcomes(passed=4)
 
 
