@@ -106,7 +106,8 @@ export async function requestLink(api: NorthcaClient, mdtId: string): Promise<st
   const asked = await api.POST("/link-requests", { body: { mdt_id: mdtId } });
   if (asked.error) return failed(asked.error);
   const request = asked.data.data;
-  return `Link request ${request.id} for ${request.mdt_id} is ${request.status}, until ${new Date(request.expires_at).toISOString()}`;
+  const until = request.expires_at === null ? "no expiry" : new Date(request.expires_at).toISOString();
+  return `Link request ${request.id} for ${request.mdt_id} is ${request.status}, until ${until}`;
 }
 
 /** `/mdts`: the MDTs linked to this guild. */
