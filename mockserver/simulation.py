@@ -29,6 +29,7 @@ from mockserver.clock import format_ms, parse_iso
 from mockserver.handlers.registry import Call, Caller
 from mockserver.limits import MAX_SIMULATED_EVENTS_PER_CATCH_UP, MAX_SIMULATED_EVENTS_PER_MINUTE
 from mockserver.state import State
+from mockserver.storage_budget import StorageFullError
 from mockserver.store import RecordTable
 from mockserver.validation import RequestChecker
 
@@ -161,6 +162,8 @@ class Simulation:
         self._next_ms = started_ms + self._gap()
         self._seq = 0
         self.skipped = 0
+        #: Events refused because the namespace was at its record bytes (--max-record-bytes).
+        self.refused = 0
         self.recent: deque[SimulatedEvent] = deque(maxlen=RECENT_EVENTS)
         self._words = load_vocabulary()
         self._kinds = list(EVENT_WEIGHTS)
@@ -193,6 +196,7 @@ class Simulation:
             "started_at": format_ms(self.started_ms),
             "applied": self._seq,
             "skipped": self.skipped,
+            "refused": self.refused,
             "next_at": format_ms(self._next_ms),
             "events": [event.describe() for event in self.recent],
         }
@@ -207,9 +211,18 @@ class Simulation:
             return
         kind = rng.choices(self._kinds, self._weights)[0]
         event = _Event(self, state, mdt_id, at_ms, rng)
-        outcome = getattr(event, kind.replace(" ", "_"))()
-        if outcome is None:  # nothing to act on yet (no open call, no unit): open a call
-            kind, outcome = "call opened", event.call_opened()
+        try:
+            outcome = getattr(event, kind.replace(" ", "_"))()
+            if outcome is None:  # nothing to act on yet (no open call, no unit): open a call
+                kind, outcome = "call opened", event.call_opened()
+        except StorageFullError:
+            # The namespace is at --max-record-bytes: nothing of this event was stored. Make
+            # room for the next ones (the MDT's collections halved, oldest closed first).
+            self.refused += 1
+            for name in CLOSED:
+                table = state.table(mdt_id, name)
+                self.trim(table, name, limit=len(table) // 2)
+            return
         operation_id, record_id, summary = outcome
         self._seq += 1
         self.recent.append(
@@ -238,9 +251,10 @@ class Simulation:
         answer = self._handler_of(operation_id)(call)
         return json.loads(answer) if isinstance(answer, bytes) else answer
 
-    def trim(self, table: RecordTable, kind: str) -> None:
-        """Keep ``max_records``: drop a tenth beyond it, oldest closed records first."""
-        limit = self.settings.max_records
+    def trim(self, table: RecordTable, kind: str, limit: int | None = None) -> None:
+        """Keep ``limit`` records (default ``max_records``): drop a tenth of it more, oldest
+        closed records first."""
+        limit = self.settings.max_records if limit is None else limit
         if len(table) <= limit:
             return
         oldest_first = table.all()[::-1]

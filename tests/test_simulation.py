@@ -198,6 +198,17 @@ def test_collections_stay_within_max_records() -> None:
             assert len(mdt[kind]) <= 10, kind
 
 
+def test_the_namespace_byte_cap_holds_and_every_request_is_still_answered() -> None:
+    c = create_app(world=WORLD, max_record_bytes=200_000).test_client()
+    control(c, "POST", "simulation", {"events_per_minute": 600, "seed": 2})
+    control(c, "POST", "clock", {"advance_seconds": 600})
+    described = control(c, "GET", "simulation")
+    assert described["refused"] > 0 and described["applied"] > 1000
+    headers = auth_headers(guild=LINKED["guild_id"])
+    answer = c.get(f"/v1/mdts/{LINKED['mdt_id']}/calls?limit=1", headers=headers)
+    assert answer.status_code == 200
+
+
 def test_old_closed_records_go_first() -> None:
     from mockserver.simulation import Simulation, SimulationSettings
     from mockserver.store import RecordTable
