@@ -273,6 +273,19 @@ def test_a_silent_or_stalled_client_is_closed_at_the_read_timeout() -> None:
             assert (data, took < 2.5) == (b"", True)
 
 
+def test_trickled_headers_are_closed_at_the_read_timeout() -> None:
+    # One deadline for the request line and headers, however many bytes trickle in.
+    with (
+        HostileUpstream(_silent) as upstream,
+        proxy_to(upstream.url + "/v1", limits=Limits(read_timeout=1.0)) as (_, a, _url),
+        connect(a) as sock,
+    ):
+        head = b"GET " + SHIFTS.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 60
+        threading.Thread(target=send_slowly, args=(sock, head, 0.1, 6), daemon=True).start()
+        data, took = read_all(sock, 10)
+        assert (data, took < 2.5) == (b"", True)
+
+
 @pytest.mark.parametrize("how", ["stalled", "trickled", "chunked"])
 def test_a_slow_body_is_a_408_at_the_read_timeout(how: str) -> None:
     headers = [*HEADERS.items(), ("Content-Type", "application/json")]
