@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 4010
-PYTEST_ARGS ?= -n auto
+PYTEST_ARGS ?= -n auto --dist loadgroup
 # The plugin's tests also run under the other pytest major (8 or 9), in a venv without the
 # contracts extra (the README's async examples need the async extra and aiohttp).
 OTHER_VENV ?= .venv-pytest-other

@@ -59,12 +59,45 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def _storable_fast(value: Any, max_depth: int) -> bool:
     """Whether ``value`` is storable, quickly: its containers walked for depth, string keys and
-    no tuple, its leaves left to the state file's own writer (C) and UTF-8 encoding."""
-    if not _containers_fine(value, max_depth):
-        return False
+    no tuple, its keys and leaves handed to the state file's own writer (C) and UTF-8 encoding
+    a batch at a time, so that no text of the whole value is ever built (a 100,000-record
+    world would hold it beside itself)."""
+    if type(value) not in _CONTAINERS:
+        return _writable([value])
+    batch: list[Any] = []
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth or type(item) is tuple:
+            return False
+        if type(item) is dict:
+            if not all(type(key) is str for key in item):
+                return False
+            batch.extend(item)
+            children: Any = item.values()
+        else:
+            children = item
+        for child in children:
+            if type(child) in _CONTAINERS:
+                stack.append((child, depth + 1))
+            else:
+                batch.append(child)
+        if len(batch) >= _BATCH:
+            if not _writable(batch):
+                return False
+            batch = []
+    return _writable(batch)
+
+
+_BATCH = 8192
+
+
+def _writable(leaves: list[Any]) -> bool:
+    """Whether the JSON writer takes ``leaves`` (finite numbers, strings, bools, None) and
+    their text encodes as UTF-8 (no lone surrogate)."""
     try:
-        json.dumps(value, ensure_ascii=False, allow_nan=False, check_circular=False).encode()
-    except (ValueError, TypeError, UnicodeEncodeError, RecursionError):
+        json.dumps(leaves, ensure_ascii=False, allow_nan=False, check_circular=False).encode()
+    except (ValueError, TypeError, UnicodeEncodeError):
         return False
     return True
 

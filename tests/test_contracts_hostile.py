@@ -31,15 +31,19 @@ CREDENTIALS = (
     "--actor", DEFAULT.actor_id, "--seed", "5",
 )  # fmt: skip
 RSS_LIMIT_KB = 500 * 1024
-#: ``northca-contracts`` that writes its own peak RSS (KiB) to $RSS_FILE when it ends.
+#: ``northca-contracts`` that writes its own peak RSS (KiB) to $RSS_FILE when it ends: VmHWM of
+#: /proc/self/status (``ru_maxrss`` would carry the peak of the process it was forked from, here
+#: an xdist worker that may have grown large, across exec).
 MEASURED = """
-import os, resource, sys
+import os, sys
 from contracts.cli import main
 try:
     code = main(sys.argv[1:])
 finally:
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
     with open(os.environ["RSS_FILE"], "w") as out:
-        out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        out.write(peak)
 sys.exit(code)
 """
 

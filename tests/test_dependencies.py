@@ -78,7 +78,8 @@ def declared(extras: tuple[str, ...]) -> set[str]:
     for line in requires("northca-mock") or []:
         requirement = Requirement(line)
         marker = requirement.marker
-        if marker is None or any(marker.evaluate({"extra": extra}) for extra in extras):
+        # A platform marker alone (uvloop's) holds for the bare install; an extra's needs it.
+        if marker is None or any(marker.evaluate({"extra": e}) for e in ("", *extras)):
             names.add(canonicalize_name(requirement.name))
     return names
 

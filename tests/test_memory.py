@@ -23,6 +23,10 @@ from mockserver.world import default_world_path
 from tests.live import LiveMock, wait_until
 from tests.support import DEFAULT, auth_headers
 
+# One worker runs these one after the other (`make test` passes --dist loadgroup): a 100,000-record
+# server beside the upload test starves granian's dispatch of the stalled uploads it counts.
+pytestmark = pytest.mark.xdist_group("memory")
+
 SERVERS = ("granian", "werkzeug")
 
 NS = "x-mock-namespace"
