@@ -6,6 +6,7 @@ comes from here, so the spec stays the single source of truth.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -262,7 +263,8 @@ class Spec:
         """The document with only the operations' own responses: no route-level ones.
 
         What a checker judges an operation's answers by (schemathesis reads responses from the
-        document itself): a 503 or 413 stays a route-level answer, never an operation's.
+        document itself): a 503 or 413 stays a route-level answer, never an operation's. A deep
+        copy: its reader may change it (schemathesis does), the loaded spec must not change.
         """
         paths: dict[str, Any] = {}
         for path, item in self.document.get("paths", {}).items():
@@ -272,7 +274,7 @@ class Spec:
                     responses = item[method].get("responses", {})
                     own = {c: r for c, r in responses.items() if not self.is_route_level(r)}
                     paths[path][method] = {**item[method], "responses": own}
-        return {**self.document, "paths": paths}
+        return copy.deepcopy({**self.document, "paths": paths})
 
     def is_route_level(self, response: Mapping[str, Any]) -> bool:
         """A reference to a route-level response component (one with ``x-northca-status``)."""
