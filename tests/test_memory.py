@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import socket
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -241,10 +242,12 @@ def _stalled_upload(address: tuple[str, int], declared: int) -> socket.socket:
     [
         pytest.param(
             "granian",
-            marks=pytest.mark.skip(
+            marks=pytest.mark.skipif(
+                os.environ.get("NORTHCA_GRANIAN_UPLOADS") is None,
                 reason="granian over ASGI hands a request whose body has only partly arrived to"
-                " the app late (seconds idle, a minute or more on a busy machine), so its bytes"
-                " are counted late; over RSGI this passed. Open: issue 19, item 11."
+                " the app late while the machine is busy with other tests (it passes alone:"
+                " NORTHCA_GRANIAN_UPLOADS=1), so its bytes are counted late; over RSGI this"
+                " passed under load too. Open: issue 19, item 11.",
             ),
         ),
         "werkzeug",
