@@ -58,35 +58,13 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _storable_fast(value: Any, max_depth: int) -> bool:
-    """Whether ``value`` is storable, quickly: its containers walked for depth, string keys and
-    no tuple, its keys and leaves handed to the state file's own writer (C) and UTF-8 encoding
-    a batch at a time, so that no text of the whole value is ever built (a 100,000-record
-    world would hold it beside itself)."""
+    """Whether ``value`` is storable, quickly: :func:`_containers_fine`, with its keys and
+    leaves handed to the state file's own writer (C) and UTF-8 encoding a batch at a time, so
+    that no text of the whole value is ever built (a 100,000-record world would hold it beside
+    itself)."""
     if type(value) not in _CONTAINERS:
         return _writable([value])
-    batch: list[Any] = []
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > max_depth or type(item) is tuple:
-            return False
-        if type(item) is dict:
-            if not all(type(key) is str for key in item):
-                return False
-            batch.extend(item)
-            children: Any = item.values()
-        else:
-            children = item
-        for child in children:
-            if type(child) in _CONTAINERS:
-                stack.append((child, depth + 1))
-            else:
-                batch.append(child)
-        if len(batch) >= _BATCH:
-            if not _writable(batch):
-                return False
-            batch = []
-    return _writable(batch)
+    return _containers_fine(value, max_depth, leaves=[])
 
 
 _BATCH = 8192
@@ -102,8 +80,10 @@ def _writable(leaves: list[Any]) -> bool:
     return True
 
 
-def _containers_fine(value: Any, max_depth: int) -> bool:
-    """Mappings with string keys and lists only, nested at most ``max_depth`` levels."""
+def _containers_fine(value: Any, max_depth: int, leaves: list[Any] | None = None) -> bool:
+    """Mappings with string keys and lists only, nested at most ``max_depth`` levels. With
+    ``leaves``, the keys and the other values are also collected there and checked by
+    :func:`_writable` a batch at a time; without, a value that is no container is refused."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -112,13 +92,23 @@ def _containers_fine(value: Any, max_depth: int) -> bool:
         if type(item) is dict:
             if not all(type(key) is str for key in item):
                 return False
+            if leaves is not None:
+                leaves.extend(item)
             children: Any = item.values()
         elif type(item) is list:
             children = item
         else:
             return False
-        stack.extend((child, depth + 1) for child in children if type(child) in _CONTAINERS)
-    return True
+        for child in children:
+            if type(child) in _CONTAINERS:
+                stack.append((child, depth + 1))
+            elif leaves is not None:
+                leaves.append(child)
+        if leaves is not None and len(leaves) >= _BATCH:
+            if not _writable(leaves):
+                return False
+            leaves.clear()
+    return leaves is None or _writable(leaves)
 
 
 def _find_problem(value: Any, where: str, max_depth: int) -> None:
